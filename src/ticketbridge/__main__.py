@@ -1,0 +1,3 @@
+from ticketbridge.cli.main import app
+
+app(prog_name="ticketbridge")

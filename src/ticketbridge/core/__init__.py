@@ -1,0 +1,1 @@
+"""Domain rules as pure functions and dataclasses. Nothing here does I/O."""

@@ -1,0 +1,107 @@
+"""The only module that reads the environment.
+
+Every setting has the TICKETBRIDGE_ prefix and may come from a `.env` file. Secrets may also be
+given as a file path through `<NAME>_FILE` (for Docker and systemd credentials).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+log = logging.getLogger(__name__)
+
+SECRET_FIELDS = ("secret_key", "demo_password")
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="TICKETBRIDGE_", env_file=".env", extra="ignore", env_file_encoding="utf-8"
+    )
+
+    var_dir: Path = Path("var")
+    database_url: str = ""
+    secret_key: SecretStr | None = None
+    demo_mode: bool = False
+    demo_password: SecretStr | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    cookie_secure: bool = False
+    session_max_age_seconds: int = 12 * 3600
+    login_max_failures: int = 5
+    login_lockout_seconds: int = 300
+    # "inprocess" runs background jobs inside `serve`; "procrastinate" defers them to workers.
+    worker_mode: str = Field(default="auto", pattern="^(auto|inprocess|procrastinate)$")
+    log_level: str = "INFO"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_secret_files(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        for name in SECRET_FIELDS:
+            path = os.environ.get(f"TICKETBRIDGE_{name.upper()}_FILE")
+            if path and not data.get(name):
+                data[name] = Path(path).read_text(encoding="utf-8").strip()
+        return data
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.var_dir / 'ticketbridge.db'}"
+
+    @property
+    def uses_postgresql(self) -> bool:
+        return self.effective_database_url.startswith("postgresql")
+
+    @property
+    def effective_worker_mode(self) -> str:
+        if self.worker_mode != "auto":
+            return self.worker_mode
+        return "inprocess"
+
+
+class InsecureSecretKey(RuntimeError):
+    """Raised when the service would start outside demo mode without a proper secret key."""
+
+
+def resolve_secret_key(settings: Settings) -> str:
+    """Return the secret key, generating one into var/ for demo mode.
+
+    Outside demo mode a missing, default or short key refuses start-up: sessions and the
+    encryption of stored secrets hang on it.
+    """
+    if settings.secret_key is not None:
+        key = settings.secret_key.get_secret_value()
+        if len(key) < MIN_SECRET_KEY_LENGTH or key.lower() in {"changeme", "change-me", "secret"}:
+            raise InsecureSecretKey(
+                f"TICKETBRIDGE_SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} characters "
+                "and not a placeholder"
+            )
+        return key
+    key_file = settings.var_dir / "secret_key"
+    if key_file.exists():
+        return key_file.read_text(encoding="utf-8").strip()
+    if not settings.demo_mode:
+        raise InsecureSecretKey(
+            "no TICKETBRIDGE_SECRET_KEY (or TICKETBRIDGE_SECRET_KEY_FILE) is set; "
+            "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+        )
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    key_file.write_text(key, encoding="utf-8")
+    key_file.chmod(0o600)
+    log.warning("generated a secret key into %s (demo mode); set TICKETBRIDGE_SECRET_KEY", key_file)
+    return key
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Tables, named queries, secret encryption and migrations."""

@@ -1,0 +1,21 @@
+"""Every table. Importing this package registers them all on Base.metadata (Alembic needs that)."""
+
+from ticketbridge.storage.models.accounts import ApiToken, User
+from ticketbridge.storage.models.audit import AuditEvent
+from ticketbridge.storage.models.base import Base, UTCDateTime, utcnow
+from ticketbridge.storage.models.catalog import Customer, Job, Run, RunObject
+from ticketbridge.storage.models.system import SystemSetting
+
+__all__ = [
+    "ApiToken",
+    "AuditEvent",
+    "Base",
+    "Customer",
+    "Job",
+    "Run",
+    "RunObject",
+    "SystemSetting",
+    "UTCDateTime",
+    "User",
+    "utcnow",
+]
