@@ -1,0 +1,1 @@
+"""Typer commands: `ticketbridge ...` and `python -m ticketbridge ...`."""
