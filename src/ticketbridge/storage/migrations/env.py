@@ -3,7 +3,7 @@ from __future__ import annotations
 from alembic import context
 
 from ticketbridge.storage.db import make_engine
-from ticketbridge.storage.models import Base
+from ticketbridge.storage.models import Base, UTCDateTime
 
 config = context.config
 
@@ -19,12 +19,21 @@ def run_migrations() -> None:
         _run(connectable)
 
 
+def _render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
+    # Migrations must not depend on model code that may change later: our UTC column type is a
+    # plain timezone-aware DateTime in the schema.
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 def _run(connection: object) -> None:
     context.configure(
         connection=connection,  # type: ignore[arg-type]
         target_metadata=Base.metadata,
         render_as_batch=True,  # SQLite can only alter tables by copying them
         compare_type=True,
+        render_item=_render_item,
     )
     with context.begin_transaction():
         context.run_migrations()

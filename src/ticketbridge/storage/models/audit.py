@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-
 from sqlalchemy import JSON, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -20,4 +19,3 @@ class AuditEvent(Base):
     subject: Mapped[str] = mapped_column(String(300), default="")
     outcome: Mapped[str] = mapped_column(String(30))
     details: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
-
