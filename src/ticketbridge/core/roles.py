@@ -16,13 +16,16 @@ class Permission(StrEnum):
     VIEW_DASHBOARD = "view_dashboard"
     READ = "read"  # runs, jobs, customers, tickets: everything an operator sees
     REVIEW = "review"  # review runs, ticket actions
+    INGEST = "ingest"  # report runs through the API or an import
     ADMIN = "admin"  # settings, users, tokens, customers, audit log
 
 
 _GRANTS: dict[Role, frozenset[Permission]] = {
     Role.VIEWER: frozenset({Permission.VIEW_DASHBOARD}),
     Role.REPORTER: frozenset({Permission.VIEW_DASHBOARD, Permission.READ}),
-    Role.OPERATOR: frozenset({Permission.VIEW_DASHBOARD, Permission.READ, Permission.REVIEW}),
+    Role.OPERATOR: frozenset(
+        {Permission.VIEW_DASHBOARD, Permission.READ, Permission.REVIEW, Permission.INGEST}
+    ),
     Role.ADMIN: frozenset(Permission),
 }
 

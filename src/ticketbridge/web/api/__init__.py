@@ -1,0 +1,9 @@
+"""The JSON API under /api/v1: one router per resource."""
+
+from fastapi import APIRouter
+
+from ticketbridge.web.api import customers, runs
+
+router = APIRouter(prefix="/api/v1")
+router.include_router(runs.router)
+router.include_router(customers.router)

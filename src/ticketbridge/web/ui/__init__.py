@@ -1,0 +1,1 @@
+"""Server-rendered pages: usable without JavaScript, our own stylesheet, no CDN."""

@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import AwareDatetime, BaseModel, Discriminator, Field, Tag
+
+from ticketbridge.core.statuses import RunSource, RunStatus
+from ticketbridge.services import run_ingest, runs
+from ticketbridge.services.run_ingest import MAX_BATCH, RunIn
+from ticketbridge.web.api.schemas import ERROR_RESPONSES, IngestItemOut, IngestOut, RunOut, RunPage
+from ticketbridge.web.deps import ApiIngester, ApiReader, ApiReviewer, Ctx, DbSession
+
+router = APIRouter(prefix="/runs", tags=["runs"], responses=ERROR_RESPONSES)
+
+
+class RunBatchIn(BaseModel):
+    runs: list[RunIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class ReviewIn(BaseModel):
+    note: str = Field(default="", max_length=2000)
+
+
+def _shape(value: object) -> str:
+    return "batch" if isinstance(value, dict) and "runs" in value else "run"
+
+
+# The tag names are dropped from error locations (web/errors.py), so a bad field reads
+# "runs.3.status" or "status".
+RunOrBatch = Annotated[
+    Annotated[RunIn, Tag("run")] | Annotated[RunBatchIn, Tag("batch")], Discriminator(_shape)
+]
+
+
+@router.post("", response_model=IngestOut, summary="Report one run or a batch")
+def report_runs(body: RunOrBatch, ctx: Ctx, principal: ApiIngester) -> IngestOut:
+    """Store one run, or a batch of up to 1,000 as `{"runs": [...]}`.
+
+    A batch is **all-or-nothing**: if any item is invalid, nothing is stored and the 422 names
+    every bad field with its index (`runs.3.status`). A valid batch is stored in one transaction.
+    Repeating a run with the same `external_id` returns the stored run (`created: false`).
+    Customers and jobs are matched by name and created when new.
+    """
+    items = body.runs if isinstance(body, RunBatchIn) else [body]
+    results = run_ingest.ingest(
+        ctx.session_factory, items, source=RunSource.API, actor=principal.actor
+    )
+    created = sum(1 for r in results if r.created)
+    return IngestOut(
+        created=created,
+        existing=len(results) - created,
+        items=[
+            IngestItemOut(index=i, run_id=r.run_id, created=r.created)
+            for i, r in enumerate(results)
+        ],
+    )
+
+
+@router.get("", response_model=RunPage, summary="List runs, newest first")
+def list_runs(
+    session: DbSession,
+    _: ApiReader,
+    customer_id: int | None = None,
+    job_id: int | None = None,
+    status: Annotated[list[RunStatus] | None, Query()] = None,
+    product: str | None = None,
+    since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
+    reviewed: bool | None = None,
+    source: RunSource | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> RunPage:
+    filters = runs.RunFilter(
+        customer_id=customer_id,
+        job_id=job_id,
+        statuses=tuple(status or ()),
+        product=product,
+        since=since,
+        until=until,
+        reviewed=reviewed,
+        source=source.value if source else None,
+    )
+    rows, next_cursor = runs.page_of_runs(session, filters, cursor=cursor, limit=limit)
+    return RunPage(items=[RunOut.of(run) for run in rows], next_cursor=next_cursor)
+
+
+@router.get("/{run_id}", response_model=RunOut)
+def get_run(run_id: int, session: DbSession, _: ApiReader) -> RunOut:
+    return RunOut.of(runs.get_run(session, run_id))
+
+
+@router.post("/{run_id}/review", response_model=RunOut, summary="Mark a run reviewed")
+def review_run(
+    run_id: int, session: DbSession, principal: ApiReviewer, body: ReviewIn | None = None
+) -> RunOut:
+    runs.review(session, [run_id], actor=principal.actor, note=body.note if body else "")
+    session.commit()
+    return RunOut.of(runs.get_run(session, run_id))

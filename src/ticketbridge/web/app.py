@@ -1,0 +1,99 @@
+"""The ASGI application: JSON API, server-rendered pages and static files."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+from pathlib import Path
+
+import fastapi_offline
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
+from starlette.middleware.sessions import SessionMiddleware
+
+from ticketbridge import __version__
+from ticketbridge.settings import Settings, get_settings, resolve_secret_key
+from ticketbridge.storage.db import make_engine, make_session_factory
+from ticketbridge.storage.models import utcnow
+from ticketbridge.web import api, errors
+from ticketbridge.web.context import AppContext
+from ticketbridge.web.ui import routes as ui_routes
+from ticketbridge.web.ui.templating import make_templates
+
+STATIC_DIR = Path(__file__).parent / "ui" / "static"
+DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    engine: Engine | None = None,
+    clock: Callable[[], datetime] = utcnow,
+    background: Callable[[AppContext], object] | None = None,
+) -> FastAPI:
+    """Build the application. `background`, when given, starts in-process work at start-up and
+    returns an object with `stop()` (see ticketbridge.worker.runner)."""
+    settings = settings or get_settings()
+    engine = engine or make_engine(settings.effective_database_url)
+    ctx = AppContext(
+        settings=settings,
+        engine=engine,
+        session_factory=make_session_factory(engine),
+        secret_key=resolve_secret_key(settings),
+        clock=clock,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        worker = background(ctx) if background else None
+        try:
+            yield
+        finally:
+            if worker is not None:
+                worker.stop()  # type: ignore[attr-defined]
+
+    app = FastAPI(
+        title="ticketbridge",
+        version=__version__,
+        description="Backup and monitoring signals to PSA tickets, exactly once.",
+        openapi_url="/api/v1/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.ctx = ctx
+    app.state.templates = make_templates()
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=ctx.secret_key,
+        session_cookie="ticketbridge_session",
+        max_age=settings.session_max_age_seconds,
+        same_site="lax",
+        https_only=settings.cookie_secure,
+    )
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/api/docs-assets", StaticFiles(directory=DOCS_ASSETS), name="docs-assets")
+    errors.install(app)
+    app.include_router(api.router)
+    app.include_router(ui_routes.router)
+
+    @app.get("/api/docs", include_in_schema=False)
+    def api_docs(request: Request) -> HTMLResponse:
+        # Served from our own files: the UI must work without reaching any CDN.
+        return get_swagger_ui_html(
+            openapi_url="/api/v1/openapi.json",
+            title="ticketbridge API",
+            swagger_js_url="/api/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/api/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/api/docs-assets/favicon.png",
+        )
+
+    @app.get("/healthz", include_in_schema=False)
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,115 @@
+"""Errors to HTTP: JSON under /api, pages elsewhere. A 500 means a bug, never bad input."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ticketbridge.services.accounts import AccountError
+from ticketbridge.services.catalog import CatalogError, NotFound
+from ticketbridge.services.runs import InvalidCursor, RunNotFound
+from ticketbridge.services.system_settings import InvalidSetting
+from ticketbridge.web.deps import NotSignedIn
+
+log = logging.getLogger(__name__)
+
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    422: "invalid",
+    429: "too_many_requests",
+    502: "upstream_error",
+    503: "unavailable",
+}
+
+
+def is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def error_body(status: int, message: str, details: Any = None) -> dict[str, Any]:
+    return {"error": {"code": _CODES.get(status, "error"), "message": message, "details": details}}
+
+
+def _page(request: Request, status: int, message: str) -> Response:
+    templates = request.app.state.templates
+    return templates.TemplateResponse(
+        request, "error.html", {"status": status, "message": message}, status_code=status
+    )
+
+
+def _respond(request: Request, status: int, message: str, details: Any = None) -> Response:
+    if is_api(request):
+        return JSONResponse(error_body(status, message, details), status_code=status)
+    return _page(request, status, message)
+
+
+def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    fields = []
+    for error in exc.errors():
+        location = [str(part) for part in error.get("loc", ())]
+        if location[:1] in (["body"], ["query"], ["path"]):
+            location = location[1:]
+        if location[:1] in (["run"], ["batch"]):  # the shape tags of POST /runs
+            location = location[1:]
+        fields.append({"field": ".".join(location) or "body", "message": error.get("msg", "")})
+    return fields
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        response = _respond(request, exc.status_code, str(exc.detail))
+        for name, value in (exc.headers or {}).items():
+            response.headers[name] = value
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        fields = _field_errors(exc)
+        summary = "; ".join(f"{f['field']}: {f['message']}" for f in fields[:5])
+        return _respond(request, 422, f"invalid input: {summary}", {"fields": fields})
+
+    @app.exception_handler(NotSignedIn)
+    async def not_signed_in(request: Request, exc: NotSignedIn) -> Response:
+        if request.method == "GET":
+            target = quote(
+                request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            )
+            return RedirectResponse(f"/login?next={target}", status_code=303)
+        return RedirectResponse("/login", status_code=303)
+
+    @app.exception_handler(RunNotFound)
+    @app.exception_handler(NotFound)
+    async def not_found(request: Request, exc: LookupError) -> Response:
+        return _respond(request, 404, str(exc))
+
+    @app.exception_handler(CatalogError)
+    @app.exception_handler(AccountError)
+    @app.exception_handler(InvalidSetting)
+    async def invalid_value(request: Request, exc: CatalogError) -> Response:
+        return _respond(
+            request, 422, str(exc), {"fields": [{"field": exc.field, "message": str(exc)}]}
+        )
+
+    @app.exception_handler(InvalidCursor)
+    async def invalid_cursor(request: Request, exc: InvalidCursor) -> Response:
+        return _respond(
+            request, 400, str(exc), {"fields": [{"field": "cursor", "message": str(exc)}]}
+        )
+
+    @app.exception_handler(Exception)
+    async def bug(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return _respond(request, 500, "internal error; it has been logged")

@@ -1,0 +1,287 @@
+"""Customers, users, API tokens, the audit log and system settings."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+
+from ticketbridge.core.roles import Role
+from ticketbridge.core.timezones import zone_names
+from ticketbridge.services import accounts, audit, catalog, system_settings
+from ticketbridge.services.accounts import AccountError
+from ticketbridge.services.catalog import CatalogError
+from ticketbridge.storage.models import ApiToken, User
+from ticketbridge.web.deps import CsrfChecked, DbSession, UiAdmin, UiReader
+from ticketbridge.web.ui.templating import flash, pager_base, render
+
+router = APIRouter()
+Checked = [CsrfChecked]
+
+
+def _back(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+@router.get("/customers", response_class=HTMLResponse)
+def customers_page(request: Request, session: DbSession, principal: UiReader) -> Response:
+    return render(
+        request,
+        "customers.html",
+        session=session,
+        principal=principal,
+        customers=catalog.list_customers(session),
+    )
+
+
+@router.post("/customers", dependencies=Checked)
+def create_customer(
+    request: Request,
+    session: DbSession,
+    principal: UiAdmin,
+    name: Annotated[str, Form(max_length=300)],
+) -> Response:
+    try:
+        customer = catalog.create_customer(session, name, actor=principal.actor)
+    except CatalogError as exc:
+        flash(request, f"Not created: {exc}", "error")
+        return _back("/customers")
+    session.commit()
+    flash(request, f"Customer {customer.name} created.")
+    return _back("/customers")
+
+
+@router.get("/customers/{customer_id}", response_class=HTMLResponse)
+def customer_page(
+    request: Request, customer_id: int, session: DbSession, principal: UiAdmin
+) -> Response:
+    customer = catalog.get_customer(session, customer_id)
+    jobs = catalog.list_jobs(session, customer_id=customer_id)
+    return render(
+        request, "customer.html", session=session, principal=principal, customer=customer, jobs=jobs
+    )
+
+
+@router.post("/customers/{customer_id}", dependencies=Checked)
+def update_customer(
+    request: Request,
+    customer_id: int,
+    session: DbSession,
+    principal: UiAdmin,
+    name: Annotated[str, Form(max_length=300)],
+    active: Annotated[bool, Form()] = False,
+) -> Response:
+    try:
+        catalog.update_customer(
+            session, customer_id, actor=principal.actor, name=name, active=active
+        )
+    except CatalogError as exc:
+        flash(request, f"Not saved: {exc}", "error")
+        return _back(f"/customers/{customer_id}")
+    session.commit()
+    flash(request, "Customer saved.")
+    return _back("/customers")
+
+
+@router.get("/admin/users", response_class=HTMLResponse)
+def users_page(request: Request, session: DbSession, principal: UiAdmin) -> Response:
+    users = session.scalars(select(User).order_by(User.username_key)).all()
+    return render(
+        request, "users.html", session=session, principal=principal, users=users, roles=list(Role)
+    )
+
+
+@router.post("/admin/users", dependencies=Checked)
+def create_user(
+    request: Request,
+    session: DbSession,
+    principal: UiAdmin,
+    username: Annotated[str, Form(max_length=150)],
+    password: Annotated[str, Form(max_length=1000)],
+    role: Annotated[Role, Form()],
+) -> Response:
+    try:
+        user = accounts.create_user(session, username, password, role)
+    except AccountError as exc:
+        flash(request, f"Not created: {exc}", "error")
+        return _back("/admin/users")
+    audit.record(
+        session,
+        actor=principal.actor,
+        action="user.create",
+        subject=f"user {user.username}",
+        details={"role": role.value},
+    )
+    session.commit()
+    flash(request, f"User {user.username} created.")
+    return _back("/admin/users")
+
+
+@router.post("/admin/users/{user_id}", dependencies=Checked)
+def update_user(
+    request: Request,
+    user_id: int,
+    session: DbSession,
+    principal: UiAdmin,
+    role: Annotated[Role, Form()],
+    active: Annotated[bool, Form()] = False,
+    password: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    user = session.get(User, user_id)
+    if user is None:
+        flash(request, "That user no longer exists.", "error")
+        return _back("/admin/users")
+    if user.id == principal.id and (role != Role.ADMIN or not active):
+        flash(request, "You cannot demote or deactivate yourself.", "error")
+        return _back("/admin/users")
+    try:
+        if password:
+            accounts.set_password(user, password)
+    except AccountError as exc:
+        flash(request, f"Not saved: {exc}", "error")
+        return _back("/admin/users")
+    changes = {
+        "role": [user.role, role.value],
+        "active": [user.active, active],
+        "password_changed": bool(password),
+    }
+    user.role = role.value
+    user.active = active
+    audit.record(
+        session,
+        actor=principal.actor,
+        action="user.update",
+        subject=f"user {user.username}",
+        details=changes,
+    )
+    session.commit()
+    flash(request, f"User {user.username} saved.")
+    return _back("/admin/users")
+
+
+@router.get("/admin/tokens", response_class=HTMLResponse)
+def tokens_page(request: Request, session: DbSession, principal: UiAdmin) -> Response:
+    tokens = session.scalars(select(ApiToken).order_by(ApiToken.id.desc())).all()
+    new_token = request.session.pop("new_token", None)
+    return render(
+        request,
+        "tokens.html",
+        session=session,
+        principal=principal,
+        tokens=tokens,
+        roles=list(Role),
+        new_token=new_token,
+    )
+
+
+@router.post("/admin/tokens", dependencies=Checked)
+def create_token(
+    request: Request,
+    session: DbSession,
+    principal: UiAdmin,
+    name: Annotated[str, Form(max_length=150)],
+    role: Annotated[Role, Form()],
+) -> Response:
+    try:
+        token, plaintext = accounts.create_token(session, name, role, created_by=principal.id)
+    except AccountError as exc:
+        flash(request, f"Not created: {exc}", "error")
+        return _back("/admin/tokens")
+    audit.record(
+        session,
+        actor=principal.actor,
+        action="token.create",
+        subject=f"token {token.name}",
+        details={"role": role.value},
+    )
+    session.commit()
+    # Shown once on the next page, then gone: only its hash is stored.
+    request.session["new_token"] = {"name": token.name, "value": plaintext}
+    return _back("/admin/tokens")
+
+
+@router.post("/admin/tokens/{token_id}/revoke", dependencies=Checked)
+def revoke_token(
+    request: Request, token_id: int, session: DbSession, principal: UiAdmin
+) -> Response:
+    token = session.get(ApiToken, token_id)
+    if token is not None:
+        accounts.revoke_token(token)
+        audit.record(
+            session, actor=principal.actor, action="token.revoke", subject=f"token {token.name}"
+        )
+        session.commit()
+        flash(request, f"Token {token.name} revoked.")
+    return _back("/admin/tokens")
+
+
+@router.get("/admin/audit", response_class=HTMLResponse)
+def audit_page(
+    request: Request,
+    session: DbSession,
+    principal: UiAdmin,
+    actor: str | None = None,
+    action: str | None = None,
+    outcome: str | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+) -> Response:
+    tz = ZoneInfo(system_settings.ui_timezone(session))
+    filters = audit.AuditFilter(
+        actor=actor or None,
+        action=action or None,
+        outcome=outcome or None,
+        since=datetime.combine(date_from, time.min, tz) if date_from else None,
+        until=datetime.combine(date_to + timedelta(days=1), time.min, tz) if date_to else None,
+    )
+    events, total = audit.search(session, filters, page=page, per_page=50)
+    return render(
+        request,
+        "audit.html",
+        session=session,
+        principal=principal,
+        events=events,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // 50)),
+        selected={
+            "actor": actor or "",
+            "action": action or "",
+            "outcome": outcome or "",
+            "date_from": date_from.isoformat() if date_from else "",
+            "date_to": date_to.isoformat() if date_to else "",
+        },
+        pager_base=pager_base(request),
+    )
+
+
+@router.get("/admin/settings", response_class=HTMLResponse)
+def settings_page(request: Request, session: DbSession, principal: UiAdmin) -> Response:
+    return render(
+        request, "settings.html", session=session, principal=principal, zones=zone_names()
+    )
+
+
+@router.post("/admin/settings", dependencies=Checked)
+def save_settings(
+    request: Request,
+    session: DbSession,
+    principal: UiAdmin,
+    ui_timezone: Annotated[str, Form(max_length=100)],
+) -> Response:
+    before = system_settings.ui_timezone(session)
+    system_settings.set_ui_timezone(session, ui_timezone)
+    audit.record(
+        session,
+        actor=principal.actor,
+        action="settings.update",
+        details={"ui_timezone": [before, ui_timezone]},
+    )
+    session.commit()
+    flash(request, "Settings saved.")
+    return _back("/admin/settings")

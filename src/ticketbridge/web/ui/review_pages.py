@@ -1,0 +1,164 @@
+"""Dashboard, Run Checks and Job Details: the pages operators live in."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from itertools import groupby
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from ticketbridge.core.statuses import RunStatus
+from ticketbridge.services import catalog, dashboard, runs, system_settings
+from ticketbridge.web.deps import CsrfChecked, Ctx, DbSession, UiReader, UiReviewer, UiViewer
+from ticketbridge.web.ui.templating import flash, pager_base, render
+
+router = APIRouter()
+PER_PAGE = 50
+
+
+@router.get("/", response_class=HTMLResponse)
+def dashboard_page(request: Request, ctx: Ctx, session: DbSession, principal: UiViewer) -> Response:
+    zone = system_settings.ui_timezone(session)
+    matrix = dashboard.status_matrix(session, now=ctx.clock(), zone=zone)
+    days = [cell.day for cell in matrix[0].cells] if matrix else []
+    return render(
+        request,
+        "dashboard.html",
+        session=session,
+        principal=principal,
+        matrix=matrix,
+        days=days,
+        unreviewed=runs.unreviewed_count(session),
+    )
+
+
+def _local_bound(day: date | None, zone: str, *, end: bool) -> datetime | None:
+    if day is None:
+        return None
+    moment = datetime.combine(day + timedelta(days=1) if end else day, time.min, ZoneInfo(zone))
+    return moment
+
+
+def _run_filter(
+    session: Session,
+    customer_id: int | None,
+    status: list[RunStatus],
+    product: str | None,
+    date_from: date | None,
+    date_to: date | None,
+    reviewed: str,
+) -> runs.RunFilter:
+    zone = system_settings.ui_timezone(session)
+    return runs.RunFilter(
+        customer_id=customer_id,
+        statuses=tuple(status),
+        product=product or None,
+        since=_local_bound(date_from, zone, end=False),
+        until=_local_bound(date_to, zone, end=True),
+        reviewed={"no": False, "yes": True}.get(reviewed),
+    )
+
+
+@router.get("/run-checks", response_class=HTMLResponse)
+def run_checks_page(
+    request: Request,
+    session: DbSession,
+    principal: UiReader,
+    customer_id: int | None = None,
+    status: Annotated[list[RunStatus] | None, Query()] = None,
+    product: str | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    reviewed: Annotated[str, Query(pattern="^(no|yes|all)$")] = "no",
+    page: Annotated[int, Query(ge=1)] = 1,
+) -> Response:
+    filters = _run_filter(session, customer_id, status or [], product, date_from, date_to, reviewed)
+    result = runs.run_checks(session, filters, page=page, per_page=PER_PAGE)
+    groups = [(job, list(items)) for job, items in groupby(result.runs, key=lambda run: run.job)]
+    query = request.url.query
+    return render(
+        request,
+        "run_checks.html",
+        session=session,
+        principal=principal,
+        groups=groups,
+        result=result,
+        customers=catalog.list_customers(session),
+        products=runs.products(session),
+        statuses=list(RunStatus),
+        selected={
+            "customer_id": customer_id,
+            "status": [s.value for s in status or []],
+            "product": product or "",
+            "date_from": date_from.isoformat() if date_from else "",
+            "date_to": date_to.isoformat() if date_to else "",
+            "reviewed": reviewed,
+        },
+        return_to=f"/run-checks?{query}" if query else "/run-checks",
+        pager_base=pager_base(request),
+    )
+
+
+def _safe_return(target: str) -> str:
+    return target if target.startswith("/") and not target.startswith("//") else "/run-checks"
+
+
+@router.post("/run-checks/review", dependencies=[CsrfChecked])
+def review_runs(
+    request: Request,
+    session: DbSession,
+    principal: UiReviewer,
+    run_ids: Annotated[list[int] | None, Form()] = None,
+    note: Annotated[str, Form(max_length=2000)] = "",
+    return_to: Annotated[str, Form()] = "/run-checks",
+) -> Response:
+    if not run_ids:
+        flash(request, "Select at least one run to review.", "error")
+    else:
+        reviewed = runs.review(session, run_ids, actor=principal.actor, note=note)
+        session.commit()
+        flash(request, f"Reviewed {len(reviewed)} run{'s' if len(reviewed) != 1 else ''}.")
+    return RedirectResponse(_safe_return(return_to), status_code=303)
+
+
+@router.get("/jobs", response_class=HTMLResponse)
+def jobs_page(
+    request: Request, session: DbSession, principal: UiReader, customer_id: int | None = None
+) -> Response:
+    return render(
+        request,
+        "jobs.html",
+        session=session,
+        principal=principal,
+        jobs=catalog.list_jobs(session, customer_id=customer_id),
+    )
+
+
+@router.get("/jobs/{job_id}", response_class=HTMLResponse)
+def job_details(
+    request: Request,
+    job_id: int,
+    session: DbSession,
+    principal: UiReader,
+    page: Annotated[int, Query(ge=1)] = 1,
+) -> Response:
+    job = catalog.get_job(session, job_id)
+    history = runs.job_runs(session, job_id, page=page, per_page=PER_PAGE)
+    return render(
+        request, "job.html", session=session, principal=principal, job=job, history=history
+    )
+
+
+@router.get("/jobs/{job_id}/runs/{run_id}", response_class=HTMLResponse)
+def run_details(
+    request: Request, job_id: int, run_id: int, session: DbSession, principal: UiReader
+) -> Response:
+    run = runs.get_run(session, run_id)
+    if run.job_id != job_id:
+        # The deep link carries both ids; a stale job id still finds the run.
+        return RedirectResponse(f"/jobs/{run.job_id}/runs/{run.id}", status_code=307)
+    return render(request, "run.html", session=session, principal=principal, run=run, job=run.job)

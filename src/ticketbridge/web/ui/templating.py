@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
+
+from ticketbridge.core.roles import Permission, can
+from ticketbridge.core.timezones import to_zone
+from ticketbridge.services import system_settings
+from ticketbridge.services.accounts import Principal
+from ticketbridge.web.deps import csrf_token
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+
+
+def _localtime(moment: datetime | None, zone: str, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    if moment is None:
+        return ""
+    return to_zone(moment, zone).strftime(fmt)
+
+
+def make_templates() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+    templates.env.filters["localtime"] = _localtime
+    templates.env.globals["Permission"] = Permission
+    templates.env.globals["can"] = can
+    return templates
+
+
+def render(
+    request: Request,
+    name: str,
+    *,
+    session: Session,
+    principal: Principal | None,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    templates: Jinja2Templates = request.app.state.templates
+    base = {
+        "principal": principal,
+        "csrf_token": csrf_token(request),
+        "tz": system_settings.ui_timezone(session),
+        "flash": request.session.pop("flash", None),
+    }
+    return templates.TemplateResponse(request, name, {**base, **context}, status_code=status_code)
+
+
+def pager_base(request: Request) -> str:
+    """The current URL without its page number, ready for `page=N` to be appended."""
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
+    return f"{request.url.path}?{urlencode(kept)}&" if kept else f"{request.url.path}?"
+
+
+def flash(request: Request, message: str, kind: str = "ok") -> None:
+    """A one-time message for the next page (post/redirect/get)."""
+    request.session["flash"] = {"message": message, "kind": kind}
