@@ -1,0 +1,332 @@
+"""The one place connectors send HTTP requests.
+
+Every request goes through :meth:`HttpChannel.request`, which turns httpx exceptions and error
+statuses into the tree of :mod:`ticketbridge.connectors.errors`, retries what is safe to retry,
+and writes the API log.
+
+Retry rules (after pycontribs/jira and django-autotask):
+
+- Idempotent requests (GET, HEAD, OPTIONS, PUT, DELETE, or a read sent as POST and flagged
+  ``idempotent=True``) are retried on any retryable error: timeouts, connection failures, 5xx
+  without a business message, 429.
+- Anything else (a create) is retried only when the remote certainly did not act on it: 429 and
+  503 (refused before processing) and connection failures before the request was sent. A timeout
+  or a 500 on a create raises :class:`ConnectorUnavailable` with ``outcome_unknown=True``: the
+  caller reconciles (finds the ticket by its external id) instead of creating a second one.
+- ``Retry-After`` (seconds or an HTTP date) is honoured; a wait longer than
+  ``RetryPolicy.max_retry_after`` is not slept through but raised, with ``retry_after`` set, so
+  a job can be rescheduled. Otherwise the delay grows exponentially, is capped, and has jitter.
+- Sleeping and time come from injected functions, so tests never really wait.
+"""
+
+from __future__ import annotations
+
+import json as jsonlib
+import logging
+import random
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any, Literal
+
+import httpx
+
+from ticketbridge.connectors.errors import (
+    ConnectorAuthError,
+    ConnectorConfigError,
+    ConnectorError,
+    ConnectorPermissionError,
+    ConnectorUnavailable,
+    RemoteNotFound,
+    RemoteRejected,
+)
+
+ApiLogLevel = Literal["off", "summary", "full"]
+ErrorHook = Callable[[httpx.Response, tuple[str, ...]], ConnectorError | None]
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+# Headers that carry credentials in the APIs we talk to; compared case-insensitively.
+SECRET_HEADERS = frozenset(
+    {"username", "secret", "apiintegrationcode", "authorization", "cookie", "x-api-key"}
+)
+REDACTED = "***"
+_SUMMARY_CHARS = 300
+_FULL_LOG_CHARS = 4000
+
+log = logging.getLogger("ticketbridge.connectors.api")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 4
+    base_delay: float = 0.5
+    max_delay: float = 20.0
+    # A Retry-After beyond this is not waited for inside a request; the error goes to the caller.
+    max_retry_after: float = 60.0
+    # Total time slept for one logical request.
+    max_total_wait: float = 90.0
+
+
+NO_RETRY = RetryPolicy(max_attempts=1)
+
+
+class Redactor:
+    """Masks known secret values and credential headers before anything is logged or kept."""
+
+    def __init__(self, values: Iterable[str] = ()) -> None:
+        # Short values would mask ordinary words; real secrets are longer than this.
+        self._values = sorted({v for v in values if v and len(v) >= 4}, key=len, reverse=True)
+
+    def text(self, value: str) -> str:
+        for secret in self._values:
+            value = value.replace(secret, REDACTED)
+        return value
+
+    def headers(self, headers: Mapping[str, str]) -> dict[str, str]:
+        return {
+            k: (REDACTED if k.lower() in SECRET_HEADERS else self.text(v))
+            for k, v in headers.items()
+        }
+
+
+def remote_messages(response: httpx.Response) -> tuple[str, ...]:
+    """The error strings a JSON error body carries, in the shapes the APIs we speak use."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ()
+    found: list[str] = []
+    if isinstance(body, dict):
+        for key in ("errors", "errorMessages"):
+            items = body.get(key)
+            if isinstance(items, list):
+                for item in items:
+                    if isinstance(item, str):
+                        found.append(item)
+                    elif isinstance(item, dict) and isinstance(item.get("message"), str):
+                        found.append(item["message"])
+        for key in ("Message", "message"):
+            if isinstance(body.get(key), str):
+                found.append(body[key])
+    return tuple(m.strip()[:_SUMMARY_CHARS] for m in found if m and m.strip())
+
+
+def parse_retry_after(value: str | None, now: float) -> float | None:
+    """Seconds to wait from a Retry-After header (delta seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - now)
+
+
+def default_error(
+    response: httpx.Response, messages: tuple[str, ...], service: str, now: float
+) -> ConnectorError:
+    """Map an error status to the error tree when no vendor rule applied."""
+    status = response.status_code
+    detail = f": {messages[0]}" if messages else ""
+    if status == 401:
+        return ConnectorAuthError(f"{service} refused the credentials (HTTP 401).")
+    if status == 403:
+        return ConnectorPermissionError(
+            f"{service} API user lacks permission for this call (HTTP 403){detail}"
+        )
+    if status == 404:
+        return RemoteNotFound(f"{service} reports that the object does not exist (HTTP 404).")
+    if status == 405:
+        return ConnectorConfigError(
+            f"{service} does not accept this request method at this address (HTTP 405); "
+            "check the API host."
+        )
+    if status in (408, 429) or status >= 500:
+        retry_after = parse_retry_after(response.headers.get("Retry-After"), now)
+        what = "is throttling requests" if status == 429 else "is unavailable"
+        return ConnectorUnavailable(f"{service} {what} (HTTP {status}).", retry_after=retry_after)
+    if 300 <= status < 400:
+        return ConnectorConfigError(
+            f"{service} answered with a redirect (HTTP {status}); check the API host."
+        )
+    return RemoteRejected(f"{service} rejected the request (HTTP {status}){detail}")
+
+
+class HttpChannel:
+    """Sends requests through one httpx client; see the module docstring for the rules."""
+
+    def __init__(
+        self,
+        client: httpx.Client,
+        *,
+        service: str = "The PSA",
+        retry: RetryPolicy = RetryPolicy(),
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
+        log_level: ApiLogLevel = "off",
+        redactor: Redactor | None = None,
+        error_hook: ErrorHook | None = None,
+    ) -> None:
+        self.client = client
+        self.service = service
+        self.retry = retry
+        self.sleep = sleep
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self.log_level = log_level
+        self.redactor = redactor or Redactor()
+        self.error_hook = error_hook
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
+    ) -> httpx.Response:
+        method = method.upper()
+        if idempotent is None:
+            idempotent = method in IDEMPOTENT_METHODS
+        waited = 0.0
+        attempt = 0
+        while True:
+            attempt += 1
+            response, error, reached = self._attempt(method, url, json, params, headers)
+            if response is not None:
+                return response
+            assert error is not None
+            if not idempotent and isinstance(error, ConnectorUnavailable):
+                refused = not reached or error.status_code in (429, 503)
+                if not refused:
+                    error.outcome_unknown = True
+                    raise error
+            delay = self._delay(error, attempt)
+            if delay is None or waited + delay > self.retry.max_total_wait:
+                raise error
+            log.warning(
+                "%s %s failed (%s); retry %d in %.1f s",
+                method,
+                self._safe_url(url),
+                error.message,
+                attempt,
+                delay,
+            )
+            self.sleep(delay)
+            waited += delay
+
+    def _delay(self, error: ConnectorError, attempt: int) -> float | None:
+        if not error.retryable or attempt >= self.retry.max_attempts:
+            return None
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after is not None:
+            if retry_after > self.retry.max_retry_after:
+                return None
+            # Never earlier than asked; a little later so parallel clients do not stampede.
+            return float(retry_after) * self.rng.uniform(1.0, 1.1)
+        ceiling = min(self.retry.max_delay, self.retry.base_delay * 2 ** (attempt - 1))
+        return ceiling * self.rng.uniform(0.5, 1.0)
+
+    def _attempt(
+        self,
+        method: str,
+        url: str,
+        body: Any,
+        params: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+    ) -> tuple[httpx.Response | None, ConnectorError | None, bool]:
+        """One try: the response on success, else the error and whether the request was sent."""
+        summary = f"{method} {self._safe_url(url)}"
+        started = self.clock()
+        try:
+            response = self.client.request(
+                method, url, json=body, params=params, headers=dict(headers or {})
+            )
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+            error: ConnectorError = ConnectorConfigError(
+                f"{self.service} address is not a valid http(s) URL.", request=summary
+            )
+            self._log_failure(summary, type(exc).__name__)
+            return None, error, False
+        except httpx.TransportError as exc:
+            self._log_failure(summary, type(exc).__name__)
+            reached = not isinstance(
+                exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+            )
+            return None, self._transport_error(exc, summary), reached
+        elapsed_ms = (self.clock() - started) * 1000
+        self._log_exchange(method, url, body, headers, params, response, elapsed_ms)
+        if response.is_success:
+            return response, None, True
+        return None, self._status_error(response, summary), True
+
+    def _transport_error(self, exc: httpx.TransportError, summary: str) -> ConnectorError:
+        if isinstance(exc, httpx.TimeoutException):
+            message = f"{self.service} did not answer in time ({type(exc).__name__})."
+        else:
+            message = f"Could not reach {self.service} ({type(exc).__name__})."
+        return ConnectorUnavailable(message, request=summary)
+
+    def _status_error(self, response: httpx.Response, summary: str) -> ConnectorError:
+        messages = tuple(self.redactor.text(m) for m in remote_messages(response))
+        error = None
+        if self.error_hook is not None:
+            error = self.error_hook(response, messages)
+        if error is None:
+            error = default_error(response, messages, self.service, self.clock())
+        error.status_code = response.status_code
+        error.request = summary
+        error.response = self._response_summary(response)
+        error.remote_messages = messages
+        if isinstance(error, ConnectorUnavailable) and error.retry_after is None:
+            error.retry_after = parse_retry_after(response.headers.get("Retry-After"), self.clock())
+        return error
+
+    def _response_summary(self, response: httpx.Response) -> str:
+        ctype = response.headers.get("content-type", "").split(";")[0]
+        text = " ".join(response.text[:_SUMMARY_CHARS].split())
+        return self.redactor.text(f"HTTP {response.status_code} {ctype}: {text}".strip())
+
+    def _safe_url(self, url: str) -> str:
+        # Query strings carry paging state and user names: keep errors to the path.
+        return self.redactor.text(url.split("?", 1)[0])
+
+    def _log_failure(self, summary: str, reason: str) -> None:
+        if self.log_level != "off":
+            log.info("%s -> %s", summary, reason)
+
+    def _log_exchange(
+        self,
+        method: str,
+        url: str,
+        body: Any,
+        headers: Mapping[str, str] | None,
+        params: Mapping[str, str] | None,
+        response: httpx.Response,
+        elapsed_ms: float,
+    ) -> None:
+        if self.log_level == "off":
+            return
+        summary = f"{method} {self._safe_url(url)} -> {response.status_code} ({elapsed_ms:.0f} ms)"
+        if self.log_level == "summary":
+            log.info("%s", summary)
+            return
+        sent_headers = self.redactor.headers(dict(headers or {}))
+        request_body = "" if body is None else jsonlib.dumps(body, default=str)
+        log.info(
+            "%s\n  params: %s\n  request headers: %s\n  request body: %s\n  response body: %s",
+            summary,
+            self.redactor.text(jsonlib.dumps(dict(params or {}))),
+            sent_headers,
+            self.redactor.text(request_body[:_FULL_LOG_CHARS]),
+            self.redactor.text(response.text[:_FULL_LOG_CHARS]),
+        )

@@ -1,0 +1,1 @@
+"""PSA connectors: the protocol in base, one package per kind."""

@@ -1,0 +1,375 @@
+"""AutotaskConnector: the PsaConnector protocol over the Autotask REST API (v1.0).
+
+Written from docs/reference notes only (see docs/connector-autotask.md for every decision and
+its source); it shares no code with the Autotask emulator it is tested against.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any, Literal, Self
+
+import httpx
+from dateutil.parser import isoparse
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from ticketbridge.connectors.errors import (
+    ConnectorError,
+    ConnectorPermissionError,
+    RemoteNotFound,
+    RemoteRejected,
+)
+from ticketbridge.connectors.http import ApiLogLevel, HttpChannel, Redactor, RetryPolicy
+from ticketbridge.connectors.psa.autotask import picklists, query
+from ticketbridge.connectors.psa.autotask.client import (
+    SERVICE,
+    AutotaskCache,
+    AutotaskClient,
+    autotask_error,
+)
+from ticketbridge.connectors.psa.autotask.zone import lookup_host
+from ticketbridge.connectors.psa.base import (
+    CheckResult,
+    CheckStep,
+    CompanyPage,
+    ReferenceData,
+    RemoteCompany,
+    RemoteTicket,
+    TicketDraft,
+)
+
+# "Complete" is a system status with a fixed id (reference §5.2: django-autotask COMPLETE_ID).
+COMPLETE_STATUS_ID = 5
+TICKET_FIELDS = (
+    "id",
+    "ticketNumber",
+    "status",
+    "companyID",
+    "title",
+    "externalID",
+    "lastActivityDate",
+    "completedDate",
+)
+COMPANY_FIELDS = ("id", "companyName", "isActive")
+NOTE_TITLE_LENGTH = 250
+DEFAULT_NOTE_LENGTH = 3200  # django-autotask's observed limit, used when metadata has none
+
+
+class AutotaskConfig(BaseModel):
+    """Per-instance settings; stored as JSON with the secret encrypted at rest."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    environment: Literal["production", "sandbox", "custom"] = "production"
+    api_host: str | None = Field(default=None, description="Zone lookup host; custom only")
+    username: str = Field(min_length=1, max_length=200)
+    secret: SecretStr
+    integration_code: str = Field(min_length=1, max_length=100)
+    logging_level: ApiLogLevel = "off"
+    timeout_seconds: float = Field(default=30.0, gt=0, le=300)
+
+    @field_validator("secret")
+    @classmethod
+    def _secret_not_empty(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().strip():
+            raise ValueError("the API secret is required")
+        return value
+
+    @field_validator("api_host")
+    @classmethod
+    def _absolute_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        url = httpx.URL(value)
+        if url.scheme not in ("http", "https") or not url.host:
+            raise ValueError("the API host must be an absolute http(s) URL")
+        return value
+
+    @model_validator(mode="after")
+    def _custom_needs_host(self) -> Self:
+        if self.environment == "custom" and not self.api_host:
+            raise ValueError("the custom environment needs an API host")
+        return self
+
+
+class AutotaskConnector:
+    kind = "autotask"
+    Config = AutotaskConfig
+
+    def __init__(
+        self,
+        config: AutotaskConfig,
+        *,
+        http_client: httpx.Client | None = None,
+        cache: AutotaskCache | None = None,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.config = config
+        self._owns_client = http_client is None
+        self._http = http_client or httpx.Client(
+            timeout=config.timeout_seconds, follow_redirects=False
+        )
+        secret = config.secret.get_secret_value()
+        self.channel = HttpChannel(
+            self._http,
+            service=SERVICE,
+            retry=retry or RetryPolicy(),
+            sleep=sleep,
+            clock=clock,
+            rng=rng,
+            log_level=config.logging_level,
+            redactor=Redactor([secret, config.integration_code, config.username]),
+            error_hook=autotask_error,
+        )
+        self.clock = clock
+        self.client = AutotaskClient(
+            self.channel,
+            lookup_host=lookup_host(config.environment, config.api_host),
+            username=config.username,
+            secret=secret,
+            integration_code=config.integration_code,
+            cache=cache or AutotaskCache(),
+        )
+
+    def close(self) -> None:
+        if self._owns_client:
+            self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- settings actions ------------------------------------------------------------------
+
+    def check(self) -> CheckResult:
+        skipped = CheckStep(None, "Not tried: an earlier step failed.")
+        try:
+            zone, _ = self.client.zone(refresh=True)
+        except ConnectorError as exc:
+            return CheckResult(CheckStep(False, exc.message), skipped, skipped)
+        zone_step = CheckStep(True, f"Zone {zone.name or '?'} found at {zone.host}.")
+        details = {"zone": zone.name, "api_url": zone.url}
+        try:
+            info = self.client.call("GET", "Tickets/entityInformation")
+        except ConnectorPermissionError as exc:
+            auth = CheckStep(True, "Authenticated.")
+            return CheckResult(zone_step, auth, CheckStep(False, exc.message), details)
+        except ConnectorError as exc:
+            return CheckResult(zone_step, CheckStep(False, exc.message), skipped, details)
+        auth = CheckStep(True, _ticket_rights(info))
+        try:
+            counts = self.reference_data().counts()
+        except ConnectorError as exc:
+            return CheckResult(zone_step, auth, CheckStep(False, exc.message), details)
+        if not counts["queues"] or not counts["statuses"] or not counts["priorities"]:
+            message = "Ticket lists are readable but some are empty: " + _describe(counts)
+            return CheckResult(zone_step, auth, CheckStep(False, message), details)
+        return CheckResult(zone_step, auth, CheckStep(True, "Read " + _describe(counts)), details)
+
+    def reference_data(self) -> ReferenceData:
+        """Tickets picklists fresh (one request); note picklists from the metadata cache."""
+        tickets = self.client.fields("Tickets", refresh=True)
+        notes = self.client.fields("TicketNotes")
+        lists = {k: picklists.picklist(tickets, f) for k, f in picklists.TICKET_PICKLISTS.items()}
+        lists |= {k: picklists.picklist(notes, f) for k, f in picklists.NOTE_PICKLISTS.items()}
+        return ReferenceData(**lists, fetched_at=datetime.fromtimestamp(self.clock(), UTC))
+
+    # --- companies -------------------------------------------------------------------------
+
+    def search_companies(
+        self, text: str, *, page_size: int = 25, cursor: str | None = None
+    ) -> CompanyPage:
+        text = text.strip()
+        filters = [query.contains("companyName", text)] if text else [query.EVERYTHING]
+        if cursor:
+            # Id paging, as Autotask's own docs advise; results come in id order (§4.4).
+            filters.append(query.gt("id", int(cursor)))
+        items, more = self.client.query_page(
+            "Companies", filters, max_records=page_size, include_fields=COMPANY_FIELDS
+        )
+        companies = tuple(sorted((_company(i) for i in items), key=lambda c: c.id))
+        next_cursor = str(companies[-1].id) if more and companies else None
+        return CompanyPage(companies, next_cursor)
+
+    def get_companies(self, ids: Sequence[int]) -> dict[int, RemoteCompany]:
+        found = self.client.query_by_ids("Companies", ids, include_fields=COMPANY_FIELDS)
+        return {c.id: c for c in map(_company, found)}
+
+    # --- tickets ---------------------------------------------------------------------------
+
+    def create_ticket(self, draft: TicketDraft) -> RemoteTicket:
+        status, priority = draft.status_id, draft.priority_id
+        if status is None or priority is None:
+            fields = self.client.fields("Tickets")
+            status = status or _default_id(fields, "status")
+            priority = priority or _default_id(fields, "priority")
+        body = {
+            "companyID": draft.company_id,
+            "title": draft.title,
+            "description": draft.description or None,
+            "queueID": draft.queue_id,
+            "source": draft.source_id,
+            "status": status,
+            "priority": priority,
+            "externalID": draft.external_id,
+        }
+        ticket_id = self.client.create("Tickets", body)
+        try:
+            return self._ticket(self.client.get_item("Tickets", ticket_id))
+        except ConnectorError as exc:
+            exc.remote_id = ticket_id
+            raise
+
+    def get_tickets(self, ids: Sequence[int]) -> dict[int, RemoteTicket]:
+        found = list(self.client.query_by_ids("Tickets", ids, include_fields=TICKET_FIELDS))
+        return {t.id: t for t in map(self._ticket, found)}
+
+    def find_tickets(
+        self, *, ticket_number: str | None = None, external_id: str | None = None
+    ) -> list[RemoteTicket]:
+        filters = []
+        if ticket_number is not None:
+            filters.append(query.eq("ticketNumber", ticket_number))
+        if external_id is not None:
+            filters.append(query.eq("externalID", external_id))
+        if not filters:
+            raise ValueError("find_tickets needs a ticket number or an external id")
+        found = self.client.query_all("Tickets", filters, include_fields=TICKET_FIELDS)
+        # Autotask string comparison ignores case; the protocol promises exact matches.
+        tickets = [self._ticket(t) for t in found]
+        return sorted(
+            (
+                t
+                for t in tickets
+                if (ticket_number is None or t.number == ticket_number)
+                and (external_id is None or t.external_id == external_id)
+            ),
+            key=lambda t: t.id,
+        )
+
+    def add_note(self, ticket_id: int, text: str, *, internal: bool = True) -> int:
+        fields = self.client.fields("TicketNotes")
+        note_type = _default_id(fields, "noteType") or 1
+        publish = picklists.publish_value(picklists.picklist(fields, "publish"), internal=internal)
+        limit = picklists.field_length(fields, "description") or DEFAULT_NOTE_LENGTH
+        title = (text.strip().splitlines() or ["Note"])[0][:NOTE_TITLE_LENGTH]
+        body = {
+            "ticketID": ticket_id,
+            "title": title,
+            "description": text[:limit],
+            "noteType": note_type,
+            "publish": publish,
+        }
+        try:
+            return self.client.create(f"Tickets/{int(ticket_id)}/Notes", body)
+        except (RemoteRejected, RemoteNotFound):
+            self._require_ticket(ticket_id)
+            raise
+
+    def count_time_entries(self, ticket_id: int) -> int:
+        return self.client.count("TimeEntries", [query.eq("ticketID", int(ticket_id))])
+
+    def close_ticket(self, ticket_id: int) -> None:
+        try:
+            self.client.update("Tickets", {"id": int(ticket_id), "status": COMPLETE_STATUS_ID})
+        except (RemoteRejected, RemoteNotFound):
+            # Autotask reports a missing record on PATCH as a generic 500; say which it was.
+            self._require_ticket(ticket_id)
+            raise
+
+    def changed_since(self, since: datetime) -> list[RemoteTicket]:
+        if since.tzinfo is None:
+            raise ValueError("changed_since needs an aware datetime")
+        stamp = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        found = self.client.query_all(
+            "Tickets", [query.gt("lastActivityDate", stamp)], include_fields=TICKET_FIELDS
+        )
+        tickets = [self._ticket(t) for t in found]
+        # Guard against a remote comparing at coarser precision than ours.
+        return sorted(
+            (t for t in tickets if t.last_activity is None or t.last_activity > since),
+            key=lambda t: t.id,
+        )
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def _require_ticket(self, ticket_id: int) -> None:
+        if not self.get_tickets([ticket_id]):
+            raise RemoteNotFound(f"Autotask ticket {ticket_id} does not exist (any more).")
+
+    def _ticket(self, item: dict[str, Any]) -> RemoteTicket:
+        status = _opt_int(item.get("status"))
+        return RemoteTicket(
+            id=int(item["id"]),
+            number=str(item.get("ticketNumber") or ""),
+            status_id=status,
+            status_label=self._status_label(status),
+            company_id=_opt_int(item.get("companyID")),
+            title=str(item.get("title") or ""),
+            external_id=item.get("externalID") or None,
+            last_activity=_when(item.get("lastActivityDate")),
+            completed_at=_when(item.get("completedDate")),
+        )
+
+    def _status_label(self, status: int | None) -> str:
+        if status is None:
+            return ""
+        for value in picklists.picklist(self.client.fields("Tickets"), "status"):
+            if value.id == status:
+                return value.name
+        return str(status)
+
+
+def _company(item: dict[str, Any]) -> RemoteCompany:
+    active = item.get("isActive")
+    return RemoteCompany(
+        id=int(item["id"]),
+        name=str(item.get("companyName") or ""),
+        active=True if active is None else bool(active),
+    )
+
+
+def _default_id(fields: picklists.Fields, name: str) -> int | None:
+    value = picklists.default_value(picklists.picklist(fields, name))
+    return value.id if value else None
+
+
+def _opt_int(value: Any) -> int | None:
+    try:
+        return int(value) if value is not None and value != "" else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _when(value: Any) -> datetime | None:
+    """Autotask datetimes are UTC, with or without a zone suffix (reference §0)."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = isoparse(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _ticket_rights(info: Any) -> str:
+    data = info.get("info") if isinstance(info, dict) else None
+    if not isinstance(data, dict):
+        return "Authenticated."
+    verbs = {"Create": "created", "Query": "queried", "Update": "updated"}
+    missing = [past for verb, past in verbs.items() if data.get(f"can{verb}") is False]
+    if missing:
+        return "Authenticated, but this API user's tickets cannot be " + ", ".join(missing) + "."
+    return "Authenticated; tickets can be created, queried and updated."
+
+
+def _describe(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {name.replace('_', ' ')}" for name, n in counts.items()) + "."

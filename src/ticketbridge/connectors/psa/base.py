@@ -1,0 +1,175 @@
+"""The small contract every PSA connector (Autotask now, Jira later) implements.
+
+Identifiers are the PSA's own numeric ids (Autotask entity ids, Jira issue ids); names and
+ticket numbers are for display. Connectors raise only :mod:`ticketbridge.connectors.errors`.
+
+The same behaviour is pinned down for every implementation by ``tests/contract``; the in-memory
+``FakePsa`` used by service and web tests passes it too, so it cannot drift from the real thing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+
+@dataclass(frozen=True)
+class PicklistValue:
+    """One choice of a PSA list (queue, source, status, ...). Inactive values are kept, marked."""
+
+    id: int
+    name: str
+    active: bool = True
+    is_default: bool = False
+    order: int = 0
+
+
+@dataclass(frozen=True)
+class ReferenceData:
+    queues: tuple[PicklistValue, ...] = ()
+    sources: tuple[PicklistValue, ...] = ()
+    statuses: tuple[PicklistValue, ...] = ()
+    priorities: tuple[PicklistValue, ...] = ()
+    note_types: tuple[PicklistValue, ...] = ()
+    publish_values: tuple[PicklistValue, ...] = ()
+    fetched_at: datetime | None = None
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "queues": len(self.queues),
+            "sources": len(self.sources),
+            "statuses": len(self.statuses),
+            "priorities": len(self.priorities),
+            "note_types": len(self.note_types),
+            "publish_values": len(self.publish_values),
+        }
+
+
+@dataclass(frozen=True)
+class RemoteCompany:
+    id: int
+    name: str
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class CompanyPage:
+    """One page of a company search; pass ``next_cursor`` back to get the next page."""
+
+    items: tuple[RemoteCompany, ...]
+    next_cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class TicketDraft:
+    """What we ask the PSA to create. ``None`` leaves a field to the PSA's own defaults."""
+
+    company_id: int
+    title: str
+    description: str = ""
+    queue_id: int | None = None
+    source_id: int | None = None
+    status_id: int | None = None
+    priority_id: int | None = None
+    # Our de-duplication key, stored on the remote ticket so an uncertain create can be
+    # reconciled with find_tickets(external_id=...) instead of repeated.
+    external_id: str | None = None
+
+
+@dataclass(frozen=True)
+class RemoteTicket:
+    id: int
+    number: str
+    status_id: int | None
+    status_label: str
+    company_id: int | None
+    title: str
+    external_id: str | None = None
+    last_activity: datetime | None = None
+    completed_at: datetime | None = None
+
+    @property
+    def is_completed(self) -> bool:
+        return self.completed_at is not None
+
+
+@dataclass(frozen=True)
+class CheckStep:
+    """``ok`` is None when the step was not reached because an earlier one failed."""
+
+    ok: bool | None
+    message: str
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """Test connection, step by step, saying what failed.
+
+    ``zone``: the PSA endpoint was found (Autotask: zone discovery; elsewhere: reachable).
+    ``authenticated``: an authenticated call succeeded. ``reference_access``: the reference
+    data (ticket picklists) can be read.
+    """
+
+    zone: CheckStep
+    authenticated: CheckStep
+    reference_access: CheckStep
+    details: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.zone.ok and self.authenticated.ok and self.reference_access.ok)
+
+
+@runtime_checkable
+class PsaConnector(Protocol):
+    """A PSA, seen through the few operations ticketbridge needs."""
+
+    kind: str
+
+    def check(self) -> CheckResult:
+        """Try zone, authentication and reference access; reports failures, never raises them."""
+        ...
+
+    def reference_data(self) -> ReferenceData:
+        """Fetch every list the settings offer, fresh (one request once the zone is known)."""
+        ...
+
+    def search_companies(
+        self, text: str, *, page_size: int = 25, cursor: str | None = None
+    ) -> CompanyPage:
+        """Companies whose name contains ``text`` (case-insensitive), active or not."""
+        ...
+
+    def get_companies(self, ids: Sequence[int]) -> dict[int, RemoteCompany]:
+        """Companies by id; ids that do not exist (or are not visible) are absent."""
+        ...
+
+    def create_ticket(self, draft: TicketDraft) -> RemoteTicket:
+        """Create a ticket and return it as stored (with its number). Never retried blindly."""
+        ...
+
+    def get_tickets(self, ids: Sequence[int]) -> dict[int, RemoteTicket]:
+        """Tickets by id; deleted or unknown ids are absent."""
+        ...
+
+    def find_tickets(
+        self, *, ticket_number: str | None = None, external_id: str | None = None
+    ) -> list[RemoteTicket]:
+        """Tickets matching every criterion given (at least one is required)."""
+        ...
+
+    def add_note(self, ticket_id: int, text: str, *, internal: bool = True) -> int:
+        """Add a note; returns the note id. RemoteNotFound when the ticket is gone."""
+        ...
+
+    def count_time_entries(self, ticket_id: int) -> int: ...
+
+    def close_ticket(self, ticket_id: int) -> None:
+        """Set the ticket to the PSA's completed status. Closing a closed ticket is a no-op."""
+        ...
+
+    def changed_since(self, since: datetime) -> list[RemoteTicket]:
+        """Tickets whose last activity is strictly after ``since`` (an aware UTC datetime)."""
+        ...

@@ -1,0 +1,226 @@
+"""The behaviour every PSA connector shares; the in-memory FakePsa must pass it too."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+
+from tests.contract.harness import FakeHarness, PsaHarness
+from ticketbridge.connectors.errors import RemoteNotFound, RemoteRejected
+from ticketbridge.connectors.psa.base import (
+    PicklistValue,
+    PsaConnector,
+    ReferenceData,
+    RemoteTicket,
+    TicketDraft,
+)
+
+HARNESSES = ["fake", "autotask-emulator"]
+
+
+@pytest.fixture(params=HARNESSES)
+def harness(request: pytest.FixtureRequest) -> Iterator[PsaHarness]:
+    if request.param == "fake":
+        made: PsaHarness = FakeHarness()
+    else:
+        emulator = pytest.importorskip("tests.contract.emulator_harness")
+        made = emulator.AutotaskEmulatorHarness()
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def psa(harness: PsaHarness) -> PsaConnector:
+    return harness.connector
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix} {uuid.uuid4().hex[:8]}"
+
+
+def default_of(values: tuple[PicklistValue, ...]) -> int:
+    active = [v for v in values if v.active]
+    return next((v.id for v in active if v.is_default), active[0].id)
+
+
+def new_ticket(psa: PsaConnector, company_id: int, **changes: object) -> RemoteTicket:
+    ref = psa.reference_data()
+    fields: dict[str, object] = {
+        "company_id": company_id,
+        "title": "Backup failed on SRV01",
+        "description": "Job Nightly ended with errors.",
+        "queue_id": default_of(ref.queues),
+        "source_id": default_of(ref.sources),
+        "status_id": default_of(ref.statuses),
+        "priority_id": default_of(ref.priorities),
+        "external_id": unique("tb-run"),
+    }
+    fields.update(changes)
+    return psa.create_ticket(TicketDraft(**fields))  # type: ignore[arg-type]
+
+
+def test_check_reports_every_step_passed(psa: PsaConnector) -> None:
+    result = psa.check()
+
+    assert result.ok
+    assert result.zone.ok and result.authenticated.ok and result.reference_access.ok
+    assert all(step.message for step in (result.zone, result.authenticated))
+
+
+def test_reference_data_lists_every_picklist_with_integer_ids(psa: PsaConnector) -> None:
+    ref = psa.reference_data()
+
+    assert isinstance(ref, ReferenceData)
+    assert ref.fetched_at is not None
+    for name, count in ref.counts().items():
+        assert count > 0, name
+    for values in (ref.queues, ref.sources, ref.statuses, ref.priorities, ref.note_types):
+        assert all(isinstance(v.id, int) and v.name for v in values)
+        assert len({v.id for v in values}) == len(values)
+    assert {"New", "Complete"} <= {s.name for s in ref.statuses}
+
+
+def test_search_finds_companies_by_part_of_name_ignoring_case(harness: PsaHarness) -> None:
+    tag = uuid.uuid4().hex[:8]
+    active = harness.add_company(f"Contoso {tag} Ltd")
+    inactive = harness.add_company(f"Contoso {tag} Old", active=False)
+    harness.add_company(f"Fabrikam {tag}")
+
+    page = harness.connector.search_companies(f"contoso {tag.upper()}")
+
+    assert {c.id: c.active for c in page.items} == {active: True, inactive: False}
+    assert page.next_cursor is None
+
+
+def test_search_pages_through_all_matches_without_repeats(harness: PsaHarness) -> None:
+    tag = uuid.uuid4().hex[:8]
+    ids = {harness.add_company(f"Paged {tag} {n}") for n in range(5)}
+
+    seen: list[int] = []
+    cursor = None
+    for _ in range(10):
+        page = harness.connector.search_companies(tag, page_size=2, cursor=cursor)
+        assert len(page.items) <= 2
+        seen.extend(c.id for c in page.items)
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+
+    assert sorted(seen) == sorted(ids)
+
+
+def test_get_companies_returns_known_ids_and_omits_unknown(harness: PsaHarness) -> None:
+    name = unique("Northwind")
+    company_id = harness.add_company(name)
+
+    found = harness.connector.get_companies([company_id, 987_654_321])
+
+    assert list(found) == [company_id]
+    assert found[company_id].name == name and found[company_id].active
+
+
+def test_get_companies_sees_rename_deactivation_and_deletion(harness: PsaHarness) -> None:
+    renamed = harness.add_company(unique("Adatum"))
+    deactivated = harness.add_company(unique("Litware"))
+    deleted = harness.add_company(unique("Tailspin"))
+    harness.rename_company(renamed, "Adatum Group")
+    harness.deactivate_company(deactivated)
+    harness.delete_company(deleted)
+
+    found = harness.connector.get_companies([renamed, deactivated, deleted])
+
+    assert found[renamed].name == "Adatum Group"
+    assert found[deactivated].active is False
+    assert deleted not in found
+
+
+def test_created_ticket_can_be_read_back_by_id_number_and_external_id(
+    harness: PsaHarness,
+) -> None:
+    psa = harness.connector
+    company = harness.add_company(unique("Contoso"))
+    external_id = unique("tb-run")
+
+    ticket = new_ticket(psa, company, external_id=external_id)
+
+    assert ticket.id > 0 and ticket.number
+    assert ticket.company_id == company and ticket.external_id == external_id
+    assert ticket.status_label and not ticket.is_completed
+    assert psa.get_tickets([ticket.id]) == {ticket.id: ticket}
+    assert psa.find_tickets(ticket_number=ticket.number) == [ticket]
+    assert psa.find_tickets(external_id=external_id) == [ticket]
+    assert psa.find_tickets(ticket_number=ticket.number, external_id="other") == []
+
+
+def test_create_ticket_for_unknown_company_is_rejected(psa: PsaConnector) -> None:
+    with pytest.raises(RemoteRejected):
+        new_ticket(psa, 987_654_321)
+
+
+def test_find_tickets_needs_a_criterion(psa: PsaConnector) -> None:
+    with pytest.raises(ValueError):
+        psa.find_tickets()
+
+
+def test_deleted_ticket_is_absent_and_cannot_take_notes(harness: PsaHarness) -> None:
+    psa = harness.connector
+    ticket = new_ticket(psa, harness.add_company(unique("Contoso")))
+    harness.delete_ticket(ticket.id)
+
+    assert psa.get_tickets([ticket.id]) == {}
+    assert psa.find_tickets(ticket_number=ticket.number) == []
+    with pytest.raises(RemoteNotFound):
+        psa.add_note(ticket.id, "Still failing.")
+    with pytest.raises(RemoteNotFound):
+        psa.close_ticket(ticket.id)
+
+
+def test_notes_are_added_with_distinct_ids(harness: PsaHarness) -> None:
+    psa = harness.connector
+    ticket = new_ticket(psa, harness.add_company(unique("Contoso")))
+
+    first = psa.add_note(ticket.id, "Ticket resolved via ticketbridge.", internal=True)
+    second = psa.add_note(ticket.id, "Visible to all.", internal=False)
+
+    assert first != second and first > 0 and second > 0
+
+
+def test_time_entries_are_counted_per_ticket(harness: PsaHarness) -> None:
+    psa = harness.connector
+    company = harness.add_company(unique("Contoso"))
+    ticket = new_ticket(psa, company)
+    other = new_ticket(psa, company)
+
+    assert psa.count_time_entries(ticket.id) == 0
+    harness.add_time_entry(ticket.id)
+    harness.add_time_entry(ticket.id)
+
+    assert psa.count_time_entries(ticket.id) == 2
+    assert psa.count_time_entries(other.id) == 0
+
+
+def test_close_ticket_completes_it_and_closing_twice_is_harmless(harness: PsaHarness) -> None:
+    psa = harness.connector
+    ticket = new_ticket(psa, harness.add_company(unique("Contoso")))
+
+    psa.close_ticket(ticket.id)
+    psa.close_ticket(ticket.id)
+
+    closed = psa.get_tickets([ticket.id])[ticket.id]
+    assert closed.is_completed
+    assert closed.status_label == "Complete"
+
+
+def test_changed_since_is_strictly_after_the_timestamp(harness: PsaHarness) -> None:
+    psa = harness.connector
+    ticket = new_ticket(psa, harness.add_company(unique("Contoso")))
+    assert ticket.last_activity is not None
+
+    before = psa.changed_since(ticket.last_activity - timedelta(seconds=1))
+    after = psa.changed_since(ticket.last_activity)
+
+    assert ticket.id in {t.id for t in before}
+    assert ticket.id not in {t.id for t in after}
