@@ -16,11 +16,10 @@ from sqlalchemy import Engine
 from starlette.middleware.sessions import SessionMiddleware
 
 from ticketbridge import __version__
-from ticketbridge.settings import Settings, get_settings, resolve_secret_key
-from ticketbridge.storage.db import make_engine, make_session_factory
+from ticketbridge.services.runtime import Runtime, build_runtime
+from ticketbridge.settings import Settings, get_settings
 from ticketbridge.storage.models import utcnow
 from ticketbridge.web import api, errors
-from ticketbridge.web.context import AppContext
 from ticketbridge.web.ui import routes as ui_routes
 from ticketbridge.web.ui.templating import make_templates
 
@@ -33,19 +32,11 @@ def create_app(
     *,
     engine: Engine | None = None,
     clock: Callable[[], datetime] = utcnow,
-    background: Callable[[AppContext], object] | None = None,
+    background: Callable[[Runtime], object] | None = None,
 ) -> FastAPI:
     """Build the application. `background`, when given, starts in-process work at start-up and
     returns an object with `stop()` (see ticketbridge.worker.runner)."""
-    settings = settings or get_settings()
-    engine = engine or make_engine(settings.effective_database_url)
-    ctx = AppContext(
-        settings=settings,
-        engine=engine,
-        session_factory=make_session_factory(engine),
-        secret_key=resolve_secret_key(settings),
-        clock=clock,
-    )
+    ctx = build_runtime(settings or get_settings(), engine=engine, clock=clock)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -71,9 +62,9 @@ def create_app(
         SessionMiddleware,
         secret_key=ctx.secret_key,
         session_cookie="ticketbridge_session",
-        max_age=settings.session_max_age_seconds,
+        max_age=ctx.settings.session_max_age_seconds,
         same_site="lax",
-        https_only=settings.cookie_secure,
+        https_only=ctx.settings.cookie_secure,
     )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.mount("/api/docs-assets", StaticFiles(directory=DOCS_ASSETS), name="docs-assets")

@@ -12,16 +12,16 @@ from sqlalchemy.orm import Session
 from ticketbridge.core.roles import Permission, Role, can
 from ticketbridge.services import accounts
 from ticketbridge.services.accounts import Principal
+from ticketbridge.services.runtime import Runtime
 from ticketbridge.storage.models import User
-from ticketbridge.web.context import AppContext
 
 
-def get_context(request: Request) -> AppContext:
-    ctx: AppContext = request.app.state.ctx
+def get_context(request: Request) -> Runtime:
+    ctx: Runtime = request.app.state.ctx
     return ctx
 
 
-Ctx = Annotated[AppContext, Depends(get_context)]
+Ctx = Annotated[Runtime, Depends(get_context)]
 
 
 def get_session(ctx: Ctx) -> Iterator[Session]:

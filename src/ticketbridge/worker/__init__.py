@@ -1,0 +1,1 @@
+"""Background work: task bodies, the runners that execute them, and periodic schedules."""

@@ -1,0 +1,116 @@
+"""`ticketbridge serve`, `worker`, `demo` and `db upgrade`."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from typing import Any
+
+import typer
+import uvicorn
+
+from ticketbridge.cli.common import console, fail, open_runtime
+from ticketbridge.core.roles import Role
+from ticketbridge.services import accounts, audit, demo
+from ticketbridge.services.runtime import Runtime
+from ticketbridge.settings import Settings, get_settings
+from ticketbridge.storage.db import session_scope
+from ticketbridge.storage.migrate import upgrade
+from ticketbridge.web.app import create_app
+from ticketbridge.worker.runner import InProcessRunner, ProcrastinateRunner
+
+db = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+DEMO_ADMIN = "admin"
+EMULATOR_PORT = 8765
+
+
+def _background(settings: Settings) -> Any:
+    if settings.effective_worker_mode != "inprocess":
+        return None  # `ticketbridge worker` processes run the jobs
+    return lambda runtime: InProcessRunner(runtime).start()
+
+
+def _serve(runtime: Runtime, host: str, port: int) -> None:
+    app = create_app(
+        runtime.settings, engine=runtime.engine, background=_background(runtime.settings)
+    )
+    uvicorn.run(app, host=host, port=port, log_level=runtime.settings.log_level.lower())
+
+
+def serve(
+    host: str | None = typer.Option(None, help="Default: TICKETBRIDGE_HOST or 127.0.0.1"),
+    port: int | None = typer.Option(None, help="Default: TICKETBRIDGE_PORT or 8000"),
+) -> None:
+    """Serve the UI and the API (and, on the embedded default, run background jobs)."""
+    runtime = open_runtime()
+    settings = runtime.settings
+    _serve(runtime, host or settings.host, port or settings.port)
+
+
+def worker(concurrency: int = typer.Option(2, min=1)) -> None:
+    """Run procrastinate workers (PostgreSQL). Start as many as you like, on any machine."""
+    runtime = open_runtime()
+    if not runtime.settings.uses_postgresql:
+        raise fail(
+            "workers need PostgreSQL; with SQLite, `ticketbridge serve` runs the jobs itself"
+        )
+    runner = ProcrastinateRunner(runtime)
+    console.print(f"worker started (concurrency {concurrency}); Ctrl+C stops it")
+    runner.work(concurrency=concurrency)
+
+
+def _start_emulator(settings: Settings) -> str:
+    from ticketbridge.emulators.autotask import create_app as create_emulator
+
+    state = settings.var_dir / "emulator-autotask.json"
+    app = create_emulator(seed="demo", state_file=state)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=EMULATOR_PORT, log_level="warning")
+    )
+    threading.Thread(target=server.run, name="autotask-emulator", daemon=True).start()
+    return f"http://127.0.0.1:{EMULATOR_PORT}"
+
+
+def demo_command(
+    no_emulator: bool = typer.Option(False, "--no-emulator", help="Do not start the emulator"),
+) -> None:
+    """Migrate an SQLite database under ./var/, seed demo data and serve the UI.
+
+    TICKETBRIDGE_PORT sets the port; TICKETBRIDGE_DEMO_PASSWORD sets the admin password
+    (otherwise one is generated and printed).
+    """
+    base = get_settings()
+    settings = base.model_copy(update={"demo_mode": True})
+    runtime = open_runtime(settings)
+    password = (
+        settings.demo_password.get_secret_value()
+        if settings.demo_password
+        else secrets.token_urlsafe(12)
+    )
+    with session_scope(runtime.session_factory) as session:
+        user = accounts.find_user(session, DEMO_ADMIN)
+        if user is None:
+            accounts.create_user(session, DEMO_ADMIN, password, Role.ADMIN)
+        else:
+            accounts.set_password(user, password)
+            user.active = True
+        created = demo.seed(session, runtime.clock())
+        if created:
+            audit.record(session, actor="demo", action="demo.seed", details={"runs": created})
+    console.print(f"demo data ready ({created} new runs)")
+    if not no_emulator:
+        console.print(f"Autotask emulator on {_start_emulator(settings)}")
+    url = f"http://{settings.host}:{settings.port}"
+    console.print(f"\nticketbridge demo on [bold]{url}[/bold]")
+    console.print(f"sign in as [bold]{DEMO_ADMIN}[/bold] with password [bold]{password}[/bold]\n")
+    _serve(runtime, settings.host, settings.port)
+
+
+@db.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head")) -> None:
+    """Apply migrations (the embedded SQLite database is created when missing)."""
+    settings = get_settings()
+    if not settings.database_url:
+        settings.var_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.effective_database_url, revision)
+    console.print(f"database at {revision}")

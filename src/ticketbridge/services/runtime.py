@@ -1,0 +1,44 @@
+"""What every request and background job needs, built once per process."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from ticketbridge.settings import Settings, resolve_secret_key
+from ticketbridge.storage.db import make_engine, make_session_factory
+from ticketbridge.storage.models import utcnow
+from ticketbridge.storage.secrets import SecretBox
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    secret_key: str
+    clock: Callable[[], datetime] = field(default=utcnow)
+
+    @property
+    def secret_box(self) -> SecretBox:
+        return SecretBox(self.secret_key)
+
+
+def build_runtime(
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    clock: Callable[[], datetime] = utcnow,
+) -> Runtime:
+    engine = engine or make_engine(settings.effective_database_url)
+    return Runtime(
+        settings=settings,
+        engine=engine,
+        session_factory=make_session_factory(engine),
+        secret_key=resolve_secret_key(settings),
+        clock=clock,
+    )
