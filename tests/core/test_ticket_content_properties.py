@@ -16,9 +16,9 @@ from ticketbridge.core.ticket_content import (
     compose_title,
 )
 
-text = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",)), max_size=400
-) | st.sampled_from(["", "<p>a</p>" * 50, "x" * 5000, "line\n" * 300, "  \t "])
+text = st.text(alphabet=st.characters(codec="utf-8"), max_size=400) | st.sampled_from(
+    ["", "<p>a</p>" * 50, "x" * 5000, "line\n" * 300, "  \t "]
+)
 statuses = st.sampled_from(list(RunStatus))
 objects = st.lists(
     st.builds(RunObject, name=text, type=text, status=statuses, message=st.none() | text),
