@@ -184,8 +184,9 @@ class AutotaskClient:
         filters: Sequence[query.Filter],
         *,
         include_fields: Sequence[str] | None = None,
+        page_size: int | None = None,
     ) -> Iterator[dict[str, Any]]:
-        body = query.query_body(filters, include_fields=include_fields)
+        body = query.query_body(filters, include_fields=include_fields, max_records=page_size)
         return query.iter_items(self._query_send, entity, body)
 
     def query_page(

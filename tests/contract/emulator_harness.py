@@ -1,0 +1,100 @@
+"""The Autotask connector against the shipped emulator, mounted in-process.
+
+Only the emulator's public HTTP API is used: the Autotask REST routes through the connector,
+and its admin routes under /_emulator/ to change the world behind the connector's back.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import httpx
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
+
+from ticketbridge.connectors.psa.autotask.client import AutotaskCache
+from ticketbridge.connectors.psa.autotask.connector import AutotaskConfig, AutotaskConnector
+from ticketbridge.emulators.autotask import (
+    DEMO_API_SECRET,
+    DEMO_API_USER,
+    DEMO_INTEGRATION_CODE,
+    create_app,
+)
+
+EMULATOR_URL = "http://emulator.test"
+DEMO_RESOURCE_ID = 31  # a seeded technician; companies and time entries need one
+DEMO_ROLE_ID = 29683400  # "Technician" in the demo seed
+
+
+def emulator_client(seed: str = "demo") -> TestClient:
+    return TestClient(create_app(seed=seed), base_url=EMULATOR_URL)
+
+
+def emulator_connector(
+    client: httpx.Client, *, cache: AutotaskCache | None = None, **config: Any
+) -> AutotaskConnector:
+    settings: dict[str, Any] = {
+        "environment": "custom",
+        "api_host": EMULATOR_URL,
+        "username": DEMO_API_USER,
+        "secret": DEMO_API_SECRET,
+        "integration_code": DEMO_INTEGRATION_CODE,
+    } | config
+    return AutotaskConnector(
+        AutotaskConfig(**settings), http_client=client, cache=cache, sleep=lambda s: None
+    )
+
+
+class AutotaskEmulatorHarness:
+    def __init__(self, seed: str = "demo") -> None:
+        self.http = emulator_client(seed)
+        self.connector = emulator_connector(self.http)
+
+    def _admin(self, method: str, path: str, body: Any = None) -> Any:
+        response = self.http.request(method, f"/_emulator/{path}", json=body)
+        assert response.is_success, f"{method} {path}: {response.status_code} {response.text}"
+        return response.json() if response.content else None
+
+    def add_company(self, name: str, *, active: bool = True) -> int:
+        made = self._admin(
+            "POST",
+            "companies",
+            {
+                "companyName": name,
+                "companyType": 1,
+                "phone": "555-0199",
+                "ownerResourceID": DEMO_RESOURCE_ID,
+                "isActive": active,
+            },
+        )
+        return int(made["itemId"])
+
+    def rename_company(self, company_id: int, name: str) -> None:
+        self._admin("PATCH", f"companies/{company_id}", {"companyName": name})
+
+    def deactivate_company(self, company_id: int) -> None:
+        self._admin("PATCH", f"companies/{company_id}", {"isActive": False})
+
+    def delete_company(self, company_id: int) -> None:
+        self._admin("DELETE", f"companies/{company_id}")
+
+    def add_time_entry(self, ticket_id: int) -> None:
+        self._admin(
+            "POST",
+            "time-entries",
+            {
+                "ticketID": ticket_id,
+                "resourceID": DEMO_RESOURCE_ID,
+                "roleID": DEMO_ROLE_ID,
+                "hoursWorked": 0.5,
+            },
+        )
+
+    def delete_ticket(self, ticket_id: int) -> None:
+        self._admin("DELETE", f"tickets/{ticket_id}")
+
+    def close(self) -> None:
+        self.http.close()
