@@ -1,0 +1,157 @@
+"""Every registered route, every role: each gets exactly what it should.
+
+Adding a route without adding it here fails the first test, so no route ships unguarded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.testclient import TestClient
+
+from tests.factories import add_runs, add_token, add_user, csrf_of, login
+from ticketbridge.core.roles import Permission, Role, can
+
+PUBLIC = None
+R = Permission.READ
+W = Permission.REVIEW
+INGEST = Permission.INGEST
+A = Permission.ADMIN
+D = Permission.VIEW_DASHBOARD
+
+EXPECTED: dict[tuple[str, str], Permission | None] = {
+    ("GET", "/api/v1/runs"): R,
+    ("POST", "/api/v1/runs"): INGEST,
+    ("GET", "/api/v1/runs/{run_id}"): R,
+    ("POST", "/api/v1/runs/{run_id}/review"): W,
+    ("GET", "/api/v1/customers"): R,
+    ("POST", "/api/v1/customers"): A,
+    ("GET", "/api/v1/customers/{customer_id}"): R,
+    ("PATCH", "/api/v1/customers/{customer_id}"): A,
+    ("DELETE", "/api/v1/customers/{customer_id}"): A,
+    ("GET", "/api/v1/jobs"): R,
+    ("GET", "/login"): PUBLIC,
+    ("POST", "/login"): PUBLIC,
+    ("POST", "/logout"): PUBLIC,
+    ("GET", "/"): D,
+    ("GET", "/run-checks"): R,
+    ("POST", "/run-checks/review"): W,
+    ("GET", "/jobs"): R,
+    ("GET", "/jobs/{job_id}"): R,
+    ("GET", "/jobs/{job_id}/runs/{run_id}"): R,
+    ("GET", "/customers"): R,
+    ("POST", "/customers"): A,
+    ("GET", "/customers/{customer_id}"): A,
+    ("POST", "/customers/{customer_id}"): A,
+    ("GET", "/admin/users"): A,
+    ("POST", "/admin/users"): A,
+    ("POST", "/admin/users/{user_id}"): A,
+    ("GET", "/admin/tokens"): A,
+    ("POST", "/admin/tokens"): A,
+    ("POST", "/admin/tokens/{token_id}/revoke"): A,
+    ("GET", "/admin/audit"): A,
+    ("GET", "/admin/settings"): A,
+    ("POST", "/admin/settings"): A,
+    ("GET", "/api/v1/openapi.json"): PUBLIC,
+    ("GET", "/api/docs"): PUBLIC,
+    ("GET", "/healthz"): PUBLIC,
+}
+
+
+def _walk(routes: list[Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    for route in routes:
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            # FastAPI includes routers lazily: the prefix lives on the include context.
+            yield from _walk(included.routes, prefix + route.include_context.prefix)
+        else:
+            yield prefix + getattr(route, "path", ""), route
+
+
+def registered(app: FastAPI) -> set[tuple[str, str]]:
+    found = set()
+    for path, route in _walk(app.routes):
+        methods = getattr(route, "methods", None) or set()
+        for method in methods - {"HEAD", "OPTIONS"}:
+            found.add((method, path))
+    return found
+
+
+def test_every_registered_route_has_an_expected_permission(app: FastAPI) -> None:
+    assert registered(app) == set(EXPECTED)
+
+
+def test_every_api_route_is_documented_in_openapi(app: FastAPI) -> None:
+    api_paths = {path for path, route in _walk(app.routes) if path.startswith("/api/v1/")}
+    api_paths.discard("/api/v1/openapi.json")
+    assert api_paths <= set(app.openapi()["paths"])
+
+
+def _url(path: str, ids: dict[str, int]) -> str:
+    for name, value in ids.items():
+        path = path.replace("{" + name + "}", str(value))
+    return path
+
+
+@pytest.fixture
+def ids(db: sessionmaker[Session]) -> dict[str, int]:
+    [run_id] = add_runs(db, 1)
+    return {"run_id": run_id, "job_id": 1, "customer_id": 1, "user_id": 1, "token_id": 1}
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_each_role_gets_exactly_its_routes(
+    app: FastAPI, db: sessionmaker[Session], ids: dict[str, int], role: Role
+) -> None:
+    add_user(db, f"user-{role.value}", role)
+    token = add_token(db, role)
+    with TestClient(app) as client:
+        assert login(client, f"user-{role.value}").status_code == 303
+        csrf = csrf_of(client.get("/login").text)
+        for (method, path), permission in EXPECTED.items():
+            if permission is None or path == "/logout":
+                continue
+            url = _url(path, ids)
+            if path.startswith("/api/"):
+                response = client.request(
+                    method, url, headers={"Authorization": f"Bearer {token}"}, json={}
+                )
+            else:
+                data = {"csrf_token": csrf} if method == "POST" else None
+                response = client.request(method, url, data=data, follow_redirects=False)
+            allowed = can(role, permission)
+            if allowed:
+                assert response.status_code not in (401, 403), (method, path, role)
+            else:
+                assert response.status_code == 403, (method, path, role, response.status_code)
+
+
+def test_without_credentials_api_says_401_and_pages_redirect_to_login(
+    app: FastAPI, ids: dict[str, int]
+) -> None:
+    with TestClient(app) as client:
+        csrf = csrf_of(client.get("/login").text)
+        for (method, path), permission in EXPECTED.items():
+            if permission is None:
+                continue
+            url = _url(path, ids)
+            if path.startswith("/api/"):
+                response = client.request(method, url, json={})
+                assert response.status_code == 401, (method, path)
+                assert response.json()["error"]["code"] == "unauthorized"
+            else:
+                data = {"csrf_token": csrf} if method == "POST" else None
+                response = client.request(method, url, data=data, follow_redirects=False)
+                assert response.status_code == 303, (method, path)
+                assert response.headers["location"].startswith("/login")
+
+
+def test_public_pages_answer_without_credentials(app: FastAPI) -> None:
+    with TestClient(app) as client:
+        for method, path in EXPECTED:
+            if EXPECTED[(method, path)] is None and method == "GET":
+                assert client.get(path).status_code == 200, path
