@@ -1,0 +1,44 @@
+"""Time formats of the API: UTC on the wire, US Eastern in extension callouts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+EASTERN = ZoneInfo("America/New_York")
+
+
+def fmt(moment: datetime) -> str:
+    """Canonical wire form; fixed width so that string order is time order."""
+    moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}Z"
+
+
+def parse(text: str) -> datetime:
+    """Parse an ISO 8601 string; naive values are UTC. Raises ValueError."""
+    value = datetime.fromisoformat(text.strip())
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def callout_time(text: str | None) -> str:
+    """Callout form seen in the wild: 8 fractional digits and an hh:mm:ss offset."""
+    if not text:
+        return ""
+    local = parse(text).astimezone(EASTERN)
+    offset = local.utcoffset()
+    total = int(offset.total_seconds()) if offset else 0
+    sign = "-" if total < 0 else "+"
+    total = abs(total)
+    hours, rest = divmod(total, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return (
+        f"{local:%Y-%m-%dT%H:%M:%S}.{local.microsecond:06d}00"
+        f"{sign}{hours:02d}:{minutes:02d}:{seconds:02d}"
+    )
+
+
+def fmt_now(timestamp: float) -> str:
+    """Webhook EventTime: whole seconds, UTC, ``Z``."""
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
