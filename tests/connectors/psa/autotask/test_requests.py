@@ -182,6 +182,7 @@ def test_check_reports_missing_rights_hidden_in_a_500_as_reference_failure() -> 
             RemoteNotFound,
         ),
         (httpx.Response(500, text="<html>Runtime Error</html>"), ConnectorUnavailable),
+        (errors(500, "An unexpected error has occurred. Please try again."), ConnectorUnavailable),
         (errors(500, "thread threshold of 3 exceeded (Itgenatr005)"), ConnectorUnavailable),
     ],
 )

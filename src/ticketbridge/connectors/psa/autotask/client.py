@@ -35,6 +35,8 @@ FIELDS_TTL_SECONDS = 24 * 3600
 _NOT_FOUND = ("no matching records found",)
 _PERMISSION = ("adequate permission", "required permission", "not have permission")
 _THROTTLED = ("thread threshold", "itgenatr005", "threshold exceeded")
+# Autotask's catch-all text for a fault on its side: worth another try, not a rejection.
+_TRANSIENT = ("an unexpected error has occurred", "please try again")
 
 
 def autotask_error(response: httpx.Response, messages: tuple[str, ...]) -> ConnectorError | None:
@@ -52,6 +54,8 @@ def autotask_error(response: httpx.Response, messages: tuple[str, ...]) -> Conne
         return ConnectorUnavailable("Autotask is limiting this integration's concurrent requests.")
     if status != 500 or not messages:
         return None
+    if any(marker in text for marker in _TRANSIENT):
+        return ConnectorUnavailable(f"Autotask had an internal error: {first}")
     if any(marker in text for marker in _NOT_FOUND):
         return RemoteNotFound(f"Autotask: {first}")
     if any(marker in text for marker in _PERMISSION):
