@@ -200,22 +200,23 @@ def _webhook_created(ctx: WriteContext, row: Row, rng: Random) -> None:
     row.setdefault("_sequence", 0)
 
 
-def _refresh_webhook_ready(ctx: WriteContext, webhook_id: Any) -> None:
+def _refresh_webhook_ready(ctx: WriteContext, webhook_id: Any, pending: Row | None = None) -> None:
+    """Ready once at least one field is subscribed; ``pending`` is a row not yet stored."""
     webhook = ctx.store.get("TicketWebhooks", int(webhook_id)) if webhook_id else None
     if webhook is None:
         return
+    rows = [*ctx.store.table("TicketWebhookFields").values(), *([pending] if pending else [])]
     webhook["isReady"] = any(
-        f.get("isSubscribedField")
-        for f in ctx.store.table("TicketWebhookFields").values()
-        if f.get("webhookID") == webhook["id"]
+        f.get("isSubscribedField") for f in rows if f.get("webhookID") == webhook["id"]
     )
 
 
 def _webhook_field_created(ctx: WriteContext, row: Row, rng: Random) -> None:
-    _refresh_webhook_ready(ctx, row.get("webhookID"))
+    _refresh_webhook_ready(ctx, row.get("webhookID"), row)
 
 
 def _webhook_field_updated(ctx: WriteContext, old: Row, row: Row, changed: set[str]) -> None:
+    old.update(row)
     _refresh_webhook_ready(ctx, row.get("webhookID"))
 
 

@@ -1,0 +1,82 @@
+"""`ticketbridge emulate autotask`: serve the shipped Autotask REST API emulator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+from starlette.applications import Starlette
+
+from ticketbridge.emulators.autotask import (
+    DEMO_API_SECRET,
+    DEMO_API_USER,
+    DEMO_INTEGRATION_CODE,
+    ApiUser,
+    create_app,
+)
+from ticketbridge.emulators.autotask.auth import default_users
+
+app = typer.Typer(help="Sandbox emulators of the PSA APIs.", no_args_is_help=True)
+
+
+def build_autotask_app(
+    *,
+    seed: str = "demo",
+    state: Path | None = None,
+    speed: float = 1.0,
+    api_user: str = DEMO_API_USER,
+    api_secret: str = DEMO_API_SECRET,
+    integration_code: str = DEMO_INTEGRATION_CODE,
+    auto_deliver: bool = True,
+) -> Starlette:
+    users = [u for u in default_users() if u.username.lower() != api_user.lower()]
+    main = ApiUser(api_user, api_secret, integration_code)
+    others = [
+        ApiUser(u.username, u.secret, integration_code, u.resource_id, u.denied) for u in users
+    ]
+    return create_app(
+        seed=seed,
+        state_file=state,
+        speed=speed,
+        api_users=[main, *others],
+        auto_deliver=auto_deliver,
+    )
+
+
+@app.command("autotask")
+def autotask(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8765,
+    seed: Annotated[str, typer.Option(help="Initial data: demo or empty.")] = "demo",
+    state: Annotated[
+        Path | None, typer.Option(help="JSON file that keeps the state across restarts.")
+    ] = None,
+    speed: Annotated[
+        float, typer.Option(help="Divides throttling delays and callout retry intervals.")
+    ] = 1.0,
+    api_user: Annotated[str, typer.Option(help="API user name.")] = DEMO_API_USER,
+    api_secret: Annotated[str, typer.Option(help="API user secret.")] = DEMO_API_SECRET,
+    integration_code: Annotated[
+        str, typer.Option(help="API tracking identifier (integration code).")
+    ] = DEMO_INTEGRATION_CODE,
+) -> None:
+    """Serve the Autotask REST API emulator (real paths under /atservicesrest/v1.0/)."""
+    if seed not in {"demo", "empty"}:
+        raise typer.BadParameter("seed must be demo or empty", param_hint="--seed")
+    if speed <= 0:
+        raise typer.BadParameter("speed must be positive", param_hint="--speed")
+    application = build_autotask_app(
+        seed=seed,
+        state=state,
+        speed=speed,
+        api_user=api_user,
+        api_secret=api_secret,
+        integration_code=integration_code,
+    )
+    typer.echo(
+        f"Autotask emulator on http://{host}:{port}/ (zone discovery: "
+        f"/atservicesrest/v1.0/zoneInformation?user={api_user}; admin: /_emulator/)"
+    )
+    uvicorn.run(application, host=host, port=port, log_level="warning")
