@@ -90,7 +90,7 @@ def test_4_3_title_length_defaults_when_metadata_gives_none() -> None:
 
 
 def test_4_3_title_is_one_line() -> None:
-    title = compose_ticket(facts(job_name="Nightly\n  copy"), SETTINGS).title
+    title = compose_ticket(facts(job_name="Nightly\n  copy\x07"), SETTINGS).title
     assert title == "[ticketbridge] Acme - Nightly copy - Error"
 
 

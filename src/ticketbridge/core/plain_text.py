@@ -93,7 +93,7 @@ def tidy_lines(text: str) -> str:
 
 
 def one_line(text: str) -> str:
-    return " ".join(text.split())
+    return " ".join(_CONTROL.sub("", text).split())
 
 
 def cap(text: str, limit: int) -> str:
