@@ -16,6 +16,7 @@ from .auth import (
 )
 from .errors import EmulatedConnectionDrop
 from .seed import DEMO_COMPANY_NAMES, DEMO_CUSTOMERS
+from .transport import InProcessTransport
 
 __all__ = [
     "DEMO_API_SECRET",
@@ -28,5 +29,6 @@ __all__ = [
     "ApiUser",
     "EmulatedConnectionDrop",
     "Emulator",
+    "InProcessTransport",
     "create_app",
 ]

@@ -7,6 +7,7 @@ in SQL; ``exist``/``notExist`` test for NULL. Rows come back ordered by id.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -147,35 +148,38 @@ def _norm(value: Any, is_text: bool) -> Any:
 
 
 def _comparison(op: str, getter: Callable[[Row], Any], target: Any, is_text: bool) -> Predicate:
-    text = str(target).casefold()
-
-    def value(row: Row) -> Any:
-        v = getter(row)
-        return None if v is None else _norm(v, is_text)
-
-    checks: dict[str, Callable[[Any], bool]] = {
-        "eq": lambda v: v == target,
-        "noteq": lambda v: v != target,
-        "gt": lambda v: v > target,
-        "gte": lambda v: v >= target,
-        "lt": lambda v: v < target,
-        "lte": lambda v: v <= target,
-        "beginswith": lambda v: str(v).casefold().startswith(text),
-        "endswith": lambda v: str(v).casefold().endswith(text),
-        "contains": lambda v: text in str(v).casefold(),
-    }
-    check = checks[op]
+    """One specialised closure per operator: this runs once per row of every query."""
+    if op in {"beginswith", "endswith", "contains"}:
+        text = str(target).casefold()
+        if op == "beginswith":
+            return lambda row: (v := getter(row)) is not None and str(v).casefold().startswith(text)
+        if op == "endswith":
+            return lambda row: (v := getter(row)) is not None and str(v).casefold().endswith(text)
+        return lambda row: (v := getter(row)) is not None and text in str(v).casefold()
+    compare = _COMPARE[op]
+    if is_text:
+        return lambda row: (v := getter(row)) is not None and compare(str(v).casefold(), target)
 
     def predicate(row: Row) -> bool:
-        v = value(row)
+        v = getter(row)
         if v is None:
             return False
         try:
-            return check(v)
+            return bool(compare(v, target))
         except TypeError:
             return False
 
     return predicate
+
+
+_COMPARE: dict[str, Callable[[Any, Any], Any]] = {
+    "eq": operator.eq,
+    "noteq": operator.ne,
+    "gt": operator.gt,
+    "gte": operator.ge,
+    "lt": operator.lt,
+    "lte": operator.le,
+}
 
 
 def _accessor(
