@@ -29,7 +29,7 @@ browser-deps:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
 test: install lint typecheck browser-deps
-	$(BIN)/python -m tests.run_suites
+	$(BIN)/pytest
 
 # Regenerate the lock after changing dependencies in pyproject.toml.
 lock:

@@ -79,9 +79,7 @@ def list_users() -> None:
         for user in session.scalars(select(User).order_by(User.username_key)):
             state = "active" if user.active else "inactive"
             last = user.last_login_at.isoformat() if user.last_login_at else "never"
-            console.print(
-                f"{user.username}\t{user.role}\t{state}\tlast login {last}", highlight=False
-            )
+            typer.echo(f"{user.username}\t{user.role}\t{state}\tlast login {last}")
 
 
 @tokens.command("create")
