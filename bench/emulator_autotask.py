@@ -1,9 +1,9 @@
 """Requests per second the Autotask emulator serves: query and create, in-process and loopback.
 
-In-process uses the emulator's InProcessTransport under a sync httpx client; the TestClient row
-uses Starlette's TestClient (a portal thread, slower per request); loopback serves the app with uvicorn on 127.0.0.1 and uses one keep-alive httpx client.
-The emulator must never be the bottleneck of other benchmarks: the in-process target is
-1,000 requests/s.
+In-process uses the emulator's InProcessTransport under a sync httpx client; the TestClient
+row uses Starlette's TestClient (a portal thread, slower per request); loopback serves the app
+with uvicorn on 127.0.0.1 and uses one keep-alive httpx client. The emulator must never be the
+bottleneck of other benchmarks: the in-process target is 1,000 requests/s.
 
     .venv/bin/python bench/emulator_autotask.py [--count 2000]
 """
