@@ -7,6 +7,7 @@ import binascii
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, contains_eager, selectinload
@@ -36,7 +37,7 @@ class RunFilter:
     source: str | None = None
 
 
-def filtered(query: Select[tuple[Run]], filters: RunFilter) -> Select[tuple[Run]]:
+def filtered(query: Select[Any], filters: RunFilter) -> Select[Any]:
     if filters.customer_id is not None:
         query = query.where(Job.customer_id == filters.customer_id)
     if filters.job_id is not None:
@@ -58,7 +59,7 @@ def filtered(query: Select[tuple[Run]], filters: RunFilter) -> Select[tuple[Run]
     return query
 
 
-def _base() -> Select[tuple[Run]]:
+def _base() -> Select[Any]:
     return (
         select(Run)
         .join(Run.job)

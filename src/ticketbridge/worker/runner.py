@@ -128,7 +128,7 @@ class ProcrastinateRunner:
             queueing_lock=name if schedule else None,
         )(run)
         if schedule is not None:
-            self.app.periodic(cron=schedule.cron, periodic_id=name)(registered)
+            self.app.periodic(cron=schedule.cron, periodic_id=name)(registered)  # type: ignore[arg-type]
 
     def defer(self, task_name: str, *, unique_key: str | None = None, **kwargs: Any) -> None:
         try:

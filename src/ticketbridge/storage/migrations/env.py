@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from typing import Any, Literal
+
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 
 from ticketbridge.storage.db import make_engine
 from ticketbridge.storage.models import Base, UTCDateTime
@@ -19,7 +22,7 @@ def run_migrations() -> None:
         _run(connectable)
 
 
-def _render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
+def _render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
     # Migrations must not depend on model code that may change later: our UTC column type is a
     # plain timezone-aware DateTime in the schema.
     if type_ == "type" and isinstance(obj, UTCDateTime):
