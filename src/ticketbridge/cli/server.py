@@ -107,7 +107,7 @@ def demo_command(
 
 
 @db.command("upgrade")
-def db_upgrade(revision: str = typer.Argument("head")) -> None:
+def db_upgrade(revision: str = typer.Argument("heads")) -> None:
     """Apply migrations (the embedded SQLite database is created when missing)."""
     settings = get_settings()
     if not settings.database_url:

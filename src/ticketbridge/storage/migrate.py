@@ -17,7 +17,9 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
+def upgrade(database_url: str, revision: str = "heads") -> None:
+    """Apply migrations. Features add their revisions on branches of their own; "heads" applies
+    every branch, and a merge revision joins them when convenient."""
     command.upgrade(alembic_config(database_url), revision)
 
 
