@@ -312,3 +312,18 @@ def test_pages_use_only_local_assets(app: FastAPI, db: sessionmaker[Session]) ->
     for path in ("/", "/run-checks", "/jobs", "/customers", "/admin/users", "/admin/audit"):
         html = client.get(path).text
         assert not re.search(r'(src|href)="(https?:)?//', html), path
+
+
+def test_a_rows_review_button_reviews_only_that_row(app: FastAPI, db: sessionmaker[Session]) -> None:
+    first, second = add_runs(db, 2)
+    client = _signed_in(app, db)
+    token = csrf_of(client.get("/run-checks").text)
+
+    client.post(
+        "/run-checks/review",
+        data={"csrf_token": token, "run_ids": [str(first)], "only": str(second)},
+    )
+
+    with db() as session:
+        assert session.get(Run, first).reviewed_at is None  # type: ignore[union-attr]
+        assert session.get(Run, second).reviewed_at is not None  # type: ignore[union-attr]

@@ -95,7 +95,7 @@ def demo_runs(now: datetime, *, days: int = 30) -> list[RunIn]:
             ]
             job_name = pattern.format(short=_short(customer))
             job_index += 1
-            failing_streak = job_index % 9 == 0  # a few jobs fail several days running
+            failing_streak = job_index % 16 == 0  # a few jobs fail several days running
             hour = 19 + job_index % 5
             for day_offset in range(days, 0, -1):
                 day = (now - timedelta(days=day_offset)).date()

@@ -113,9 +113,12 @@ def review_runs(
     session: DbSession,
     principal: UiReviewer,
     run_ids: Annotated[list[int] | None, Form()] = None,
+    only: Annotated[int | None, Form()] = None,
     note: Annotated[str, Form(max_length=2000)] = "",
     return_to: Annotated[str, Form()] = "/run-checks",
 ) -> Response:
+    if only is not None:
+        run_ids = [only]  # a row's own Review button ignores the other ticked rows
     if not run_ids:
         flash(request, "Select at least one run to review.", "error")
     else:
