@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     # "inprocess" runs background jobs inside `serve`; "procrastinate" defers them to workers.
     worker_mode: str = Field(default="auto", pattern="^(auto|inprocess|procrastinate)$")
     log_level: str = "INFO"
+    # Mail intake: a larger mail is kept as headers only and marked failed; raw mail older than
+    # the retention is purged (its runs stay). 0 keeps raw mail forever.
+    mail_max_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
+    mail_retention_days: int = Field(default=180, ge=0)
 
     @model_validator(mode="before")
     @classmethod

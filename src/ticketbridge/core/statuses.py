@@ -45,3 +45,4 @@ class RunSource(StrEnum):
     API = "api"
     MAIL = "mail"
     DEMO = "demo"
+    SCHEDULE = "schedule"  # a missed run: no report arrived within the grace window

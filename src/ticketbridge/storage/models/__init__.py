@@ -4,6 +4,13 @@ from ticketbridge.storage.models.accounts import ApiToken, User
 from ticketbridge.storage.models.audit import AuditEvent
 from ticketbridge.storage.models.base import Base, UTCDateTime, utcnow
 from ticketbridge.storage.models.catalog import Customer, Job, Run, RunObject
+from ticketbridge.storage.models.mail import (
+    JobScheduleState,
+    MailJobKey,
+    MailMessage,
+    MailRule,
+    MailSource,
+)
 from ticketbridge.storage.models.system import SystemSetting
 
 __all__ = [
@@ -12,6 +19,11 @@ __all__ = [
     "Base",
     "Customer",
     "Job",
+    "JobScheduleState",
+    "MailJobKey",
+    "MailMessage",
+    "MailRule",
+    "MailSource",
     "Run",
     "RunObject",
     "SystemSetting",
