@@ -51,7 +51,8 @@ def test_periodic_heartbeat_runs_when_due_and_is_recorded(runtime: Runtime) -> N
 
     assert runner.run_due(T0) == []  # first look only plans the next tick
     assert runner.run_due(T0 + timedelta(seconds=10)) == []
-    assert runner.run_due(T0 + timedelta(seconds=31)) == ["system.heartbeat"]
+    # Other every-minute schedules (mail polling) are due at the same tick.
+    assert "system.heartbeat" in runner.run_due(T0 + timedelta(seconds=31))
     runner.drain()
 
     with runtime.session_factory() as session:

@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from ticketbridge.core.schedule_inference import (
     DEFAULT_GRACE_MINUTES,
@@ -27,8 +27,9 @@ from ticketbridge.core.schedule_inference import (
 )
 from ticketbridge.core.statuses import RunSource, RunStatus
 from ticketbridge.core.timezones import is_valid_zone
-from ticketbridge.services import audit, catalog, run_ingest
+from ticketbridge.services import audit, catalog, run_ingest, system_settings
 from ticketbridge.services.run_ingest import RunIn
+from ticketbridge.storage.db import session_scope
 from ticketbridge.storage.models import Job, JobScheduleState, Run
 
 # Learning looks at this much history (enough for a monthly job to show four runs).
@@ -243,3 +244,9 @@ def _missed(session: Session, job: Job, expected: datetime, grace: timedelta) ->
     )
     [result] = run_ingest.store(session, [item], source=RunSource.SCHEDULE)
     return [result.run_id] if result.created else []
+
+
+def detect_missed_in(factory: sessionmaker[Session], *, now: datetime) -> list[int]:
+    """`detect_missed` in a transaction of its own, in the installation's UI time zone."""
+    with session_scope(factory) as session:
+        return detect_missed(session, now=now, zone=system_settings.ui_timezone(session))

@@ -10,8 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ticketbridge.services import heartbeat
+from ticketbridge.services import heartbeat, mail_intake, mail_polling, schedules
 from ticketbridge.services.runtime import Runtime
+from ticketbridge.storage.db import session_scope
 
 TaskBody = Callable[..., None]
 TASKS: dict[str, TaskBody] = {}
@@ -33,9 +34,38 @@ class Schedule:
 
 
 # Periodic jobs. Each runs at most once at a time, in-process and across procrastinate workers.
-SCHEDULES: tuple[Schedule, ...] = (Schedule("system.heartbeat", "* * * * *"),)
+SCHEDULES: tuple[Schedule, ...] = (
+    Schedule("system.heartbeat", "* * * * *"),
+    Schedule("mail.poll_due", "* * * * *"),
+    Schedule("schedules.detect_missed", "*/10 * * * *"),
+    Schedule("mail.purge", "17 3 * * *"),
+)
 
 
 @task("system.heartbeat")
 def system_heartbeat(runtime: Runtime, mode: str = "inprocess") -> None:
     heartbeat.beat(runtime.session_factory, mode=mode, now=runtime.clock())
+
+
+@task("mail.poll_due")
+def mail_poll_due(runtime: Runtime) -> None:
+    mail_polling.poll_due(runtime)
+
+
+@task("mail.poll_source")
+def mail_poll_source(runtime: Runtime, source_id: int) -> None:
+    # Deferred with unique_key "mail.poll:<id>"; the source's lease also keeps pollers apart.
+    mail_polling.poll(runtime, source_id)
+
+
+@task("mail.purge")
+def mail_purge(runtime: Runtime) -> None:
+    with session_scope(runtime.session_factory) as session:
+        mail_intake.purge(
+            session, now=runtime.clock(), retention_days=runtime.settings.mail_retention_days
+        )
+
+
+@task("schedules.detect_missed")
+def schedules_detect_missed(runtime: Runtime) -> None:
+    schedules.detect_missed_in(runtime.session_factory, now=runtime.clock())
