@@ -87,15 +87,19 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 def _wipe(engine: Engine) -> None:
     names = [n for n in inspect(engine).get_table_names() if n != "alembic_version"]
-    with engine.begin() as connection:
-        if engine.dialect.name == "postgresql":
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as connection:
             joined = ", ".join(f'"{n}"' for n in names)
             connection.execute(text(f"TRUNCATE {joined} RESTART IDENTITY CASCADE"))
-        else:
-            connection.execute(text("PRAGMA foreign_keys=OFF"))
-            for name in names:
-                connection.execute(text(f'DELETE FROM "{name}"'))
-            connection.execute(text("PRAGMA foreign_keys=ON"))
+        return
+    with engine.connect() as connection:
+        connection.execute(text("PRAGMA foreign_keys=OFF"))
+        for name in names:
+            connection.execute(text(f'DELETE FROM "{name}"'))
+        # SQLite ignores this PRAGMA inside a transaction: commit first, or the pooled
+        # connection keeps foreign keys (and ON DELETE CASCADE) off for later tests.
+        connection.commit()
+        connection.execute(text("PRAGMA foreign_keys=ON"))
 
 
 @pytest.fixture

@@ -6,9 +6,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import httpx
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from ticketbridge.connectors.psa.autotask.client import AutotaskCache
 from ticketbridge.settings import Settings, resolve_secret_key
 from ticketbridge.storage.db import make_engine, make_session_factory
 from ticketbridge.storage.models import utcnow
@@ -22,6 +24,12 @@ class Runtime:
     session_factory: sessionmaker[Session]
     secret_key: str
     clock: Callable[[], datetime] = field(default=utcnow)
+    # Outbound PSA traffic goes through this transport when set (tests mount an emulator here);
+    # otherwise connectors open real connections.
+    psa_transport: httpx.BaseTransport | None = None
+    # Zone and field metadata shared by every connector of this process: without it each
+    # operation would pay for a zone lookup.
+    autotask_cache: AutotaskCache = field(default_factory=AutotaskCache)
 
     @property
     def secret_box(self) -> SecretBox:

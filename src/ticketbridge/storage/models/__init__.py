@@ -4,6 +4,11 @@ from ticketbridge.storage.models.accounts import ApiToken, User
 from ticketbridge.storage.models.audit import AuditEvent
 from ticketbridge.storage.models.base import Base, UTCDateTime, utcnow
 from ticketbridge.storage.models.catalog import Customer, Job, Run, RunObject
+from ticketbridge.storage.models.integrations import (
+    CompanyMappingRow,
+    IntegrationSetting,
+    ReferenceValue,
+)
 from ticketbridge.storage.models.mail import (
     JobScheduleState,
     MailJobKey,
@@ -17,13 +22,16 @@ __all__ = [
     "ApiToken",
     "AuditEvent",
     "Base",
+    "CompanyMappingRow",
     "Customer",
+    "IntegrationSetting",
     "Job",
     "JobScheduleState",
     "MailJobKey",
     "MailMessage",
     "MailRule",
     "MailSource",
+    "ReferenceValue",
     "Run",
     "RunObject",
     "SystemSetting",
