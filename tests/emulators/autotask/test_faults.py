@@ -148,3 +148,32 @@ def test_in_process_async_client_sees_the_drop() -> None:
                 )
 
     anyio.run(scenario)
+
+
+def test_status_after_commit_keeps_the_write_and_answers_the_error(
+    api: Api, client: TestClient
+) -> None:
+    before = _ticket_count(api)
+    client.post(
+        "/_emulator/faults",
+        json={"kind": "status", "status": 500, "when": "after_commit", "methods": ["POST"]},
+    )
+    response = api.post(
+        "/Tickets",
+        {"companyID": 101, "title": "t", "status": 1, "priority": 2, "queueID": 5,
+         "externalID": "committed-then-500"},
+    )  # fmt: skip
+    assert response.status_code == 500
+    assert _ticket_count(api) == before + 1
+    assert api.ids("Tickets", {"op": "eq", "field": "externalID", "value": "committed-then-500"})
+
+
+def test_status_faults_default_to_before_commit(api: Api, client: TestClient) -> None:
+    before = _ticket_count(api)
+    added = client.post("/_emulator/faults", json={"kind": "status", "status": 503}).json()
+    assert added["faults"][0]["when"] == "before_commit"
+    response = api.post(
+        "/Tickets", {"companyID": 101, "title": "t", "status": 1, "priority": 2, "queueID": 5}
+    )
+    assert response.status_code == 503
+    assert _ticket_count(api) == before

@@ -33,3 +33,17 @@ def test_sync_client_over_in_process_transport() -> None:
                 headers=HEADERS,
                 json={"companyID": 101, "title": "t", "status": 1, "priority": 2, "queueID": 5},
             )
+
+
+def test_threads_share_one_in_process_transport() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    transport = InProcessTransport(create_app())
+    with httpx.Client(transport=transport, base_url="http://emu.local") as client:
+
+        def zone(_: int) -> int:
+            return client.get(f"{API}/zoneInformation", params={"user": DEMO_API_USER}).status_code
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            codes = list(pool.map(zone, range(64)))
+    assert codes == [200] * 64

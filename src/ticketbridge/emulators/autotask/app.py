@@ -179,7 +179,7 @@ class Emulator:
         args = (call.method, call.path, is_write, discovery)
         if self.faults.take("drop", *args, when="before_commit"):
             raise _Drop
-        fired = self.faults.take("status", *args)
+        fired = self.faults.take("status", *args, when="before_commit")
         if fired:
             raise fired[0].error()
         if rest == ["versioninformation"]:
@@ -203,6 +203,10 @@ class Emulator:
             self.threads.release(key)
         if reply.status == 200 and self.faults.take("drop", *args, when="after_commit"):
             raise _Drop
+        if reply.status == 200:
+            fired = self.faults.take("status", *args, when="after_commit")
+            if fired:
+                raise fired[0].error()
         return reply
 
     def _zone(self, call: Call) -> Reply:

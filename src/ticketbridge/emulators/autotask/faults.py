@@ -76,7 +76,9 @@ class FaultBook:
         kind = str(spec.pop("kind", "status"))
         if kind not in KINDS:
             raise app_error(f"Unknown fault kind {kind!r}; use one of {sorted(KINDS)}.", status=400)
-        when = str(spec.get("when", "after_commit"))
+        # A dropped connection is interesting after the write; an error answer before it,
+        # unless asked otherwise ("committed, then answered 500" is a real Autotask failure).
+        when = str(spec.setdefault("when", "after_commit" if kind == "drop" else "before_commit"))
         if when not in WHEN:
             raise app_error(
                 f"Unknown fault moment {when!r}; use one of {sorted(WHEN)}.", status=400

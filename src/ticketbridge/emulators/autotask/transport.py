@@ -16,6 +16,7 @@ do with ``TestClient`` and ``httpx.ASGITransport``.
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import Any
 
 import httpx
@@ -27,6 +28,8 @@ class InProcessTransport(httpx.BaseTransport):
         self.app = app
         self.root_path = root_path
         self._loop = asyncio.new_event_loop()
+        # One private loop serves every caller; threads (concurrency tests) take turns on it.
+        self._lock = threading.Lock()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         body = request.read()
@@ -65,9 +68,11 @@ class InProcessTransport(httpx.BaseTransport):
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
 
-        self._loop.run_until_complete(self.app(scope, receive, send))
+        with self._lock:
+            self._loop.run_until_complete(self.app(scope, receive, send))
         return httpx.Response(status, headers=headers, content=b"".join(chunks), request=request)
 
     def close(self) -> None:
-        if not self._loop.is_closed():
-            self._loop.close()
+        with self._lock:
+            if not self._loop.is_closed():
+                self._loop.close()
