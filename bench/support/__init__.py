@@ -113,9 +113,11 @@ def realistic_runs(
     """`count` runs as the API receives them, oldest first: 50 customers x 4 daily jobs, mostly
     success, 0 to 5 objects each, unique external ids. Deterministic for a given seed."""
     rng = random.Random(seed)
+    trades = ("Dental", "Legal", "Freight", "Schools")
+    customers = [f"Customer {c:02d} {rng.choice(trades)}" for c in range(CUSTOMERS)]
     jobs = [
-        (f"Customer {c:02d} {rng.choice(('Dental', 'Legal', 'Freight', 'Schools'))}", product)
-        for c in range(CUSTOMERS)
+        (customer, product)
+        for customer in customers
         for product in rng.sample(PRODUCTS, JOBS_PER_CUSTOMER)
     ]
     days = -(-count // len(jobs))
