@@ -1,0 +1,129 @@
+"""What ticket actions need from the Autotask integration: the mode, a connector, the ticket's
+web address, and connector errors turned into ticket errors with the right HTTP status.
+
+While the integration is disabled nothing here builds a connector (design phase 6: zero
+Autotask requests).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+from sqlalchemy.orm import Session
+
+from ticketbridge.connectors.errors import (
+    ConnectorAuthError,
+    ConnectorConfigError,
+    ConnectorError,
+    ConnectorUnavailable,
+    RemoteNotFound,
+    RemoteRejected,
+)
+from ticketbridge.connectors.http import NO_RETRY
+from ticketbridge.connectors.psa.autotask.connector import AutotaskConnector
+from ticketbridge.core.ticket_links import IntegrationMode
+from ticketbridge.services import integration_settings
+from ticketbridge.services.integration_settings import (
+    ActiveAutotask,
+    AutotaskSettings,
+    IntegrationDisabled,
+    IntegrationUnavailable,
+)
+from ticketbridge.services.runtime import Runtime
+from ticketbridge.services.ticket_store import (
+    PsaFailed,
+    PsaUnavailable,
+    TicketActionRefused,
+    TicketError,
+)
+
+# Autotask's documented deep link into a ticket, relative to the zone's webUrl.
+TICKET_PATH = "Autotask/AutotaskExtend/ExecuteCommand.aspx?Code=OpenTicketDetail&TicketID={id}"
+# Page views validate with one short try: a slow Autotask must not hold the page.
+QUICK_TIMEOUT_SECONDS = 5.0
+
+
+def mode_of(settings: AutotaskSettings) -> IntegrationMode:
+    if not settings.enabled:
+        return IntegrationMode.DISABLED
+    if settings.allow_manual_ticket_numbers:
+        return IntegrationMode.COMPATIBILITY
+    return IntegrationMode.ENABLED
+
+
+def current_settings(session: Session) -> AutotaskSettings:
+    return integration_settings.load(session).settings
+
+
+@contextmanager
+def connect(runtime: Runtime, session: Session, *, quick: bool = False) -> Iterator[ActiveAutotask]:
+    """A ready connector; IntegrationUnavailable becomes a ticket error before anything is sent.
+    ``quick``: one try with a short timeout, for validation while a page is being shown."""
+    try:
+        if not quick:
+            with integration_settings.active(runtime, session) as autotask:
+                yield autotask
+            return
+        settings, config = integration_settings.connector_config(session, runtime.secret_box)
+    except IntegrationUnavailable as exc:
+        raise unavailable(exc) from None
+    shared = runtime.psa_transport
+    http = httpx.Client(
+        transport=_Shared(shared) if shared is not None else None,
+        timeout=QUICK_TIMEOUT_SECONDS,
+        follow_redirects=False,
+    )
+    try:
+        connector = AutotaskConnector(
+            config, http_client=http, cache=runtime.autotask_cache, retry=NO_RETRY
+        )
+        yield ActiveAutotask(settings, connector)
+    finally:
+        http.close()
+
+
+class _Shared(httpx.BaseTransport):
+    """The runtime's transport, which closing one client must not close."""
+
+    def __init__(self, transport: httpx.BaseTransport) -> None:
+        self._transport = transport
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self._transport.handle_request(request)
+
+
+def ticket_url(autotask: ActiveAutotask, ticket_id: int) -> str | None:
+    """The ticket's page in Autotask, from the zone's webUrl (cached with the zone)."""
+    zone, _ = autotask.connector.client.zone()
+    if not zone.web_url:
+        return None
+    return zone.web_url.rstrip("/") + "/" + TICKET_PATH.format(id=int(ticket_id))
+
+
+def unavailable(exc: IntegrationUnavailable) -> TicketError:
+    if isinstance(exc, IntegrationDisabled):
+        return TicketActionRefused(exc.message)
+    return PsaFailed(exc.message)
+
+
+def translate(exc: ConnectorError) -> TicketError:
+    """A connector error as the ticket error the web layer answers with (never a 500)."""
+    details = error_details(exc)
+    if isinstance(exc, ConnectorUnavailable):
+        return PsaUnavailable(f"Autotask is unavailable: {exc.message}", details=details)
+    if isinstance(exc, ConnectorAuthError):
+        return PsaFailed(f"Autotask refused our credentials: {exc.message}", details=details)
+    if isinstance(exc, ConnectorConfigError):
+        return PsaFailed(f"The Autotask settings are wrong: {exc.message}", details=details)
+    if isinstance(exc, RemoteRejected):
+        return PsaFailed(f"Autotask rejected the request: {exc.message}", details=details)
+    if isinstance(exc, RemoteNotFound):
+        return TicketActionRefused(exc.message, details=details)
+    return PsaFailed(exc.message, details=details)
+
+
+def error_details(exc: BaseException) -> dict[str, Any]:
+    return integration_settings.error_details(exc)
