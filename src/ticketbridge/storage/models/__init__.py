@@ -17,6 +17,7 @@ from ticketbridge.storage.models.mail import (
     MailSource,
 )
 from ticketbridge.storage.models.system import SystemSetting
+from ticketbridge.storage.models.tickets import TicketLinkRow
 
 __all__ = [
     "ApiToken",
@@ -35,6 +36,7 @@ __all__ = [
     "Run",
     "RunObject",
     "SystemSetting",
+    "TicketLinkRow",
     "UTCDateTime",
     "User",
     "utcnow",
