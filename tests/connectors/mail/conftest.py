@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import ipaddress
 import itertools
 import os
 import pwd
@@ -21,9 +22,14 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 USER_POOL = 200
 
@@ -34,7 +40,10 @@ base_dir = {root}/run
 state_dir = {root}/run/state
 instance_name = ticketbridge-test-{port}
 log_path = {root}/dovecot.log
-ssl = no
+# TLS on the imaps port and STARTTLS on the plain one; plain logins stay allowed for tests.
+ssl = yes
+ssl_cert = <{root}/cert.pem
+ssl_key = <{root}/key.pem
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 # Failed logins are delayed 2 s by default; the bad-password test needs no such wait.
@@ -61,7 +70,8 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {tls_port}
   }}
 }}
 # The penalty that slows every login from an address after a failed one, switched off.
@@ -79,6 +89,40 @@ namespace inbox {{
 
 def _dovecot_binary() -> str | None:
     return shutil.which("dovecot") or shutil.which("dovecot", path="/usr/sbin:/usr/local/sbin")
+
+
+def _self_signed_certificate(root: Path) -> None:
+    """cert.pem (also the CA a test trusts) and key.pem for 127.0.0.1 and localhost."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    (root / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file = root / "key.pem"
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    key_file.chmod(0o600)
 
 
 def _free_port() -> int:
@@ -110,7 +154,8 @@ def _wait_for_greeting(port: int, root: Path, process: subprocess.Popen[bytes]) 
 @dataclass
 class DovecotServer:
     root: Path
-    port: int
+    port: int  # plain IMAP, STARTTLS offered
+    tls_port: int = 0  # IMAP over TLS
     host: str = "127.0.0.1"
     _counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -142,6 +187,7 @@ def dovecot() -> Iterator[DovecotServer]:
     root = Path(tempfile.mkdtemp(prefix="ticketbridge-dovecot-"))
     root.chmod(0o755)
     port = _free_port()
+    tls_port = _free_port()
     if os.geteuid() == 0:
         internal_user = internal_group = "dovecot"
         login_user = "dovenull"
@@ -160,11 +206,13 @@ def dovecot() -> Iterator[DovecotServer]:
     )
     if os.geteuid() == 0:
         shutil.chown(root / "mail", "dovecot", "dovecot")
+    _self_signed_certificate(root)
     conf = root / "dovecot.conf"
     conf.write_text(
         _CONFIG.format(
             root=root,
             port=port,
+            tls_port=tls_port,
             internal_user=internal_user,
             internal_group=internal_group,
             login_user=login_user,
@@ -183,7 +231,7 @@ def dovecot() -> Iterator[DovecotServer]:
     )
     try:
         _wait_for_greeting(port, root, process)
-        yield DovecotServer(root=root, port=port)
+        yield DovecotServer(root=root, port=port, tls_port=tls_port)
     finally:
         process.terminate()
         try:

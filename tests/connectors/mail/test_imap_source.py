@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
@@ -265,3 +266,54 @@ def test_password_is_not_shown_in_the_config_repr() -> None:
     config = ImapConfig(host="mail.example.com", username="u", password="hunter2-secret")
     assert "hunter2-secret" not in repr(config)
     assert config.effective_port == 993
+
+
+# -- TLS ----------------------------------------------------------------------------------------
+
+
+def _trusting(server: DovecotServer) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=str(server.root / "cert.pem"))
+
+
+@pytest.mark.parametrize("security", ["tls", "starttls"])
+def test_fetch_over_tls_and_starttls_with_a_trusted_certificate(
+    dovecot: DovecotServer, account: tuple[str, str], mailbox: Mailbox, security: str
+) -> None:
+    mailbox.deliver(1)
+    port = dovecot.tls_port if security == "tls" else dovecot.port
+    src = ImapSource(
+        _config(dovecot, account, security=security, port=port), ssl_context=_trusting(dovecot)
+    )
+    try:
+        assert [m.raw for m in src.fetch(None).messages] == [_mail(1)]
+    finally:
+        src.close()
+
+
+def test_an_untrusted_certificate_raises_connector_config_error(
+    dovecot: DovecotServer, account: tuple[str, str]
+) -> None:
+    src = ImapSource(_config(dovecot, account, security="tls", port=dovecot.tls_port))
+    with pytest.raises(ConnectorConfigError, match="could not be verified"):
+        src.fetch(None)
+
+
+def test_verification_can_be_switched_off_for_self_signed_servers(
+    dovecot: DovecotServer, account: tuple[str, str], mailbox: Mailbox
+) -> None:
+    mailbox.deliver(2)
+    src = ImapSource(
+        _config(dovecot, account, security="tls", port=dovecot.tls_port, verify_tls=False)
+    )
+    try:
+        assert [m.raw for m in src.fetch(None).messages] == [_mail(2)]
+    finally:
+        src.close()
+
+
+def test_tls_to_a_plain_port_raises_connector_config_error(
+    dovecot: DovecotServer, account: tuple[str, str]
+) -> None:
+    src = ImapSource(_config(dovecot, account, security="tls", port=dovecot.port))
+    with pytest.raises(ConnectorConfigError, match="security mode"):
+        src.fetch(None)
