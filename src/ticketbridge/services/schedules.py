@@ -159,6 +159,10 @@ class Expected:
     run: Run | None  # the run that answered, a missed run, or None (not due yet / not created)
 
     @property
+    def grace(self) -> timedelta:
+        return grace_of(self.schedule)
+
+    @property
     def result(self) -> str:
         return self.run.status if self.run is not None else "pending"
 

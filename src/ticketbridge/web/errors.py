@@ -13,7 +13,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ticketbridge.services.accounts import AccountError
 from ticketbridge.services.catalog import CatalogError, NotFound
+from ticketbridge.services.inbox import InboxError, MailNotFound
+from ticketbridge.services.mail_sources import SourceError, SourceNotFound
 from ticketbridge.services.runs import InvalidCursor, RunNotFound
+from ticketbridge.services.schedules import ScheduleError
 from ticketbridge.services.system_settings import InvalidSetting
 from ticketbridge.web.deps import NotSignedIn
 
@@ -92,10 +95,15 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RunNotFound)
     @app.exception_handler(NotFound)
+    @app.exception_handler(MailNotFound)
+    @app.exception_handler(SourceNotFound)
     async def not_found(request: Request, exc: LookupError) -> Response:
         return _respond(request, 404, str(exc))
 
     @app.exception_handler(CatalogError)
+    @app.exception_handler(InboxError)
+    @app.exception_handler(SourceError)
+    @app.exception_handler(ScheduleError)
     @app.exception_handler(AccountError)
     @app.exception_handler(InvalidSetting)
     async def invalid_value(request: Request, exc: CatalogError) -> Response:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from ticketbridge.core.statuses import RunStatus
 from ticketbridge.services import catalog, dashboard, runs, system_settings
 from ticketbridge.web.deps import CsrfChecked, Ctx, DbSession, UiReader, UiReviewer, UiViewer
+from ticketbridge.web.ui.schedule_pages import job_schedule_context
 from ticketbridge.web.ui.templating import flash, pager_base, render
 
 router = APIRouter()
@@ -145,6 +146,7 @@ def jobs_page(
 def job_details(
     request: Request,
     job_id: int,
+    ctx: Ctx,
     session: DbSession,
     principal: UiReader,
     page: Annotated[int, Query(ge=1)] = 1,
@@ -152,7 +154,13 @@ def job_details(
     job = catalog.get_job(session, job_id)
     history = runs.job_runs(session, job_id, page=page, per_page=PER_PAGE)
     return render(
-        request, "job.html", session=session, principal=principal, job=job, history=history
+        request,
+        "job.html",
+        session=session,
+        principal=principal,
+        job=job,
+        history=history,
+        **job_schedule_context(session, job_id, ctx.clock()),
     )
 
 

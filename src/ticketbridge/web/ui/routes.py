@@ -2,9 +2,19 @@
 
 from fastapi import APIRouter
 
-from ticketbridge.web.ui import admin_pages, auth_pages, review_pages
+from ticketbridge.web.ui import (
+    admin_pages,
+    auth_pages,
+    mail_admin_pages,
+    mail_pages,
+    review_pages,
+    schedule_pages,
+)
 
 router = APIRouter(include_in_schema=False)
 router.include_router(auth_pages.router)
 router.include_router(review_pages.router)
 router.include_router(admin_pages.router)
+router.include_router(mail_pages.router)
+router.include_router(mail_admin_pages.router)
+router.include_router(schedule_pages.router)

@@ -1,0 +1,121 @@
+"""The Inbox over the API: mail waiting for approval, mail nobody could read, failures."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from ticketbridge.services import inbox
+from ticketbridge.storage.models import MailMessage
+from ticketbridge.web.api.schemas import ERROR_RESPONSES
+from ticketbridge.web.deps import ApiReader, ApiReviewer, Ctx, DbSession
+
+router = APIRouter(prefix="/inbox", tags=["inbox"], responses=ERROR_RESPONSES)
+
+
+class MailOut(BaseModel):
+    id: int
+    lane: str | None
+    state: str
+    awaiting_approval: bool
+    sender: str
+    subject: str
+    size: int
+    received_at: datetime
+    parsed_at: datetime | None
+    parser: str | None
+    failure: str
+    detected: list[dict[str, Any]]
+    run_ids: list[int]
+    raw_available: bool
+    raw_url: str
+
+    @classmethod
+    def of(cls, mail: MailMessage) -> MailOut:
+        lane = None
+        if mail.awaiting_approval:
+            lane = "waiting"
+        elif mail.state == "no_parser":
+            lane = "could_not_tell"
+        elif mail.state == "failed":
+            lane = "failed"
+        return cls(
+            id=mail.id,
+            lane=lane,
+            state=mail.state,
+            awaiting_approval=mail.awaiting_approval,
+            sender=mail.sender,
+            subject=mail.subject,
+            size=mail.size,
+            received_at=mail.received_at,
+            parsed_at=mail.parsed_at,
+            parser=mail.parser,
+            failure=mail.failure,
+            detected=list(mail.detected or []),
+            run_ids=list(mail.run_ids or []),
+            raw_available=mail.raw is not None,
+            raw_url=f"/inbox/{mail.id}/raw",
+        )
+
+
+class InboxPageOut(BaseModel):
+    lane: str
+    total: int
+    page: int
+    pages: int
+    counts: dict[str, int]
+    items: list[MailOut]
+
+
+class ApproveIn(BaseModel):
+    customer_id: int
+
+
+@router.get("", response_model=InboxPageOut, summary="Mail waiting for an operator")
+def list_inbox(
+    session: DbSession,
+    _: ApiReader,
+    lane: Annotated[str, Query(pattern="^(waiting|could_not_tell|failed)$")] = "waiting",
+    page: Annotated[int, Query(ge=1)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> InboxPageOut:
+    """One lane: `waiting` (a job not approved yet), `could_not_tell` (no parser read it) or
+    `failed` (malformed or over a limit; `failure` says why). `detected` holds one entry per
+    report: kind, product, job type, job name, host, status and start."""
+    result = inbox.list_lane(session, lane, page=page, per_page=per_page)
+    return InboxPageOut(
+        lane=lane,
+        total=result.total,
+        page=result.page,
+        pages=result.pages,
+        counts=inbox.lane_counts(session),
+        items=[MailOut.of(mail) for mail in result.mails],
+    )
+
+
+@router.post("/{mail_id}/approve", response_model=MailOut, summary="Approve under a customer")
+def approve(
+    mail_id: int, body: ApproveIn, ctx: Ctx, session: DbSession, principal: ApiReviewer
+) -> MailOut:
+    """Creates the mail's jobs under the customer and their runs; later mails of the same
+    sender, product and job name become runs directly."""
+    mail = inbox.approve(
+        session,
+        mail_id,
+        body.customer_id,
+        actor=principal.actor,
+        now=ctx.clock(),
+        max_bytes=ctx.settings.mail_max_bytes,
+    )
+    session.commit()
+    return MailOut.of(mail)
+
+
+@router.post("/{mail_id}/ignore", response_model=MailOut, summary="Ignore a mail")
+def ignore(mail_id: int, session: DbSession, principal: ApiReviewer) -> MailOut:
+    mail = inbox.ignore(session, mail_id, actor=principal.actor)
+    session.commit()
+    return MailOut.of(mail)

@@ -1,0 +1,169 @@
+"""The Inbox, a stored mail, .eml upload and raw downloads."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from ticketbridge.core.roles import Permission
+from ticketbridge.services import catalog, inbox, mail_view, runs
+from ticketbridge.services.accounts import Principal
+from ticketbridge.services.inbox import InboxError
+from ticketbridge.services.mail_intake import raw_bytes
+from ticketbridge.storage.models import MailMessage
+from ticketbridge.web.api.mail import read_limited, store_uploads
+from ticketbridge.web.deps import CsrfChecked, Ctx, DbSession, UiReader, UiReviewer, ui_access
+from ticketbridge.web.ui.templating import flash, render
+
+router = APIRouter()
+Checked = [CsrfChecked]
+UiIngester = Annotated[Principal, ui_access(Permission.INGEST)]
+LANE_TITLES = {
+    "waiting": "Waiting for approval",
+    "could_not_tell": "Could not tell",
+    "failed": "Failed",
+}
+
+
+def _back(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+@router.get("/inbox", response_class=HTMLResponse)
+def inbox_page(
+    request: Request,
+    session: DbSession,
+    principal: UiReader,
+    lane: Annotated[str, Query(pattern="^(waiting|could_not_tell|failed)$")] = "waiting",
+    page: Annotated[int, Query(ge=1)] = 1,
+) -> Response:
+    return render(
+        request,
+        "inbox.html",
+        session=session,
+        principal=principal,
+        lane=lane,
+        lanes=LANE_TITLES,
+        counts=inbox.lane_counts(session),
+        result=inbox.list_lane(session, lane, page=page),
+        customers=catalog.list_customers(session, include_inactive=False),
+    )
+
+
+@router.get("/inbox/{mail_id}", response_class=HTMLResponse)
+def mail_page(
+    request: Request,
+    mail_id: int,
+    session: DbSession,
+    principal: UiReader,
+    view: Annotated[str, Query(pattern="^(text|html)$")] = "text",
+) -> Response:
+    mail = inbox.get_mail(session, mail_id)
+    return render(
+        request,
+        "mail.html",
+        session=session,
+        principal=principal,
+        mail=mail,
+        view=view,
+        content=mail_view.content(mail),
+        customers=catalog.list_customers(session, include_inactive=False),
+    )
+
+
+def _eml(mail: MailMessage) -> Response:
+    raw = raw_bytes(mail)
+    if raw is None:
+        raise HTTPException(410, "this mail's raw bytes were purged by the retention setting")
+    # An attachment of a type browsers do not render: the mail's HTML never runs here.
+    return Response(
+        raw,
+        media_type="application/octet-stream",
+        headers={
+            "Content-Disposition": f'attachment; filename="{mail_view.eml_filename(mail)}"',
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+@router.get("/inbox/{mail_id}/raw")
+def mail_raw(mail_id: int, session: DbSession, _: UiReader) -> Response:
+    return _eml(inbox.get_mail(session, mail_id))
+
+
+@router.get("/runs/{run_id}/mail.eml")
+def run_mail_raw(run_id: int, session: DbSession, _: UiReader) -> Response:
+    mail = inbox.mail_for_run(session, runs.get_run(session, run_id))
+    if mail is None:
+        raise HTTPException(404, "this run did not come from a mail")
+    return _eml(mail)
+
+
+@router.post("/inbox/{mail_id}/approve", dependencies=Checked)
+def approve_mail(
+    request: Request,
+    mail_id: int,
+    ctx: Ctx,
+    session: DbSession,
+    principal: UiReviewer,
+    customer_id: Annotated[int, Form()],
+) -> Response:
+    try:
+        mail = inbox.approve(
+            session,
+            mail_id,
+            customer_id,
+            actor=principal.actor,
+            now=ctx.clock(),
+            max_bytes=ctx.settings.mail_max_bytes,
+        )
+    except InboxError as exc:
+        flash(request, f"Not approved: {exc}", "error")
+        return _back(f"/inbox/{mail_id}")
+    session.commit()
+    flash(request, f"Approved: {len(mail.run_ids)} run(s) stored; later mails become runs.")
+    return _back("/inbox")
+
+
+@router.post("/inbox/{mail_id}/ignore", dependencies=Checked)
+def ignore_mail(
+    request: Request, mail_id: int, session: DbSession, principal: UiReviewer
+) -> Response:
+    inbox.ignore(session, mail_id, actor=principal.actor)
+    session.commit()
+    flash(request, "Mail ignored.")
+    return _back("/inbox")
+
+
+@router.post("/inbox/upload", dependencies=Checked)
+async def upload_mail(
+    request: Request,
+    ctx: Ctx,
+    session: DbSession,
+    _: UiIngester,
+    files: Annotated[list[UploadFile], File()],
+) -> Response:
+    read = []
+    for upload in files[:100]:
+        try:
+            read.append(
+                (
+                    upload.filename or "upload.eml",
+                    await read_limited(upload, ctx.settings.mail_max_bytes),
+                )
+            )
+        except HTTPException as exc:
+            flash(request, f"Not uploaded: {exc.detail}", "error")
+            return _back("/inbox")
+    items = store_uploads(ctx, session, read)
+    session.commit()
+    new = sum(1 for item in items if item.created)
+    run_count = sum(len(item.run_ids) for item in items)
+    flash(
+        request,
+        f"{len(items)} mail(s) uploaded: {new} new, {len(items) - new} stored before; "
+        f"{run_count} run(s).",
+    )
+    return _back("/inbox")

@@ -1,0 +1,73 @@
+"""Daily Jobs (every job expected on a day, with its result or Missed) and job schedules."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from ticketbridge.core.timezones import to_zone, zone_names
+from ticketbridge.services import schedules, system_settings
+from ticketbridge.services.schedules import ScheduleError
+from ticketbridge.web.deps import CsrfChecked, Ctx, DbSession, UiReader, UiReviewer
+from ticketbridge.web.ui.templating import flash, render
+
+router = APIRouter()
+
+
+@router.get("/daily-jobs", response_class=HTMLResponse)
+def daily_jobs_page(
+    request: Request, ctx: Ctx, session: DbSession, principal: UiReader, day: date | None = None
+) -> Response:
+    zone = system_settings.ui_timezone(session)
+    now = ctx.clock()
+    chosen = day or to_zone(now, zone).date()
+    rows = schedules.expected_for_day(session, chosen, now=now, zone=zone)
+    return render(
+        request,
+        "daily_jobs.html",
+        session=session,
+        principal=principal,
+        day=chosen,
+        rows=rows,
+        now=now,
+    )
+
+
+@router.post("/jobs/{job_id}/schedule", dependencies=[CsrfChecked])
+def declare_schedule(
+    request: Request,
+    job_id: int,
+    session: DbSession,
+    principal: UiReviewer,
+    cron: Annotated[str, Form(max_length=200)] = "",
+    timezone: Annotated[str, Form(max_length=100)] = "UTC",
+    grace_minutes: Annotated[int, Form(ge=0, le=7 * 24 * 60)] = 180,
+    opt_out: Annotated[bool, Form()] = False,
+) -> Response:
+    try:
+        schedules.declare(
+            session,
+            job_id,
+            cron=cron,
+            timezone=timezone,
+            grace_minutes=grace_minutes,
+            actor=principal.actor,
+        )
+        schedules.set_opt_out(session, job_id, opt_out, actor=principal.actor)
+    except ScheduleError as exc:
+        flash(request, f"Not saved: {exc}", "error")
+        return RedirectResponse(f"/jobs/{job_id}", status_code=303)
+    session.commit()
+    flash(request, "Schedule saved.")
+    return RedirectResponse(f"/jobs/{job_id}", status_code=303)
+
+
+def job_schedule_context(session: Session, job_id: int, now: datetime) -> dict[str, Any]:
+    """What Job Details shows about the job's schedule, and the choices of its form."""
+    zone = system_settings.ui_timezone(session)
+    [item] = schedules.schedules(session, now=now, zone=zone, job_id=job_id)
+    return {"schedule": item, "zones": zone_names(), "default_zone": zone}
