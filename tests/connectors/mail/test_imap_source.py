@@ -5,7 +5,7 @@ from __future__ import annotations
 import ssl
 import threading
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from imapclient import IMAPClient
@@ -317,3 +317,58 @@ def test_tls_to_a_plain_port_raises_connector_config_error(
     src = ImapSource(_config(dovecot, account, security="tls", port=dovecot.port))
     with pytest.raises(ConnectorConfigError, match="security mode"):
         src.fetch(None)
+
+
+# -- servers without MOVE -----------------------------------------------------------------------
+
+
+class WithoutMove(IMAPClient):
+    """Dovecot as a server without MOVE (RFC 6851) would look."""
+
+    hidden: tuple[str, ...] = ("MOVE",)
+    commands: list[str] = []
+
+    def has_capability(self, capability: str) -> bool:
+        if capability.upper() in self.hidden:
+            return False
+        return bool(super().has_capability(capability))
+
+    def copy(self, messages: Any, folder: Any) -> Any:
+        self.commands.append("COPY")
+        return super().copy(messages, folder)
+
+    def uid_expunge(self, messages: Any) -> Any:
+        self.commands.append("UID EXPUNGE")
+        return super().uid_expunge(messages)
+
+    def expunge(self, messages: Any = None) -> Any:
+        self.commands.append("EXPUNGE")
+        return super().expunge(messages)
+
+
+class WithoutMoveOrUidplus(WithoutMove):
+    hidden = ("MOVE", "UIDPLUS")
+
+
+@pytest.mark.parametrize(
+    ("client_class", "expected"),
+    [(WithoutMove, ["COPY", "UID EXPUNGE"]), (WithoutMoveOrUidplus, ["COPY", "EXPUNGE"])],
+)
+def test_without_move_processed_mail_is_copied_flagged_deleted_and_expunged(
+    dovecot: DovecotServer,
+    account: tuple[str, str],
+    mailbox: Mailbox,
+    client_class: type[WithoutMove],
+    expected: list[str],
+) -> None:
+    client_class.commands = []
+    mailbox.deliver(1, 2)
+    src = ImapSource(_config(dovecot, account), client_class=client_class)
+    try:
+        batch = src.fetch(None)
+        src.mark_processed([batch.messages[0].source_id])
+    finally:
+        src.close()
+    assert client_class.commands == expected
+    assert mailbox.subjects("Processed") == ["Subject: Job 1 finished"]
+    assert mailbox.subjects("INBOX") == ["Subject: Job 2 finished"]

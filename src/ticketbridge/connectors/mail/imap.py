@@ -115,9 +115,11 @@ class ImapSource:
         ssl_context: ssl.SSLContext | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        client_class: type[IMAPClient] = IMAPClient,
     ) -> None:
         self.config = config
         self._ssl_context = ssl_context
+        self._client_class = client_class
         self._sleep = sleep
         self._clock = clock
         self._client: IMAPClient | None = None
@@ -340,7 +342,7 @@ class ImapSource:
     def _connect(self) -> IMAPClient:
         cfg = self.config
         context = self._ssl_context or _default_context(cfg.verify_tls)
-        client = IMAPClient(
+        client = self._client_class(
             cfg.host,
             port=cfg.effective_port,
             ssl=cfg.security == "tls",
@@ -360,49 +362,41 @@ class ImapSource:
 
     @contextmanager
     def _translated(self, action: str) -> Iterator[None]:
-        """Turn socket, TLS and IMAP errors into the connector error tree."""
-        where = f"{self.config.host}:{self.config.effective_port}"
+        """Turn socket, TLS and IMAP errors into the connector error tree; drop the session."""
         try:
             yield
         except ConnectorError:
             self.close()
             raise
-        except LoginError as exc:
+        except (IMAPClientError, OSError) as exc:
             self.close()
-            raise ConnectorAuthError(
-                f"IMAP server {where} refused the username or password."
-            ) from exc
-        except ssl.SSLCertVerificationError as exc:
-            self.close()
-            raise ConnectorConfigError(
-                f"The TLS certificate of {where} could not be verified ({exc.verify_message})."
-            ) from exc
-        except ssl.SSLError as exc:
-            self.close()
-            raise ConnectorConfigError(
-                f"TLS with {where} failed ({exc.reason}); check the port and the security mode."
-            ) from exc
-        except CapabilityError as exc:
-            self.close()
-            raise ConnectorConfigError(f"IMAP server {where} cannot {action}: {exc}") from exc
-        except IMAPClientAbortError as exc:
-            self.close()
-            raise ConnectorUnavailable(
-                f"IMAP server {where} dropped the connection while trying to {action}."
-            ) from exc
-        except IMAPClientError as exc:
-            self.close()
-            raise RemoteRejected(
-                f"IMAP server {where} refused to {action}: {_server_text(exc)}"
-            ) from exc
-        except TimeoutError as exc:
-            self.close()
-            raise ConnectorUnavailable(f"IMAP server {where} did not answer in time.") from exc
-        except OSError as exc:
-            self.close()
-            raise ConnectorUnavailable(
-                f"Could not reach IMAP server {where} ({type(exc).__name__})."
-            ) from exc
+            where = f"{self.config.host}:{self.config.effective_port}"
+            raise _translate(exc, where, action) from exc
+
+
+def _translate(exc: BaseException, where: str, action: str) -> ConnectorError:
+    # Order matters: the ssl and imapclient classes derive from OSError and IMAPClientError.
+    if isinstance(exc, LoginError):
+        return ConnectorAuthError(f"IMAP server {where} refused the username or password.")
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return ConnectorConfigError(
+            f"The TLS certificate of {where} could not be verified ({exc.verify_message})."
+        )
+    if isinstance(exc, ssl.SSLError):
+        return ConnectorConfigError(
+            f"TLS with {where} failed ({exc.reason}); check the port and the security mode."
+        )
+    if isinstance(exc, CapabilityError):
+        return ConnectorConfigError(f"IMAP server {where} cannot {action}: {exc}")
+    if isinstance(exc, IMAPClientAbortError):
+        return ConnectorUnavailable(
+            f"IMAP server {where} dropped the connection while trying to {action}."
+        )
+    if isinstance(exc, IMAPClientError):
+        return RemoteRejected(f"IMAP server {where} refused to {action}: {_server_text(exc)}")
+    if isinstance(exc, TimeoutError):
+        return ConnectorUnavailable(f"IMAP server {where} did not answer in time.")
+    return ConnectorUnavailable(f"Could not reach IMAP server {where} ({type(exc).__name__}).")
 
 
 def _default_context(verify: bool) -> ssl.SSLContext:
