@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
-import os
 import resource
 import socket
 import statistics
@@ -33,6 +32,7 @@ from support import (
     bench_settings,
     chosen_backends,
     fresh_database,
+    load_note,
     realistic_runs,
 )
 
@@ -131,9 +131,10 @@ def bench_backend(
         raise SystemExit(f"{backend}: {runs} runs stored, {total} posted")
     rate = total / elapsed
     ms = sorted(latency * 1000 for latency in latencies)
+    p95 = ms[max(0, round(len(ms) * 0.95) - 1)]
     print(
         f"{backend:<10} {rate:>8,.0f} runs/s  {elapsed:7.1f} s total  "
-        f"batch p50 {statistics.median(ms):6.0f} ms  p95 {ms[int(len(ms) * 0.95) - 1]:6.0f} ms  "
+        f"batch p50 {statistics.median(ms):6.0f} ms  p95 {p95:6.0f} ms  "
         f"max {ms[-1]:6.0f} ms  server cpu {server_cpu:6.1f} s  "
         f"({runs:,} runs, {objects:,} objects stored)",
         flush=True,
@@ -157,7 +158,7 @@ def main() -> None:
     print(
         f"ingest: {args.runs:,} runs in {len(bodies)} batches of {args.batch} "
         f"({sum(map(len, bodies)) / len(bodies) / 1024:.0f} KiB each), "
-        f"{os.cpu_count()} cores, one uvicorn server process",
+        f"one uvicorn server process; {load_note()}",
         flush=True,
     )
     rates: dict[str, float] = {}
@@ -166,6 +167,7 @@ def main() -> None:
             rates[backend] = bench_backend(backend, bodies, sizes, args)
         except DatabaseUnavailable as exc:
             print(f"{backend:<10} skipped: {exc}", flush=True)
+    print(f"machine: {load_note()}")
     if "postgresql" in rates:
         verdict = "met" if rates["postgresql"] >= TARGET_PG_RUNS_PER_SECOND else "MISSED"
         print(f"target >= {TARGET_PG_RUNS_PER_SECOND:,} runs/s on PostgreSQL: {verdict}")

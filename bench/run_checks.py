@@ -15,7 +15,6 @@ Target: p95 under 150 ms.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import statistics
 import sys
@@ -35,6 +34,7 @@ from support import (
     bench_settings,
     chosen_backends,
     fresh_database,
+    load_note,
     realistic_runs,
 )
 
@@ -151,22 +151,25 @@ def measure(
     client: TestClient, statements: list[int], path: str, requests: int
 ) -> dict[str, float]:
     times: list[float] = []
+    cpu: list[float] = []
     counted: list[int] = []
     for attempt in range(WARM_UP + requests):
         before = statements[0]
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         response = client.get(path, follow_redirects=False)
-        elapsed = time.perf_counter() - started
+        elapsed, cpu_used = time.perf_counter() - started, time.process_time() - cpu_started
         if response.status_code != 200:
             raise SystemExit(f"GET {path}: HTTP {response.status_code}")
         if attempt >= WARM_UP:
             times.append(elapsed * 1000)
+            cpu.append(cpu_used * 1000)
             counted.append(statements[0] - before)
     times.sort()
     return {
         "p50": statistics.median(times),
         "p95": times[max(0, round(len(times) * 0.95) - 1)],
         "max": times[-1],
+        "cpu": statistics.median(cpu),
         "queries": max(counted),
         "kib": len(response.content) / 1024,
     }
@@ -223,7 +226,8 @@ def bench_backend(backend: str, args: argparse.Namespace) -> list[float]:
                 flag = "" if figures["p95"] < TARGET_P95_MS else "  <- over target"
                 print(
                     f"  {name:<38} p50 {figures['p50']:7.1f} ms  p95 {figures['p95']:7.1f} ms  "
-                    f"max {figures['max']:7.1f} ms  {figures['queries']:3.0f} queries  "
+                    f"max {figures['max']:7.1f} ms  cpu p50 {figures['cpu']:6.1f} ms  "
+                    f"{figures['queries']:3.0f} queries  "
                     f"{figures['kib']:5.0f} KiB{flag}",
                     flush=True,
                 )
@@ -243,7 +247,7 @@ def main() -> None:
     add_database_options(parser)
     args = parser.parse_args()
     print(
-        f"run_checks: {args.runs:,} runs, {args.requests} requests a page, {os.cpu_count()} cores",
+        f"run_checks: {args.runs:,} runs, {args.requests} requests a page; {load_note()}",
         flush=True,
     )
     worst: list[float] = []
@@ -252,6 +256,7 @@ def main() -> None:
             worst.extend(bench_backend(backend, args))
         except DatabaseUnavailable as exc:
             print(f"{backend}: skipped: {exc}", flush=True)
+    print(f"machine: {load_note()}")
     if worst:
         verdict = "met" if max(worst) < TARGET_P95_MS else "MISSED"
         print(f"target p95 < {TARGET_P95_MS} ms on every page: {verdict}")

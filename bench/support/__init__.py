@@ -65,6 +65,12 @@ def add_database_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def load_note() -> str:
+    """Other work on the machine skews every figure; say how busy it was."""
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.1f} (1 min), {five:.1f} (5 min) on {os.cpu_count()} cores"
+
+
 def chosen_backends(args: argparse.Namespace) -> list[str]:
     return list(BACKENDS) if args.backend == "both" else [args.backend]
 
