@@ -11,10 +11,21 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ticketbridge.connectors.errors import (
+    ConnectorConfigError,
+    ConnectorError,
+    ConnectorUnavailable,
+    RemoteNotFound,
+)
 from ticketbridge.services.accounts import AccountError
 from ticketbridge.services.catalog import CatalogError, NotFound
 from ticketbridge.services.inbox import InboxError, MailNotFound
+from ticketbridge.services.integration_settings import (
+    IntegrationUnavailable,
+    InvalidIntegrationSettings,
+)
 from ticketbridge.services.mail_sources import SourceError, SourceNotFound
+from ticketbridge.services.mapping import MappingError
 from ticketbridge.services.runs import InvalidCursor, RunNotFound
 from ticketbridge.services.schedules import ScheduleError
 from ticketbridge.services.system_settings import InvalidSetting
@@ -70,6 +81,18 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return fields
 
 
+def connector_status(exc: ConnectorError) -> tuple[int, dict[str, str]]:
+    """An outside system's failure during an operator action: never a 500."""
+    if isinstance(exc, ConnectorUnavailable):
+        headers = {"Retry-After": str(int(exc.retry_after))} if exc.retry_after else {}
+        return 503, headers
+    if isinstance(exc, ConnectorConfigError):
+        return 409, {}
+    if isinstance(exc, RemoteNotFound):
+        return 404, {}
+    return 502, {}  # refused credentials or permissions, rejected input: the PSA said no
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -110,6 +133,29 @@ def install(app: FastAPI) -> None:
         return _respond(
             request, 422, str(exc), {"fields": [{"field": exc.field, "message": str(exc)}]}
         )
+
+    @app.exception_handler(InvalidIntegrationSettings)
+    async def invalid_integration(request: Request, exc: InvalidIntegrationSettings) -> Response:
+        fields = [{"field": e.field, "message": e.message} for e in exc.errors]
+        return _respond(request, 422, f"invalid settings: {exc}", {"fields": fields})
+
+    @app.exception_handler(MappingError)
+    async def invalid_mapping(request: Request, exc: MappingError) -> Response:
+        return _respond(
+            request, 422, str(exc), {"fields": [{"field": exc.field, "message": str(exc)}]}
+        )
+
+    @app.exception_handler(IntegrationUnavailable)
+    async def integration_unavailable(request: Request, exc: IntegrationUnavailable) -> Response:
+        return _respond(request, 409, exc.message)
+
+    @app.exception_handler(ConnectorError)
+    async def connector_error(request: Request, exc: ConnectorError) -> Response:
+        status, headers = connector_status(exc)
+        details = {"remote_status": exc.status_code, "error_type": type(exc).__name__}
+        response = _respond(request, status, exc.message, details)
+        response.headers.update(headers)
+        return response
 
     @app.exception_handler(InvalidCursor)
     async def invalid_cursor(request: Request, exc: InvalidCursor) -> Response:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ticketbridge.services import heartbeat, mail_intake, mail_polling, schedules
+from ticketbridge.services import heartbeat, mail_intake, mail_polling, mapping, schedules
 from ticketbridge.services.runtime import Runtime
 from ticketbridge.storage.db import session_scope
 
@@ -39,6 +39,7 @@ SCHEDULES: tuple[Schedule, ...] = (
     Schedule("mail.poll_due", "* * * * *"),
     Schedule("schedules.detect_missed", "*/10 * * * *"),
     Schedule("mail.purge", "17 3 * * *"),
+    Schedule("autotask.validate_mappings", "41 2 * * *"),
 )
 
 
@@ -69,3 +70,9 @@ def mail_purge(runtime: Runtime) -> None:
 @task("schedules.detect_missed")
 def schedules_detect_missed(runtime: Runtime) -> None:
     schedules.detect_missed_in(runtime.session_factory, now=runtime.clock())
+
+
+@task("autotask.validate_mappings")
+def autotask_validate_mappings(runtime: Runtime) -> None:
+    # Sends nothing while the integration is disabled; one summary audit event per run.
+    mapping.nightly(runtime)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from ticketbridge.core.roles import Role
 from ticketbridge.core.timezones import zone_names
-from ticketbridge.services import accounts, audit, catalog, system_settings
+from ticketbridge.services import accounts, audit, catalog, mapping, system_settings
 from ticketbridge.services.accounts import AccountError
 from ticketbridge.services.catalog import CatalogError
 from ticketbridge.storage.models import ApiToken, User
@@ -35,6 +35,7 @@ def customers_page(request: Request, session: DbSession, principal: UiReader) ->
         session=session,
         principal=principal,
         customers=catalog.list_customers(session),
+        mappings=mapping.mappings(session),
     )
 
 

@@ -1,0 +1,304 @@
+"""Settings > Integrations > Autotask and the customers' Autotask company mapping (admin).
+
+Actions that talk to Autotask never fail the page: their outcome (or the connector's error)
+is shown on the next page. While the integration is disabled nothing here sends a request.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from ticketbridge.connectors.errors import ConnectorError
+from ticketbridge.connectors.psa.base import CompanyPage
+from ticketbridge.core import resolve_policy
+from ticketbridge.services import (
+    catalog,
+    integration_checks,
+    integration_settings,
+    mapping,
+    reference,
+)
+from ticketbridge.services.accounts import Principal
+from ticketbridge.services.integration_settings import (
+    IntegrationUnavailable,
+    InvalidIntegrationSettings,
+)
+from ticketbridge.services.mapping import MappingError
+from ticketbridge.web.deps import CsrfChecked, Ctx, DbSession, UiAdmin
+from ticketbridge.web.ui.templating import flash, render
+
+router = APIRouter()
+Checked = [CsrfChecked]
+PAGE = "/admin/integrations/autotask"
+RESULT_KEY = "autotask_result"
+Text = Annotated[str, Form(max_length=500)]
+
+SELECTS = (
+    ("default_queue_id", "Queue", "queue"),
+    ("default_source_id", "Ticket source", "source"),
+    ("default_status_id", "Status", "status"),
+    ("priority_warning_id", "Priority for Warning", "priority"),
+    ("priority_error_id", "Priority for Error", "priority"),
+)
+
+
+def _back(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def _result(request: Request, title: str, ok: bool, lines: list[str]) -> None:
+    """An action's outcome for the next page view (post/redirect/get)."""
+    request.session[RESULT_KEY] = {"title": title, "ok": ok, "lines": lines[:30]}
+
+
+def _failure(request: Request, title: str, exc: ConnectorError | IntegrationUnavailable) -> None:
+    message = exc.message
+    code = getattr(exc, "status_code", None)
+    _result(request, title, False, [message + (f" (Autotask HTTP {code})" if code else "")])
+
+
+def _settings_page(
+    request: Request,
+    session: DbSession,
+    principal: Principal,
+    *,
+    errors: dict[str, str] | None = None,
+    entered: dict[str, Any] | None = None,
+    status_code: int = 200,
+) -> Response:
+    stored = integration_settings.load(session)
+    values = stored.settings.model_dump() | (entered or {})
+    return render(
+        request,
+        "integration_autotask.html",
+        session=session,
+        principal=principal,
+        status_code=status_code,
+        stored=stored,
+        values=values,
+        errors=errors or {},
+        options=reference.options(session),
+        selects=SELECTS,
+        notes=(resolve_policy.RESOLVE_NOTE_TEXT, resolve_policy.TIME_ENTRIES_NOTE_TEXT),
+        result=request.session.pop(RESULT_KEY, None),
+    )
+
+
+@router.get(PAGE, response_class=HTMLResponse)
+def autotask_page(request: Request, session: DbSession, principal: UiAdmin) -> Response:
+    return _settings_page(request, session, principal)
+
+
+@router.post(PAGE, dependencies=Checked)
+def save_autotask(
+    request: Request,
+    session: DbSession,
+    ctx: Ctx,
+    principal: UiAdmin,
+    environment: Text = "production",
+    api_host: Text = "",
+    username: Text = "",
+    secret: Text = "",
+    integration_code: Text = "",
+    base_url: Text = "",
+    default_queue_id: Text = "",
+    default_source_id: Text = "",
+    default_status_id: Text = "",
+    priority_warning_id: Text = "",
+    priority_error_id: Text = "",
+    logging_level: Text = "off",
+    title_prefix: Text = "",
+    max_listed_objects: Text = "",
+    enabled: Annotated[bool, Form()] = False,
+    allow_resolve: Annotated[bool, Form()] = False,
+    allow_manual_ticket_numbers: Annotated[bool, Form()] = False,
+) -> Response:
+    entered: dict[str, Any] = {
+        "enabled": enabled,
+        "environment": environment,
+        "api_host": api_host,
+        "username": username,
+        "integration_code": integration_code,
+        "base_url": base_url,
+        "default_queue_id": default_queue_id,
+        "default_source_id": default_source_id,
+        "default_status_id": default_status_id,
+        "priority_warning_id": priority_warning_id,
+        "priority_error_id": priority_error_id,
+        "allow_resolve": allow_resolve,
+        "allow_manual_ticket_numbers": allow_manual_ticket_numbers,
+        "logging_level": logging_level,
+        "title_prefix": title_prefix,
+        "max_listed_objects": max_listed_objects,
+    }
+    try:
+        integration_settings.save(
+            session,
+            ctx.secret_box,
+            entered | {"secret": secret},
+            actor=principal.actor,
+            now=ctx.clock(),
+        )
+    except InvalidIntegrationSettings as exc:
+        session.rollback()
+        errors = {e.field: e.message for e in exc.errors}
+        # The secret is never echoed back, even when the rest of the form is.
+        return _settings_page(
+            request, session, principal, errors=errors, entered=entered, status_code=422
+        )
+    session.commit()
+    flash(request, "Autotask settings saved.")
+    return _back(PAGE)
+
+
+@router.post(f"{PAGE}/test", dependencies=Checked)
+def test_autotask(request: Request, ctx: Ctx, principal: UiAdmin) -> Response:
+    title = "Test connection"
+    try:
+        result = integration_checks.test_connection(ctx, actor=principal.actor)
+    except IntegrationUnavailable as exc:
+        _failure(request, title, exc)
+        return _back(PAGE)
+    labels = integration_checks.STEP_LABELS
+    lines = [
+        f"{labels[name]}: {'ok' if step['ok'] else 'not tried' if step['ok'] is None else 'FAILED'}"
+        f" — {step['message']}"
+        for name, step in integration_checks.step_details(result).items()
+    ]
+    _result(request, title, result.ok, lines)
+    return _back(PAGE)
+
+
+@router.post(f"{PAGE}/refresh", dependencies=Checked)
+def refresh_autotask(request: Request, ctx: Ctx, principal: UiAdmin) -> Response:
+    title = "Refresh reference data"
+    try:
+        done = reference.refresh(ctx, actor=principal.actor)
+    except (ConnectorError, IntegrationUnavailable) as exc:
+        _failure(request, title, exc)
+        return _back(PAGE)
+    lines = [", ".join(f"{n} {c.replace('_', ' ')}" for c, n in done.counts.items())]
+    lines.append(f"Synced at {done.synced_at.isoformat(timespec='seconds')}.")
+    if done.preselected:
+        lines.append("Pre-selected defaults: " + ", ".join(sorted(done.preselected)) + ".")
+    _result(request, title, True, lines)
+    return _back(PAGE)
+
+
+@router.post(f"{PAGE}/validate", dependencies=Checked)
+def validate_autotask(request: Request, ctx: Ctx, principal: UiAdmin) -> Response:
+    report = integration_checks.validate_configuration(ctx, actor=principal.actor)
+    lines = [f"{p.field}: {p.message}" for p in report.problems] or ["No problems found."]
+    _result(request, "Validate configuration", report.ok, lines)
+    return _back(PAGE)
+
+
+@router.post(f"{PAGE}/mappings/validate", dependencies=Checked)
+def validate_mappings(request: Request, ctx: Ctx, principal: UiAdmin) -> Response:
+    try:
+        summary = mapping.validate(ctx, actor=principal.actor)
+    except (ConnectorError, IntegrationUnavailable) as exc:
+        flash(request, f"Mappings not validated: {exc.message}", "error")
+        return _back("/customers")
+    counts = ", ".join(f"{n} {status}" for status, n in summary.statuses.items())
+    flash(request, f"{summary.checked} mappings validated: {counts}.")
+    return _back("/customers")
+
+
+@router.get(f"{PAGE}/suggestions", response_class=HTMLResponse)
+def suggestions_page(
+    request: Request, session: DbSession, ctx: Ctx, principal: UiAdmin
+) -> Response:
+    found: list[mapping.CustomerSuggestion] = []
+    problem = None
+    try:
+        found = mapping.suggestions(ctx)
+    except (ConnectorError, IntegrationUnavailable) as exc:
+        problem = exc.message
+    return render(
+        request,
+        "autotask_suggestions.html",
+        session=session,
+        principal=principal,
+        suggestions=found,
+        problem=problem,
+    )
+
+
+@router.get("/customers/{customer_id}/autotask", response_class=HTMLResponse)
+def customer_mapping_page(
+    request: Request,
+    customer_id: int,
+    session: DbSession,
+    ctx: Ctx,
+    principal: UiAdmin,
+    search: Annotated[str, Query(max_length=100)] = "",
+    cursor: Annotated[str | None, Query(max_length=20)] = None,
+) -> Response:
+    customer = catalog.get_customer(session, customer_id)
+    enabled = integration_settings.is_enabled(session)
+    page: CompanyPage | None = None
+    problem = None
+    if search.strip() and enabled:
+        try:
+            page = mapping.search_companies(ctx, search, cursor=cursor or None)
+        except (ConnectorError, IntegrationUnavailable, MappingError) as exc:
+            problem = str(exc)
+    return render(
+        request,
+        "customer_autotask.html",
+        session=session,
+        principal=principal,
+        customer=customer,
+        current=mapping.mapping_for_customer(session, customer_id),
+        enabled=enabled,
+        search=search,
+        page=page,
+        problem=problem,
+    )
+
+
+@router.post("/customers/{customer_id}/autotask", dependencies=Checked)
+def map_customer(
+    request: Request,
+    customer_id: int,
+    ctx: Ctx,
+    principal: UiAdmin,
+    company_id: Annotated[int, Form(gt=0)],
+    back: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    target = back if back.startswith("/") and not back.startswith("//") else "/customers"
+    try:
+        made = mapping.map_customer(ctx, customer_id, company_id, actor=principal.actor)
+    except (ConnectorError, IntegrationUnavailable, MappingError) as exc:
+        flash(request, f"Not mapped: {exc}", "error")
+        return _back(f"/customers/{customer_id}/autotask")
+    flash(request, f"Mapped to Autotask company {made.cached_name} ({made.company_id}).")
+    return _back(target)
+
+
+@router.post("/customers/{customer_id}/autotask/unmap", dependencies=Checked)
+def unmap_customer(
+    request: Request, customer_id: int, session: DbSession, principal: UiAdmin
+) -> Response:
+    mapping.unmap_customer(session, customer_id, actor=principal.actor)
+    session.commit()
+    flash(request, "Mapping removed.")
+    return _back(f"/customers/{customer_id}/autotask")
+
+
+@router.post("/customers/{customer_id}/autotask/acknowledge", dependencies=Checked)
+def acknowledge_rename(
+    request: Request, customer_id: int, session: DbSession, principal: UiAdmin
+) -> Response:
+    try:
+        mapping.acknowledge_rename(session, customer_id, actor=principal.actor)
+    except MappingError as exc:
+        flash(request, str(exc), "error")
+        return _back(f"/customers/{customer_id}/autotask")
+    session.commit()
+    flash(request, "Rename acknowledged.")
+    return _back(f"/customers/{customer_id}/autotask")
