@@ -15,8 +15,13 @@ from tests.services.autotask_world import (
     configure,
     demo_settings,
 )
-from ticketbridge.emulators.autotask import DEMO_API_SECRET
-from ticketbridge.services import integration_checks, integration_settings, reference
+from ticketbridge.emulators.autotask import DEMO_API_SECRET, DEMO_API_USER, DEMO_INTEGRATION_CODE
+from ticketbridge.services import (
+    autotask_setup,
+    integration_checks,
+    integration_settings,
+    reference,
+)
 from ticketbridge.services.integration_settings import (
     IntegrationDisabled,
     InvalidIntegrationSettings,
@@ -204,3 +209,20 @@ def test_base_url_is_kept_as_entered(runtime: Runtime) -> None:
     configure(runtime)
 
     assert _load(runtime).settings.base_url == BASE_URL
+
+
+def test_demo_setup_enables_the_integration_and_loads_reference_data(runtime: Runtime) -> None:
+    done = autotask_setup.connect(
+        runtime,
+        api_host=EMULATOR_URL,
+        username=DEMO_API_USER,
+        secret=DEMO_API_SECRET,
+        integration_code=DEMO_INTEGRATION_CODE,
+        base_url="http://127.0.0.1:8000",
+        actor="demo",
+    )
+
+    stored = _load(runtime)
+    assert stored.settings.enabled and stored.settings.environment == "custom"
+    assert stored.settings.base_url == "http://127.0.0.1:8000"
+    assert done.counts["queue"] == 6 and stored.reference_synced_at == NOW

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import secrets
 import threading
+import time
 from typing import Any
 
 import typer
 import uvicorn
 
 from ticketbridge.cli.common import console, fail, open_runtime
+from ticketbridge.connectors.errors import ConnectorError
 from ticketbridge.core.roles import Role
-from ticketbridge.services import accounts, audit, demo
+from ticketbridge.services import accounts, audit, autotask_setup, demo, demo_mail, mail_smtp
+from ticketbridge.services.integration_settings import IntegrationUnavailable
 from ticketbridge.services.runtime import Runtime
 from ticketbridge.settings import Settings, get_settings
 from ticketbridge.storage.db import session_scope
@@ -32,7 +35,10 @@ def _background(settings: Settings) -> Any:
 
 def _serve(runtime: Runtime, host: str, port: int) -> None:
     app = create_app(
-        runtime.settings, engine=runtime.engine, background=_background(runtime.settings)
+        runtime.settings,
+        engine=runtime.engine,
+        # SMTP sources listen inside `serve`, next to the in-process worker.
+        background=mail_smtp.with_receivers(_background(runtime.settings)),
     )
     uvicorn.run(app, host=host, port=port, log_level=runtime.settings.log_level.lower())
 
@@ -68,7 +74,32 @@ def _start_emulator(settings: Settings) -> str:
         uvicorn.Config(app, host="127.0.0.1", port=EMULATOR_PORT, log_level="warning")
     )
     threading.Thread(target=server.run, name="autotask-emulator", daemon=True).start()
+    for _ in range(200):  # up to 10 s: the product talks to it right away
+        if server.started:
+            break
+        time.sleep(0.05)
     return f"http://127.0.0.1:{EMULATOR_PORT}"
+
+
+def _connect_autotask(runtime: Runtime, emulator_url: str, ui_url: str) -> None:
+    """Point the product's Autotask settings at the demo emulator and load its lists."""
+    from ticketbridge.emulators import autotask as emulator
+
+    try:
+        done = autotask_setup.connect(
+            runtime,
+            api_host=emulator_url,
+            username=emulator.DEMO_API_USER,
+            secret=emulator.DEMO_API_SECRET,
+            integration_code=emulator.DEMO_INTEGRATION_CODE,
+            base_url=ui_url,
+            actor="demo",
+        )
+    except (ConnectorError, IntegrationUnavailable) as exc:
+        console.print(f"[yellow]Autotask not connected: {exc.message}[/yellow]")
+        return
+    loaded = ", ".join(f"{count} {name}" for name, count in sorted(done.counts.items()))
+    console.print(f"Autotask connected to the emulator ({loaded})")
 
 
 def demo_command(
@@ -95,12 +126,15 @@ def demo_command(
             accounts.set_password(user, password)
             user.active = True
         created = demo.seed(session, runtime.clock())
+        created += demo_mail.seed(session, runtime.clock())  # sample mails: Inbox and runs
         if created:
             audit.record(session, actor="demo", action="demo.seed", details={"runs": created})
     console.print(f"demo data ready ({created} new runs)")
-    if not no_emulator:
-        console.print(f"Autotask emulator on {_start_emulator(settings)}")
     url = f"http://{settings.host}:{settings.port}"
+    if not no_emulator:
+        emulator_url = _start_emulator(settings)
+        console.print(f"Autotask emulator on {emulator_url}")
+        _connect_autotask(runtime, emulator_url, url)
     console.print(f"\nticketbridge demo on [bold]{url}[/bold]")
     console.print(f"sign in as [bold]{DEMO_ADMIN}[/bold] with password [bold]{password}[/bold]\n")
     _serve(runtime, settings.host, settings.port)
