@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install lint typecheck test-sqlite test-postgres browser-deps bench lock clean
+.PHONY: demo test install lint typecheck test-sqlite test-postgres browser-deps mail-deps bench lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,10 +25,14 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# Debian's dovecot-imapd for the IMAP tests (a private instance on loopback; no system service).
+mail-deps:
+	bash tests/connectors/mail/install_dovecot.sh
+
 browser-deps:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
-test: install lint typecheck browser-deps
+test: install lint typecheck browser-deps mail-deps
 	$(BIN)/pytest
 
 # Regenerate the lock after changing dependencies in pyproject.toml.

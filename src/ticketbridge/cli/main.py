@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ticketbridge.cli import accounts, emulate, runs, server
+from ticketbridge.cli import accounts, emulate, mail, runs, server
 
 app = typer.Typer(
     name="ticketbridge",
@@ -20,3 +20,4 @@ app.add_typer(accounts.users, name="user")
 app.add_typer(accounts.tokens, name="token")
 app.add_typer(runs.app, name="runs")
 app.add_typer(emulate.app, name="emulate")
+app.add_typer(mail.app, name="mail")

@@ -28,6 +28,11 @@ SOURCE_CLASSES: dict[str, str] = {
     "imap": "ticketbridge.connectors.mail.imap:ImapSource",
     "graph": "ticketbridge.connectors.mail.graph:GraphSource",
 }
+# Kinds whose config is validated by a connector model without being polled.
+CONFIG_CLASSES: dict[str, str] = {
+    **SOURCE_CLASSES,
+    "smtp": "ticketbridge.connectors.mail.smtp:SmtpReceiver",
+}
 SECRET_FIELDS = {"imap": "password", "graph": "client_secret"}
 # Stands in for a kept secret while the rest of the config is validated.
 _PLACEHOLDER = "x" * 12
@@ -79,11 +84,11 @@ class SourceView:
 
 
 def config_class(kind: str) -> type[BaseModel] | None:
-    """The connector's config model, or None for kinds without one (upload, smtp)."""
-    if kind not in SOURCE_CLASSES:
+    """The connector's config model, or None for kinds without one (upload)."""
+    if kind not in CONFIG_CLASSES:
         return None
     try:
-        return load(kind, SOURCE_CLASSES).Config
+        return load(kind, CONFIG_CLASSES).Config
     except (ConnectorConfigError, ImportError, AttributeError) as exc:
         raise SourceError("kind", f"mail sources of kind {kind!r} are not available") from exc
 
@@ -94,8 +99,9 @@ def _validated(kind: str, config: dict[str, Any], secret: str | None) -> dict[st
     clean = {k: v for k, v in config.items() if k != secret_field}
     if model is None:
         return clean
+    values = {**clean, secret_field: secret or _PLACEHOLDER} if secret_field else clean
     try:
-        checked = model.model_validate({**clean, secret_field: secret or _PLACEHOLDER})
+        checked = model.model_validate(values)
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "config"
@@ -217,12 +223,13 @@ def delete_source(session: Session, source_id: int, *, actor: str) -> None:
     )
 
 
-def connector_for(source: MailSource, box: SecretBox) -> Any:
-    """A connected-on-demand MailSource for a polled kind (imap, graph)."""
+def connector_for(source: MailSource, box: SecretBox, **options: Any) -> Any:
+    """A connected-on-demand MailSource for a polled kind (imap, graph); `options` go to the
+    connector (tests inject the Graph emulator's client and a token provider)."""
     if source.kind not in SOURCE_CLASSES:
         raise SourceError("kind", f"a {source.kind} source is not polled")
     cls = load(source.kind, SOURCE_CLASSES)
     secret_field = SECRET_FIELDS[source.kind]
     secret = box.decrypt(source.secret) if source.secret else ""
     config = cls.Config.model_validate({**(source.config or {}), secret_field: secret})
-    return cls(config)
+    return cls(config, **options)
