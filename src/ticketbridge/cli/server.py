@@ -13,7 +13,7 @@ import uvicorn
 from ticketbridge.cli.common import console, fail, open_runtime
 from ticketbridge.connectors.errors import ConnectorError
 from ticketbridge.core.roles import Role
-from ticketbridge.services import accounts, audit, autotask_setup, demo
+from ticketbridge.services import accounts, audit, autotask_setup, demo, demo_mail, mail_smtp
 from ticketbridge.services.integration_settings import IntegrationUnavailable
 from ticketbridge.services.runtime import Runtime
 from ticketbridge.settings import Settings, get_settings
@@ -35,7 +35,10 @@ def _background(settings: Settings) -> Any:
 
 def _serve(runtime: Runtime, host: str, port: int) -> None:
     app = create_app(
-        runtime.settings, engine=runtime.engine, background=_background(runtime.settings)
+        runtime.settings,
+        engine=runtime.engine,
+        # SMTP sources listen inside `serve`, next to the in-process worker.
+        background=mail_smtp.with_receivers(_background(runtime.settings)),
     )
     uvicorn.run(app, host=host, port=port, log_level=runtime.settings.log_level.lower())
 
@@ -123,6 +126,7 @@ def demo_command(
             accounts.set_password(user, password)
             user.active = True
         created = demo.seed(session, runtime.clock())
+        created += demo_mail.seed(session, runtime.clock())  # sample mails: Inbox and runs
         if created:
             audit.record(session, actor="demo", action="demo.seed", details={"runs": created})
     console.print(f"demo data ready ({created} new runs)")
