@@ -1,0 +1,143 @@
+"""Mails per second from a real Dovecot to stored mail and runs, through the production poller.
+
+The parser fixture corpus (tests/fixtures/mail/*/*.eml) is repeated to --count mails (default
+2,000), each copy with a Message-ID of its own so de-duplication keeps them all, and APPENDed to
+a private Dovecot on loopback (the test suite's configuration; not timed). A matching rule files
+every report under one customer, so each run report becomes a run. Then one IMAP source is polled
+(services.mail_polling.poll: fetch in batches, store raw compressed, parse, route, persist the
+watermark, MOVE to the processed folder) and timed, on SQLite and PostgreSQL.
+
+Copies of one fixture report the same job and session, so they update one run (retry semantics):
+the run count stays small while every mail is stored, parsed and routed.
+
+    .venv/bin/python bench/intake_imap.py [--count 2000] [--batch 200] [--backend sqlite]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import re
+import sys
+import tempfile
+import time
+from itertools import cycle, islice
+from pathlib import Path
+
+from imapclient import IMAPClient
+from sqlalchemy import func, select
+from support import (
+    NOW,
+    DatabaseUnavailable,
+    add_database_options,
+    bench_settings,
+    chosen_backends,
+    fresh_database,
+    load_note,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.services import dovecot as dovecot_fixture  # noqa: E402
+
+from ticketbridge.services import catalog, inbox, mail_polling, mail_sources  # noqa: E402
+from ticketbridge.services.runtime import build_runtime  # noqa: E402
+from ticketbridge.storage.models import MailMessage, Run  # noqa: E402
+
+FIXTURES = ROOT / "tests" / "fixtures" / "mail"
+_MESSAGE_ID = re.compile(rb"^message-id:.*\r?\n", re.I | re.M)
+
+
+def corpus(count: int) -> list[bytes]:
+    originals = [path.read_bytes() for path in sorted(FIXTURES.glob("*/*.eml"))]
+    mails = []
+    for n, raw in enumerate(islice(cycle(originals), count)):
+        head, sep, body = (
+            raw.partition(b"\n\n") if b"\r\n\r\n" not in raw else raw.partition(b"\r\n\r\n")
+        )
+        head = _MESSAGE_ID.sub(b"", head + b"\n").rstrip(b"\r\n")
+        mails.append(f"Message-ID: <bench-{n}@bench.example>\r\n".encode() + head + sep + body)
+    return mails
+
+
+def run_backend(backend: str, args: argparse.Namespace, server: object, mails: list[bytes]) -> None:
+    user, password = server.add_user()  # type: ignore[attr-defined]
+    client = IMAPClient(server.host, port=server.port, ssl=False, timeout=30)  # type: ignore[attr-defined]
+    client.login(user, password)
+    for raw in mails:
+        client.append("INBOX", raw)
+    client.logout()
+    with (
+        tempfile.TemporaryDirectory() as work,
+        fresh_database(backend, Path(work), args.postgres_url) as url,
+    ):
+        runtime = build_runtime(bench_settings(url, Path(work) / "var"))
+        with runtime.session_factory() as session:
+            customer = catalog.create_customer(session, "Bench Customer", actor="bench")
+            inbox.create_rule(
+                session, sender="", subject_pattern="*", customer_id=customer.id, actor="bench"
+            )
+            source = mail_sources.create_source(
+                session,
+                runtime.secret_box,
+                kind="imap",
+                name="bench",
+                config={
+                    "host": server.host,  # type: ignore[attr-defined]
+                    "port": server.port,  # type: ignore[attr-defined]
+                    "security": "plain",
+                    "username": user,
+                    "batch_size": args.batch,
+                },
+                secret=password,
+                actor="bench",
+            )
+            session.commit()
+            source_id = source.id
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        result = mail_polling.poll(runtime, source_id)
+        wall = time.perf_counter() - wall0
+        cpu = time.process_time() - cpu0
+        with runtime.session_factory() as session:
+            stored = session.scalar(select(func.count(MailMessage.id))) or 0
+            runs = session.scalar(select(func.count(Run.id))) or 0
+            states = dict(
+                session.execute(
+                    select(MailMessage.state, func.count()).group_by(MailMessage.state)
+                ).all()
+            )
+        runtime.engine.dispose()
+    if result.error:
+        raise SystemExit(f"{backend}: polling failed: {result.error}")
+    print(f"\n{backend}: {len(mails)} mails from Dovecot in {wall:.2f} s")
+    print(
+        f"  {len(mails) / wall:,.0f} mails/s wall, {len(mails) / cpu:,.0f} mails/s per core (CPU)"
+    )
+    print(f"  stored {stored} mails ({states}); {runs} runs")
+    print(f"  batch size {args.batch}; this process used {cpu:.2f} s CPU (Dovecot runs apart)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--count", type=int, default=2000)
+    parser.add_argument("--batch", type=int, default=200)
+    add_database_options(parser)
+    args = parser.parse_args()
+    if dovecot_fixture._module._dovecot_binary() is None:
+        print("dovecot not installed (bash tests/connectors/mail/install_dovecot.sh); skipped")
+        return
+    print(f"intake from IMAP: {os.cpu_count()} cores; {load_note()}; clock {NOW.date()}")
+    mails = corpus(args.count)
+    start = contextlib.contextmanager(dovecot_fixture.dovecot.__wrapped__)
+    with start() as server:
+        for backend in chosen_backends(args):
+            try:
+                run_backend(backend, args, server, mails)
+            except DatabaseUnavailable as exc:
+                print(f"\n{backend}: skipped ({exc})")
+
+
+if __name__ == "__main__":
+    main()
