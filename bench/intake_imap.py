@@ -41,7 +41,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.services import dovecot as dovecot_fixture  # noqa: E402
-
 from ticketbridge.services import catalog, inbox, mail_polling, mail_sources  # noqa: E402
 from ticketbridge.services.runtime import build_runtime  # noqa: E402
 from ticketbridge.storage.models import MailMessage, Run  # noqa: E402

@@ -9,12 +9,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
+from tests.conftest import TEST_SECRET_KEY
+from tests.factories import run_payload
 from ticketbridge.cli.main import app
 from ticketbridge.services import accounts
 from ticketbridge.settings import get_settings
 from ticketbridge.storage.models import Run, User
-from tests.conftest import TEST_SECRET_KEY
-from tests.factories import run_payload
 
 runner = CliRunner()
 

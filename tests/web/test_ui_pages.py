@@ -8,10 +8,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 
+from tests.factories import NOW, PASSWORD, add_runs, add_user, csrf_of, login
 from ticketbridge.core.roles import Role
 from ticketbridge.core.statuses import RunStatus
 from ticketbridge.storage.models import ApiToken, AuditEvent, Run
-from tests.factories import NOW, PASSWORD, add_runs, add_user, csrf_of, login
 
 
 def _signed_in(app: FastAPI, db: sessionmaker[Session], role: Role = Role.OPERATOR) -> TestClient:
@@ -314,7 +314,9 @@ def test_pages_use_only_local_assets(app: FastAPI, db: sessionmaker[Session]) ->
         assert not re.search(r'(src|href)="(https?:)?//', html), path
 
 
-def test_a_rows_review_button_reviews_only_that_row(app: FastAPI, db: sessionmaker[Session]) -> None:
+def test_a_rows_review_button_reviews_only_that_row(
+    app: FastAPI, db: sessionmaker[Session]
+) -> None:
     first, second = add_runs(db, 2)
     client = _signed_in(app, db)
     token = csrf_of(client.get("/run-checks").text)
