@@ -99,3 +99,26 @@ def last_seq(world: AutotaskWorld) -> int:
 
 
 Action = Callable[[], Any]
+
+
+def log_time(world: AutotaskWorld, ticket_id: int, hours: float = 0.5) -> None:
+    world.admin(
+        "POST",
+        "time-entries",
+        {"ticketID": ticket_id, "resourceID": 31, "roleID": 29683400, "hoursWorked": hours},
+    )
+
+
+def delete_ticket(world: AutotaskWorld, ticket_id: int) -> None:
+    world.admin("DELETE", f"tickets/{ticket_id}")
+
+
+def notes_of(world: AutotaskWorld, ticket_id: int) -> list[dict[str, Any]]:
+    store_ = world.transport.app.state.emulator.store  # type: ignore[attr-defined]
+    return [n for n in store_.tables["ticketnotes"].values() if n.get("ticketID") == ticket_id]
+
+
+def ticket_row(world: AutotaskWorld, ticket_id: int) -> dict[str, Any] | None:
+    store_ = world.transport.app.state.emulator.store  # type: ignore[attr-defined]
+    found: dict[str, Any] | None = store_.tables["tickets"].get(ticket_id)
+    return found
