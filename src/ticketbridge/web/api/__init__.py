@@ -2,10 +2,11 @@
 
 from fastapi import APIRouter
 
-from ticketbridge.web.api import customers, inbox, integrations, mail, runs
+from ticketbridge.web.api import customers, inbox, integrations, mail, runs, tickets
 
 router = APIRouter(prefix="/api/v1")
 router.include_router(runs.router)
+router.include_router(tickets.router)
 router.include_router(customers.router)
 router.include_router(integrations.router)
 router.include_router(inbox.router)

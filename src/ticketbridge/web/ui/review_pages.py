@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from ticketbridge.core.statuses import RunStatus
 from ticketbridge.services import catalog, dashboard, runs, system_settings
 from ticketbridge.web.deps import CsrfChecked, Ctx, DbSession, UiReader, UiReviewer, UiViewer
+from ticketbridge.web.ui import ticket_pages
 from ticketbridge.web.ui.schedule_pages import job_schedule_context
 from ticketbridge.web.ui.templating import flash, pager_base, render
 
@@ -67,6 +68,7 @@ def _run_filter(
 @router.get("/run-checks", response_class=HTMLResponse)
 def run_checks_page(
     request: Request,
+    ctx: Ctx,
     session: DbSession,
     principal: UiReader,
     customer_id: int | None = None,
@@ -101,6 +103,7 @@ def run_checks_page(
         },
         return_to=f"/run-checks?{query}" if query else "/run-checks",
         pager_base=pager_base(request),
+        tickets=ticket_pages.for_runs(ctx, session, [run.id for run in result.runs]),
     )
 
 
@@ -166,10 +169,18 @@ def job_details(
 
 @router.get("/jobs/{job_id}/runs/{run_id}", response_class=HTMLResponse)
 def run_details(
-    request: Request, job_id: int, run_id: int, session: DbSession, principal: UiReader
+    request: Request,
+    job_id: int,
+    run_id: int,
+    ctx: Ctx,
+    session: DbSession,
+    principal: UiReader,
 ) -> Response:
     run = runs.get_run(session, run_id)
     if run.job_id != job_id:
         # The deep link carries both ids; a stale job id still finds the run.
         return RedirectResponse(f"/jobs/{run.job_id}/runs/{run.id}", status_code=307)
-    return render(request, "run.html", session=session, principal=principal, run=run, job=run.job)
+    return render(
+        request, "run.html", session=session, principal=principal, run=run, job=run.job,
+        ticket=ticket_pages.for_run(ctx, session, run.id),
+    )  # fmt: skip

@@ -10,11 +10,13 @@ from ticketbridge.web.ui import (
     mail_pages,
     review_pages,
     schedule_pages,
+    ticket_pages,
 )
 
 router = APIRouter(include_in_schema=False)
 router.include_router(auth_pages.router)
 router.include_router(review_pages.router)
+router.include_router(ticket_pages.router)
 router.include_router(admin_pages.router)
 router.include_router(integration_pages.router)
 router.include_router(mail_pages.router)

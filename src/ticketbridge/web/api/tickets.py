@@ -1,0 +1,156 @@
+"""A run's Autotask ticket: read it, create, link, resolve, record a manual number.
+
+Ticket errors answer 409 (refused in this state, or a ticket is being created), 422 (blocked
+creation, bad ticket number), 502 (Autotask refused) or 503 (Autotask unavailable); never 500.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from ticketbridge.services import runs, ticketing
+from ticketbridge.services.ticket_store import TicketError
+from ticketbridge.storage.models import TicketLinkRow
+from ticketbridge.web.api.schemas import ERROR_RESPONSES
+from ticketbridge.web.deps import ApiReader, ApiReviewer, Ctx, DbSession
+from ticketbridge.web.errors import error_body
+
+router = APIRouter(prefix="/runs", tags=["tickets"], responses=ERROR_RESPONSES)
+
+
+class TicketNumberIn(BaseModel):
+    ticket_number: str = Field(min_length=1, max_length=50)
+
+
+class LinkOut(BaseModel):
+    id: int
+    state: str
+    origin: str
+    ticket_id: int | None
+    ticket_number: str | None
+    ticket_url: str | None
+    created_by: str
+    created_at: datetime
+    last_status: str | None
+    last_status_at: datetime | None
+    suspected_missing_since: datetime | None
+    deleted_at: datetime | None
+    superseded_at: datetime | None
+    superseded_by: int | None
+    time_entries: int | None
+    resolved_by: str | None
+    resolved_at: datetime | None
+    resolve_evidence: dict[str, Any] | None
+
+    @classmethod
+    def of(cls, row: TicketLinkRow) -> LinkOut:
+        return cls(
+            id=row.id,
+            state=row.state,
+            origin=row.origin,
+            ticket_id=row.ticket_id,
+            ticket_number=row.ticket_number,
+            ticket_url=row.ticket_url,
+            created_by=row.created_by,
+            created_at=row.created_at,
+            last_status=row.last_status_label,
+            last_status_at=row.last_status_at,
+            suspected_missing_since=row.missing_since,
+            deleted_at=row.deleted_at,
+            superseded_at=row.superseded_at,
+            superseded_by=row.superseded_by_id,
+            time_entries=row.time_entries,
+            resolved_by=row.resolved_by,
+            resolved_at=row.resolved_at,
+            resolve_evidence=row.resolve_evidence,
+        )
+
+
+class TicketOut(BaseModel):
+    run_id: int
+    mode: str
+    label: str | None = Field(description="What the run's ticket cell says")
+    actions: list[str] = Field(description="Actions the link's state and the mode allow")
+    current: LinkOut | None
+    history: list[LinkOut] = Field(description="Every link of the run, newest first")
+    message: str | None = None
+
+
+def _out(ctx: Ctx, run_id: int, message: str | None = None) -> TicketOut:
+    with ctx.session_factory() as session:
+        view = ticketing.view(session, run_id)
+        return TicketOut(
+            run_id=run_id,
+            mode=view.mode.value,
+            label=view.label,
+            actions=sorted(a.value for a in view.actions),
+            current=LinkOut.of(view.link) if view.link is not None else None,
+            history=[LinkOut.of(row) for row in view.history],
+            message=message,
+        )
+
+
+def _error(exc: TicketError) -> JSONResponse:
+    return JSONResponse(error_body(exc.status, exc.message, exc.details), status_code=exc.status)
+
+
+@router.get("/{run_id}/ticket", response_model=TicketOut, summary="A run's ticket and history")
+def get_ticket(run_id: int, ctx: Ctx, session: DbSession, _: ApiReader) -> TicketOut:
+    runs.get_run(session, run_id)
+    return _out(ctx, run_id)
+
+
+@router.post(
+    "/{run_id}/ticket", response_model=TicketOut, status_code=201, summary="Create a ticket"
+)
+def create_ticket(run_id: int, ctx: Ctx, principal: ApiReviewer) -> TicketOut | JSONResponse:
+    """Create the run's Autotask ticket (or a new one after the old was deleted in Autotask).
+    Exactly once: a concurrent attempt answers 409 "A ticket is being created"."""
+    try:
+        result = ticketing.create(ctx, run_id, actor=principal.actor)
+    except TicketError as exc:
+        return _error(exc)
+    return _out(ctx, run_id, result.message)
+
+
+@router.post("/{run_id}/ticket/link", response_model=TicketOut, summary="Link existing ticket")
+def link_ticket(
+    run_id: int, body: TicketNumberIn, ctx: Ctx, principal: ApiReviewer
+) -> TicketOut | JSONResponse:
+    """Link an existing Autotask ticket by its number (validated in Autotask); also Re-link
+    after the linked ticket was deleted, and turns a manual number into a validated link."""
+    try:
+        result = ticketing.link_existing(ctx, run_id, body.ticket_number, actor=principal.actor)
+    except TicketError as exc:
+        return _error(exc)
+    return _out(ctx, run_id, result.message)
+
+
+@router.post("/{run_id}/ticket/resolve", response_model=TicketOut, summary="Resolve the ticket")
+def resolve_ticket(run_id: int, ctx: Ctx, principal: ApiReviewer) -> TicketOut | JSONResponse:
+    """Close the ticket when it has no time entries (with the fixed internal note); with time
+    entries, add the note and leave it open."""
+    try:
+        result = ticketing.resolve(ctx, run_id, actor=principal.actor)
+    except TicketError as exc:
+        return _error(exc)
+    return _out(ctx, run_id, result.message)
+
+
+@router.post(
+    "/{run_id}/ticket/manual", response_model=TicketOut, summary="Record a manual ticket number"
+)
+def manual_ticket(
+    run_id: int, body: TicketNumberIn, ctx: Ctx, principal: ApiReviewer
+) -> TicketOut | JSONResponse:
+    """Only while the integration is disabled or compatibility mode is on; never resolved."""
+    try:
+        result = ticketing.set_manual_number(ctx, run_id, body.ticket_number, actor=principal.actor)
+    except TicketError as exc:
+        return _error(exc)
+    return _out(ctx, run_id, result.message)
