@@ -10,7 +10,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ticketbridge.services import heartbeat, mail_intake, mail_polling, mapping, schedules
+from ticketbridge.services import (
+    heartbeat,
+    mail_intake,
+    mail_polling,
+    mapping,
+    schedules,
+    ticketing,
+)
 from ticketbridge.services.runtime import Runtime
 from ticketbridge.storage.db import session_scope
 
@@ -39,6 +46,8 @@ SCHEDULES: tuple[Schedule, ...] = (
     Schedule("mail.poll_due", "* * * * *"),
     Schedule("schedules.detect_missed", "*/10 * * * *"),
     Schedule("mail.purge", "17 3 * * *"),
+    Schedule("tickets.recover_creating", "*/2 * * * *"),
+    Schedule("tickets.validate_links", "*/15 * * * *"),
     Schedule("autotask.validate_mappings", "41 2 * * *"),
 )
 
@@ -76,3 +85,16 @@ def schedules_detect_missed(runtime: Runtime) -> None:
 def autotask_validate_mappings(runtime: Runtime) -> None:
     # Sends nothing while the integration is disabled; one summary audit event per run.
     mapping.nightly(runtime)
+
+
+@task("tickets.recover_creating")
+def tickets_recover_creating(runtime: Runtime) -> None:
+    # Creates that crashed between Autotask's commit and ours: search by reference, link or
+    # release. Sends nothing while the integration is disabled.
+    ticketing.recover_stale(runtime)
+
+
+@task("tickets.validate_links")
+def tickets_validate_links(runtime: Runtime) -> None:
+    # Deleted tickets (design 6B.3): one id-in query per 500 open links.
+    ticketing.validate_open_links(runtime)
