@@ -225,4 +225,4 @@ def test_demo_setup_enables_the_integration_and_loads_reference_data(runtime: Ru
     stored = _load(runtime)
     assert stored.settings.enabled and stored.settings.environment == "custom"
     assert stored.settings.base_url == "http://127.0.0.1:8000"
-    assert done.counts["queue"] == 6 and stored.reference_synced_at == NOW
+    assert done.counts["queue"] == 7 and stored.reference_synced_at == NOW

@@ -52,7 +52,7 @@ def test_a_refresh_costs_one_request_once_the_zone_is_known(
     result = reference.refresh(runtime, actor="alice")
 
     assert [(r["method"], r["path"]) for r in world.requests()] == [("GET", FIELDS_PATH)]
-    assert result.counts["queue"] == 6
+    assert result.counts["queue"] == 7
     assert result.counts["publish"] == 3
     assert result.synced_at == NOW
 
@@ -79,8 +79,8 @@ def test_refresh_stores_every_list_with_the_sync_time_and_marks_inactive_values(
 def test_first_refresh_preselects_defaults_by_name_where_they_exist(runtime: Runtime) -> None:
     result = reference.refresh(runtime, actor="alice")
 
-    # The demo tenant has no queue named Helpdesk ("Helpdesk" is a source there).
     assert result.preselected == {
+        "default_queue_id": 29683481,
         "default_source_id": 8,
         "default_status_id": 1,
         "priority_warning_id": 2,
@@ -88,8 +88,20 @@ def test_first_refresh_preselects_defaults_by_name_where_they_exist(runtime: Run
     }
     with runtime.session_factory() as session:
         settings = integration_settings.load(session).settings
-    assert settings.default_queue_id is None
+    assert settings.default_queue_id == 29683481
     assert settings.priority_error_id == 1
+
+
+def test_a_default_whose_name_does_not_exist_is_left_unset(
+    runtime: Runtime, world: AutotaskWorld
+) -> None:
+    world.admin("PATCH", "picklists/Tickets/queueID/29683481", {"label": "Service Desk"})
+
+    result = reference.refresh(runtime, actor="alice")
+
+    assert "default_queue_id" not in result.preselected
+    with runtime.session_factory() as session:
+        assert integration_settings.load(session).settings.default_queue_id is None
 
 
 def test_a_later_refresh_keeps_the_defaults_an_admin_chose(runtime: Runtime) -> None:

@@ -127,7 +127,7 @@ def test_refresh_fills_the_dropdowns_preselects_defaults_and_marks_inactive_valu
     html = _post(admin, PAGE + "/refresh")
 
     assert "Refresh reference data: ok" in html
-    assert "6 queue" in html
+    assert "7 queue" in html
     assert _selected(html, "default_source_id") == "Monitoring Alert"
     assert _selected(html, "default_status_id") == "New"
     assert _selected(html, "priority_warning_id") == "Medium"

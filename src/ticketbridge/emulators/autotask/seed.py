@@ -58,6 +58,7 @@ QUEUES = [
     (29682833, "Monitoring Alert"),
     (29682969, "Backup Alerts"),
     (29683354, "Triage"),
+    (29683481, "Helpdesk"),
 ]
 STATUSES = [
     (1, "New", True),
