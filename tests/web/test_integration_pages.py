@@ -132,7 +132,7 @@ def test_refresh_fills_the_dropdowns_preselects_defaults_and_marks_inactive_valu
     assert _selected(html, "default_status_id") == "New"
     assert _selected(html, "priority_warning_id") == "Medium"
     assert _selected(html, "priority_error_id") == "High"
-    assert _selected(html, "default_queue_id") == ""  # no queue named Helpdesk: left unset
+    assert _selected(html, "default_queue_id") == "Helpdesk"
     assert "On Hold (retired) (inactive)" in html
 
 
