@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 
-from tests.factories import add_token
+from tests.factories import NOW, add_token
 from tests.services.mail_support import fixture, report_mail
 from ticketbridge.core.roles import Role
-from ticketbridge.services import catalog
+from ticketbridge.services import catalog, mail_intake
 from ticketbridge.storage.models import Job, MailSource, Run
 
 
@@ -176,3 +178,57 @@ def test_an_invalid_mail_source_is_a_422_naming_the_field(
     )
     assert response.status_code == 422
     assert response.json()["error"]["details"]["fields"][0]["field"] == "host"
+
+
+def test_the_inbox_links_each_mail_to_its_raw_download_over_the_api(
+    app: FastAPI, db: sessionmaker[Session]
+) -> None:
+    client = _client(app, db, Role.REPORTER)
+    uploader = _client(app, db)
+    raw = fixture("veeam_br/backup-success-three-vms")
+    [item] = _upload(uploader, raw)
+    [mail] = client.get("/api/v1/inbox").json()["items"]
+    assert mail["raw_available"] is True
+    assert mail["raw_url"] == f"/api/v1/mail/{item['mail_id']}/raw"
+
+    response = client.get(mail["raw_url"])
+
+    assert response.status_code == 200 and response.content == raw
+    assert response.headers["content-type"] == "message/rfc822"
+    assert response.headers["content-disposition"] == (
+        f'attachment; filename="mail-{item["mail_id"]}.eml"'
+    )
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_raw_mail_needs_a_token_and_an_unknown_mail_is_a_404(
+    app: FastAPI, db: sessionmaker[Session]
+) -> None:
+    [item] = _upload(_client(app, db), report_mail(1))
+    url = f"/api/v1/mail/{item['mail_id']}/raw"
+    assert TestClient(app).get(url).status_code == 401
+    assert _client(app, db, Role.VIEWER).get(url).status_code == 403
+    missing = _client(app, db, Role.REPORTER).get("/api/v1/mail/999/raw")
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "not_found"
+    assert "mail 999 does not exist" in missing.json()["error"]["message"]
+
+
+def test_raw_mail_purged_by_retention_answers_410_and_says_why(
+    app: FastAPI, db: sessionmaker[Session]
+) -> None:
+    with db() as session:
+        accepted = mail_intake.accept(
+            session, report_mail(1), now=NOW, received_at=NOW - timedelta(days=400)
+        )
+        assert mail_intake.purge(session, now=NOW, retention_days=30)
+        session.commit()
+    client = _client(app, db, Role.REPORTER)
+    [mail] = client.get("/api/v1/inbox").json()["items"]
+    assert mail["raw_available"] is False
+
+    response = client.get(f"/api/v1/mail/{accepted.mail_id}/raw")
+
+    assert response.status_code == 410
+    assert response.json()["error"]["code"] == "gone"
+    assert "purged by the retention setting" in response.json()["error"]["message"]

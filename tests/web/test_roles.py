@@ -43,6 +43,7 @@ EXPECTED: dict[tuple[str, str], Permission | None] = {
     ("POST", "/api/v1/inbox/{mail_id}/approve"): W,
     ("POST", "/api/v1/inbox/{mail_id}/ignore"): W,
     ("POST", "/api/v1/mail/upload"): INGEST,
+    ("GET", "/api/v1/mail/{mail_id}/raw"): R,
     ("GET", "/api/v1/mail/sources"): A,
     ("POST", "/api/v1/mail/sources"): A,
     ("GET", "/api/v1/mail/sources/{source_id}"): A,

@@ -57,7 +57,7 @@ class MailOut(BaseModel):
             detected=list(mail.detected or []),
             run_ids=list(mail.run_ids or []),
             raw_available=mail.raw is not None,
-            raw_url=f"/inbox/{mail.id}/raw",
+            raw_url=f"/api/v1/mail/{mail.id}/raw",
         )
 
 

@@ -9,11 +9,11 @@ from fastapi import APIRouter, File, HTTPException, Response, UploadFile
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from ticketbridge.services import mail_intake, mail_sources
+from ticketbridge.services import inbox, mail_intake, mail_sources, mail_view
 from ticketbridge.services.mail_sources import SourceView
 from ticketbridge.services.runtime import Runtime
 from ticketbridge.web.api.schemas import ERROR_RESPONSES
-from ticketbridge.web.deps import ApiAdmin, ApiIngester, Ctx, DbSession
+from ticketbridge.web.deps import ApiAdmin, ApiIngester, ApiReader, Ctx, DbSession
 
 router = APIRouter(prefix="/mail", tags=["mail"], responses=ERROR_RESPONSES)
 MAX_FILES = 100
@@ -79,6 +79,35 @@ async def upload(
     out = store_uploads(ctx, session, read)
     session.commit()
     return out
+
+
+@router.get(
+    "/{mail_id}/raw",
+    response_class=Response,
+    summary="Download a stored mail as .eml",
+    responses={
+        200: {"content": {"message/rfc822": {}}, "description": "The mail as received"},
+        410: {"description": "The raw mail was purged by the retention setting"},
+    },
+)
+def raw_mail(mail_id: int, session: DbSession, _: ApiReader) -> Response:
+    """The raw mail exactly as it was received. Once retention purged the raw bytes, the mail's
+    row (sender, subject, detected fields, runs) stays and this answers 410."""
+    mail = inbox.get_mail(session, mail_id)
+    raw = mail_intake.raw_bytes(mail)
+    if raw is None:
+        raise HTTPException(
+            410, f"the raw bytes of mail {mail_id} were purged by the retention setting"
+        )
+    # An attachment, never sniffed: a client must not render the mail's HTML from our origin.
+    return Response(
+        raw,
+        media_type="message/rfc822",
+        headers={
+            "Content-Disposition": f'attachment; filename="{mail_view.eml_filename(mail)}"',
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
 
 
 class SourceOut(BaseModel):
