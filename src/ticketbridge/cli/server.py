@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import secrets
 import threading
 import time
@@ -13,7 +14,15 @@ import uvicorn
 from ticketbridge.cli.common import console, fail, open_runtime
 from ticketbridge.connectors.errors import ConnectorError
 from ticketbridge.core.roles import Role
-from ticketbridge.services import accounts, audit, autotask_setup, demo, demo_mail, mail_smtp
+from ticketbridge.services import (
+    accounts,
+    audit,
+    autotask_setup,
+    demo,
+    demo_mail,
+    mail_idle,
+    mail_smtp,
+)
 from ticketbridge.services.integration_settings import IntegrationUnavailable
 from ticketbridge.services.runtime import Runtime
 from ticketbridge.settings import Settings, get_settings
@@ -37,9 +46,13 @@ def _serve(runtime: Runtime, host: str, port: int) -> None:
     app = create_app(
         runtime.settings,
         engine=runtime.engine,
-        # SMTP sources listen inside `serve`, next to the in-process worker.
-        background=mail_smtp.with_receivers(_background(runtime.settings)),
+        # SMTP sources listen and IMAP sources IDLE inside `serve`, next to the in-process worker.
+        background=mail_idle.with_watchers(mail_smtp.with_receivers(_background(runtime.settings))),
     )
+    # Everything built so far lives as long as the process: keeping it out of the collector's
+    # full passes removes ~200 ms pauses from page requests.
+    gc.collect()
+    gc.freeze()
     uvicorn.run(app, host=host, port=port, log_level=runtime.settings.log_level.lower())
 
 
