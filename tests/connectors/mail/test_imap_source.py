@@ -232,6 +232,38 @@ def test_wait_for_mail_returns_false_when_nothing_arrives_before_the_timeout(
     assert source.wait_for_mail(watermark, 0) is False
 
 
+def test_a_set_cancel_event_ends_an_idle_wait_with_false(source: ImapSource) -> None:
+    watermark = source.fetch(None).watermark
+    idling = threading.Event()
+    cancel = threading.Event()
+    result: list[bool] = []
+    waiter = threading.Thread(
+        target=lambda: result.append(
+            source.wait_for_mail(watermark, 600, on_idle=idling.set, cancel=cancel)
+        )
+    )
+    waiter.start()
+    assert idling.wait(10), "the source never reached IDLE"
+
+    cancel.set()
+    waiter.join(10)
+
+    assert not waiter.is_alive(), "the wait ignored its cancel event"
+    assert result == [False]
+
+
+def test_a_cancelled_wait_returns_false_before_idling(source: ImapSource, mailbox: Mailbox) -> None:
+    cancel = threading.Event()
+    cancel.set()
+    called: list[bool] = []
+    mailbox.deliver(1)  # even with mail waiting, a cancelled wait asks for no fetch
+
+    assert source.wait_for_mail(None, 600, on_idle=lambda: called.append(True), cancel=cancel) is (
+        False
+    )
+    assert called == []
+
+
 def test_bad_password_raises_connector_auth_error(
     dovecot: DovecotServer, account: tuple[str, str]
 ) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import ssl
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -44,6 +45,8 @@ SEEN = b"\\Seen"
 DELETED = b"\\Deleted"
 # RFC 2177: servers may drop an idle client after 30 minutes, so never idle longer than this.
 MAX_IDLE_SECONDS = 29 * 60
+# How often an IDLE looks at its cancel event: a local poll() timeout, no traffic to the server.
+_CANCEL_CHECK_SECONDS = 0.5
 _FETCH_CHUNK = 20
 
 Security = Literal["tls", "starttls", "plain"]
@@ -208,17 +211,23 @@ class ImapSource:
         timeout: float | None = None,
         *,
         on_idle: Callable[[], None] | None = None,
+        cancel: threading.Event | None = None,
     ) -> bool:
         """Block until new mail may be waiting, at most `timeout` seconds (default: poll interval).
 
         Returns True when the caller should fetch now: new mail was announced, mail newer than
         `watermark` is already there, or (without IDLE) the poll interval has passed. Returns
         False when IDLE timed out quietly. `on_idle` is called once the server is idling, so an
-        observer knows that mail arriving from now on will be announced.
+        observer knows that mail arriving from now on will be announced. Once `cancel` is set,
+        the wait ends within a second and returns False (a watcher shutting down).
         """
         wait = self.config.poll_interval_seconds if timeout is None else timeout
         wait = min(max(wait, 0.0), MAX_IDLE_SECONDS)
+        if cancel is not None and cancel.is_set():
+            return False
         if not self.supports_idle():
+            if cancel is not None:
+                return not cancel.wait(wait)
             self._sleep(wait)
             return True
         with self._translated("wait for new mail"):
@@ -231,17 +240,24 @@ class ImapSource:
                 try:
                     if on_idle is not None:
                         on_idle()
-                    return self._idle_until_news(idler, wait)
+                    return self._idle_until_news(idler, wait, cancel)
                 finally:
                     idler.idle_done()
             finally:
                 _logout_quietly(idler)
 
-    def _idle_until_news(self, idler: IMAPClient, wait: float) -> bool:
+    def _idle_until_news(
+        self, idler: IMAPClient, wait: float, cancel: threading.Event | None
+    ) -> bool:
         deadline = self._clock() + wait
         while True:
+            if cancel is not None and cancel.is_set():
+                return False
             remaining = deadline - self._clock()
-            responses = idler.idle_check(timeout=max(remaining, 0.0))
+            step = max(remaining, 0.0)
+            if cancel is not None:
+                step = min(step, _CANCEL_CHECK_SECONDS)
+            responses = idler.idle_check(timeout=step)
             # EXISTS announces new mail; RECENT accompanies it on some servers.
             if any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses):
                 return True
