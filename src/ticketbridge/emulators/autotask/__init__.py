@@ -15,7 +15,7 @@ from .auth import (
     ApiUser,
 )
 from .errors import EmulatedConnectionDrop
-from .seed import DEMO_COMPANY_NAMES, DEMO_CUSTOMERS
+from .seed_data import DEMO_COMPANY_NAMES, DEMO_CUSTOMERS
 from .transport import InProcessTransport
 
 __all__ = [
