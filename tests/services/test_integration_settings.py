@@ -17,15 +17,14 @@ from tests.services.autotask_world import (
 )
 from ticketbridge.emulators.autotask import DEMO_API_SECRET, DEMO_API_USER, DEMO_INTEGRATION_CODE
 from ticketbridge.services import (
+    autotask_connection,
     autotask_setup,
     integration_checks,
     integration_settings,
     reference,
 )
-from ticketbridge.services.integration_settings import (
-    IntegrationDisabled,
-    InvalidIntegrationSettings,
-)
+from ticketbridge.services.autotask_connection import IntegrationDisabled
+from ticketbridge.services.integration_settings import InvalidIntegrationSettings
 from ticketbridge.services.runtime import Runtime, build_runtime
 from ticketbridge.settings import Settings
 from ticketbridge.storage.models import AuditEvent, IntegrationSetting
@@ -74,7 +73,7 @@ def test_settings_survive_a_reload_and_an_empty_secret_keeps_the_stored_one(
     assert stored.settings.api_host == EMULATOR_URL
     assert stored.updated_by == "alice"
     with runtime.session_factory() as session:
-        _, config = integration_settings.connector_config(session, runtime.secret_box)
+        _, config = autotask_connection.connector_config(session, runtime.secret_box)
     assert config.secret.get_secret_value() == DEMO_API_SECRET
 
 
@@ -145,7 +144,7 @@ def test_a_disabled_integration_builds_no_connector(runtime: Runtime, world: Aut
     with (
         runtime.session_factory() as session,
         pytest.raises(IntegrationDisabled),
-        integration_settings.active(runtime, session),
+        autotask_connection.active(runtime, session),
     ):
         pass
     with pytest.raises(IntegrationDisabled):

@@ -16,7 +16,7 @@ from ticketbridge.core.mapping_status import (
     creation_blocker,
 )
 from ticketbridge.services import catalog, integration_checks, mapping
-from ticketbridge.services.integration_settings import IntegrationDisabled
+from ticketbridge.services.autotask_connection import IntegrationDisabled
 from ticketbridge.services.mapping import MappingError
 from ticketbridge.services.runtime import Runtime, build_runtime
 from ticketbridge.settings import Settings

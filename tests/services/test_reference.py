@@ -11,7 +11,7 @@ from tests.factories import NOW
 from tests.services.autotask_world import AutotaskWorld, configure
 from ticketbridge.connectors.errors import ConnectorAuthError
 from ticketbridge.services import integration_checks, integration_settings, reference
-from ticketbridge.services.integration_settings import IntegrationDisabled
+from ticketbridge.services.autotask_connection import IntegrationDisabled
 from ticketbridge.services.runtime import Runtime, build_runtime
 from ticketbridge.settings import Settings
 from ticketbridge.storage.models import AuditEvent

@@ -23,7 +23,7 @@ from ticketbridge.services import (
     mail_idle,
     mail_smtp,
 )
-from ticketbridge.services.integration_settings import IntegrationUnavailable
+from ticketbridge.services.autotask_connection import IntegrationUnavailable
 from ticketbridge.services.runtime import Runtime
 from ticketbridge.settings import Settings, get_settings
 from ticketbridge.storage.db import session_scope

@@ -16,13 +16,9 @@ from sqlalchemy.orm import Session
 
 from ticketbridge.connectors.psa.base import CheckResult, CheckStep
 from ticketbridge.core.ticket_content import check_base_url
-from ticketbridge.services import audit, integration_settings, reference
-from ticketbridge.services.integration_settings import (
-    DEFAULT_FIELDS,
-    SUBJECT,
-    FieldError,
-    IntegrationUnavailable,
-)
+from ticketbridge.services import audit, autotask_connection, integration_settings, reference
+from ticketbridge.services.autotask_connection import IntegrationUnavailable
+from ticketbridge.services.integration_settings import DEFAULT_FIELDS, SUBJECT, FieldError
 from ticketbridge.services.runtime import Runtime
 
 STEP_LABELS = {
@@ -56,11 +52,11 @@ def test_connection(runtime: Runtime, *, actor: str) -> CheckResult:
     action = "autotask.test"
     with runtime.session_factory() as session:
         try:
-            with integration_settings.active(runtime, session) as autotask:
+            with autotask_connection.active(runtime, session) as autotask:
                 result = autotask.connector.check()
         except IntegrationUnavailable as exc:
             session.rollback()
-            integration_settings.record_failure(runtime, actor=actor, action=action, exc=exc)
+            autotask_connection.record_failure(runtime, actor=actor, action=action, exc=exc)
             raise
         audit.record(
             session,
@@ -112,7 +108,7 @@ def validate_configuration(runtime: Runtime, *, actor: str) -> ValidationReport:
         connection: CheckResult | None = None
         if settings.enabled:
             try:
-                with integration_settings.active(runtime, session) as autotask:
+                with autotask_connection.active(runtime, session) as autotask:
                     connection = autotask.connector.check()
             except IntegrationUnavailable as exc:
                 problems.append(FieldError("connection", exc.message))

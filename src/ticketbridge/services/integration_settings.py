@@ -1,21 +1,13 @@
-"""Settings > Integrations > Autotask: load, validate and save; the ready connector.
+"""Settings > Integrations > Autotask: load, validate and save.
 
 The API secret is write-only: it is encrypted with the installation's SecretBox before it is
 stored, and nothing here returns, logs or audits it. An empty secret on save keeps the stored
-one. While the integration is disabled, :func:`active` refuses to build a connector, so no page,
-API route or job can reach Autotask (issue 4 item 6).
-
-For ticket work (and anything else that talks to Autotask)::
-
-    with integration_settings.active(runtime, session) as autotask:
-        autotask.settings.base_url, autotask.defaults   # effective settings
-        autotask.connector.create_ticket(...)           # a ready AutotaskConnector
+one. The ready connector built from these settings comes from
+:func:`ticketbridge.services.autotask_connection.active`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -25,7 +17,6 @@ from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ticketbridge.connectors.psa.autotask.connector import AutotaskConfig, AutotaskConnector
 from ticketbridge.core.ticket_content import (
     DEFAULT_MAX_LISTED_OBJECTS,
     DEFAULT_TITLE_PREFIX,
@@ -33,9 +24,8 @@ from ticketbridge.core.ticket_content import (
 )
 from ticketbridge.core.ticket_fields import TicketDefaults
 from ticketbridge.services import audit
-from ticketbridge.services.runtime import Runtime
 from ticketbridge.storage.models import IntegrationSetting, ReferenceValue
-from ticketbridge.storage.secrets import SecretBox, SecretUnreadable
+from ticketbridge.storage.secrets import SecretBox
 
 KIND = "autotask"
 SUBJECT = "integration autotask"
@@ -108,22 +98,6 @@ class InvalidIntegrationSettings(ValueError):
     def __init__(self, errors: list[FieldError]) -> None:
         super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
         self.errors = errors
-
-
-class IntegrationUnavailable(Exception):
-    """Autotask cannot be used now; nothing was sent. The message is safe to show."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class IntegrationDisabled(IntegrationUnavailable):
-    pass
-
-
-class IntegrationNotConfigured(IntegrationUnavailable):
-    pass
 
 
 # --- load and save -------------------------------------------------------------------------
@@ -324,108 +298,3 @@ def set_defaults(session: Session, values: dict[str, int]) -> None:
     if row is None or not values:
         return
     row.config = {**(row.config or {}), **values}
-
-
-# --- the connector -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ActiveAutotask:
-    settings: AutotaskSettings
-    connector: AutotaskConnector
-
-    @property
-    def defaults(self) -> TicketDefaults:
-        return self.settings.defaults
-
-
-def connector_config(session: Session, box: SecretBox) -> tuple[AutotaskSettings, AutotaskConfig]:
-    """The effective settings and the connector's Config; refuses while disabled."""
-    row = _row(session)
-    stored = load(session)
-    if not stored.settings.enabled or row is None:
-        raise IntegrationDisabled("The Autotask integration is disabled.")
-    if not row.secret_encrypted:
-        raise IntegrationNotConfigured("The Autotask API secret is not set.")
-    try:
-        secret = box.decrypt(row.secret_encrypted)
-    except SecretUnreadable as exc:
-        raise IntegrationNotConfigured(str(exc)) from None
-    settings = stored.settings
-    try:
-        config = AutotaskConfig(
-            environment=settings.environment,
-            api_host=settings.api_host,
-            username=settings.username,
-            secret=SecretStr(secret),
-            integration_code=settings.integration_code,
-            logging_level=settings.logging_level,
-        )
-    except ValidationError as exc:
-        fields = ", ".join(str(e["loc"][0]) for e in exc.errors() if e["loc"]) or "settings"
-        raise IntegrationNotConfigured(
-            f"The Autotask settings are incomplete or invalid ({fields})."
-        ) from None
-    return settings, config
-
-
-@contextmanager
-def active(runtime: Runtime, session: Session) -> Iterator[ActiveAutotask]:
-    """The effective settings and a ready connector; closed on exit. Raises
-    IntegrationDisabled or IntegrationNotConfigured before anything is sent."""
-    settings, config = connector_config(session, runtime.secret_box)
-    shared = runtime.psa_transport
-    http = httpx.Client(
-        transport=_Borrowed(shared) if shared is not None else None,
-        timeout=config.timeout_seconds,
-        follow_redirects=False,
-    )
-    try:
-        yield ActiveAutotask(
-            settings,
-            AutotaskConnector(config, http_client=http, cache=runtime.autotask_cache),
-        )
-    finally:
-        http.close()
-
-
-class _Borrowed(httpx.BaseTransport):
-    """The runtime's shared transport, which closing one client must not close."""
-
-    def __init__(self, transport: httpx.BaseTransport) -> None:
-        self._transport = transport
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        return self._transport.handle_request(request)
-
-
-# --- auditing remote actions ---------------------------------------------------------------
-
-
-def error_details(exc: BaseException) -> dict[str, Any]:
-    """What an audit event keeps of a failure: class, safe message, Autotask's status code and
-    the redacted request line. Never a secret (connector messages hold none)."""
-    details: dict[str, Any] = {"error": str(exc), "error_type": type(exc).__name__}
-    status = getattr(exc, "status_code", None)
-    if status is not None:
-        details["status_code"] = status
-    request = getattr(exc, "request", None)
-    if request:
-        details["request"] = request
-    return details
-
-
-def record_failure(
-    runtime: Runtime, *, actor: str, action: str, exc: BaseException, subject: str = SUBJECT
-) -> None:
-    """Audit a failed remote action in a transaction of its own, so it survives the error."""
-    with runtime.session_factory() as session:
-        audit.record(
-            session,
-            actor=actor,
-            action=action,
-            subject=subject,
-            outcome="failed",
-            details=error_details(exc),
-        )
-        session.commit()

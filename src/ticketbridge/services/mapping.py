@@ -22,7 +22,7 @@ from ticketbridge.connectors.errors import ConnectorError, ConnectorPermissionEr
 from ticketbridge.connectors.psa.base import CompanyPage, RemoteCompany
 from ticketbridge.core import mapping_status as rules
 from ticketbridge.core.mapping_status import CompanyMapping, CompanyRead, MappingStatus
-from ticketbridge.services import audit, catalog, integration_settings
+from ticketbridge.services import audit, autotask_connection, catalog, integration_settings
 from ticketbridge.services.integration_settings import KIND
 from ticketbridge.services.runtime import Runtime
 from ticketbridge.storage.models import CompanyMappingRow, Customer
@@ -102,7 +102,7 @@ def search_companies(
         raise MappingError("cursor", "not a cursor returned by an earlier page")
     with (
         runtime.session_factory() as session,
-        integration_settings.active(runtime, session) as autotask,
+        autotask_connection.active(runtime, session) as autotask,
     ):
         return autotask.connector.search_companies(text, page_size=page_size, cursor=cursor)
 
@@ -116,11 +116,11 @@ def map_customer(
     with runtime.session_factory() as session:
         customer = catalog.get_customer(session, customer_id)
         try:
-            with integration_settings.active(runtime, session) as autotask:
+            with autotask_connection.active(runtime, session) as autotask:
                 found = autotask.connector.get_companies([company_id])
-        except (ConnectorError, integration_settings.IntegrationUnavailable) as exc:
+        except (ConnectorError, autotask_connection.IntegrationUnavailable) as exc:
             session.rollback()
-            integration_settings.record_failure(
+            autotask_connection.record_failure(
                 runtime, actor=actor, action=action, exc=exc, subject=subject
             )
             raise
@@ -205,7 +205,7 @@ def validate(
         scope = "all" if customer_ids is None else ",".join(map(str, customer_ids))
         reads: dict[int, RemoteCompany | CompanyRead]
         try:
-            with integration_settings.active(runtime, session) as autotask:
+            with autotask_connection.active(runtime, session) as autotask:
                 if rows:
                     found = autotask.connector.get_companies(
                         sorted({int(r.company_id) for r in rows})
@@ -218,9 +218,9 @@ def validate(
         except ConnectorPermissionError:
             # The API user may not read companies at all: every mapping is inaccessible.
             reads = {int(r.company_id): CompanyRead.INACCESSIBLE for r in rows}
-        except (ConnectorError, integration_settings.IntegrationUnavailable) as exc:
+        except (ConnectorError, autotask_connection.IntegrationUnavailable) as exc:
             session.rollback()
-            integration_settings.record_failure(
+            autotask_connection.record_failure(
                 runtime, actor=actor, action=VALIDATE_ACTION, exc=exc
             )
             raise
@@ -304,7 +304,7 @@ def suggestions(runtime: Runtime) -> list[CustomerSuggestion]:
         if not unmapped:
             return []
         companies: list[rules.Company] = []
-        with integration_settings.active(runtime, session) as autotask:
+        with autotask_connection.active(runtime, session) as autotask:
             cursor: str | None = None
             for _ in range(SUGGESTION_MAX_PAGES):
                 page = autotask.connector.search_companies(

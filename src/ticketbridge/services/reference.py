@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from ticketbridge.connectors.errors import ConnectorError
 from ticketbridge.connectors.psa.base import PicklistValue, ReferenceData
-from ticketbridge.services import audit, integration_settings
+from ticketbridge.services import audit, autotask_connection, integration_settings
 from ticketbridge.services.integration_settings import KIND, SUBJECT, AutotaskSettings
 from ticketbridge.services.runtime import Runtime
 from ticketbridge.storage.models import ReferenceValue
@@ -55,11 +55,11 @@ def refresh(runtime: Runtime, *, actor: str) -> RefreshResult:
     (nothing sent) or ConnectorError (after auditing the failure)."""
     with runtime.session_factory() as session:
         try:
-            with integration_settings.active(runtime, session) as autotask:
+            with autotask_connection.active(runtime, session) as autotask:
                 data = autotask.connector.reference_data()
-        except (ConnectorError, integration_settings.IntegrationUnavailable) as exc:
+        except (ConnectorError, autotask_connection.IntegrationUnavailable) as exc:
             session.rollback()
-            integration_settings.record_failure(runtime, actor=actor, action=ACTION, exc=exc)
+            autotask_connection.record_failure(runtime, actor=actor, action=ACTION, exc=exc)
             raise
         now = runtime.clock()
         result = store(session, data, now)

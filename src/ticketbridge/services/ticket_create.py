@@ -33,7 +33,7 @@ from ticketbridge.core.statuses import RunStatus
 from ticketbridge.core.ticket_links import Action, LinkState
 from ticketbridge.services import mapping, runs, system_settings
 from ticketbridge.services import ticket_store as store
-from ticketbridge.services.integration_settings import ActiveAutotask, IntegrationUnavailable
+from ticketbridge.services.autotask_connection import ActiveAutotask, IntegrationUnavailable
 from ticketbridge.services.runtime import Runtime
 from ticketbridge.services.ticket_psa import (
     connect,

@@ -25,13 +25,13 @@ from ticketbridge.connectors.errors import (
 from ticketbridge.connectors.http import NO_RETRY
 from ticketbridge.connectors.psa.autotask.connector import AutotaskConnector
 from ticketbridge.core.ticket_links import IntegrationMode
-from ticketbridge.services import integration_settings
-from ticketbridge.services.integration_settings import (
+from ticketbridge.services import autotask_connection, integration_settings
+from ticketbridge.services.autotask_connection import (
     ActiveAutotask,
-    AutotaskSettings,
     IntegrationDisabled,
     IntegrationUnavailable,
 )
+from ticketbridge.services.integration_settings import AutotaskSettings
 from ticketbridge.services.runtime import Runtime
 from ticketbridge.services.ticket_store import (
     PsaFailed,
@@ -64,10 +64,10 @@ def connect(runtime: Runtime, session: Session, *, quick: bool = False) -> Itera
     ``quick``: one try with a short timeout, for validation while a page is being shown."""
     try:
         if not quick:
-            with integration_settings.active(runtime, session) as autotask:
+            with autotask_connection.active(runtime, session) as autotask:
                 yield autotask
             return
-        settings, config = integration_settings.connector_config(session, runtime.secret_box)
+        settings, config = autotask_connection.connector_config(session, runtime.secret_box)
     except IntegrationUnavailable as exc:
         raise unavailable(exc) from None
     shared = runtime.psa_transport
@@ -126,4 +126,4 @@ def translate(exc: ConnectorError) -> TicketError:
 
 
 def error_details(exc: BaseException) -> dict[str, Any]:
-    return integration_settings.error_details(exc)
+    return autotask_connection.error_details(exc)

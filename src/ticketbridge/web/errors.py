@@ -18,12 +18,10 @@ from ticketbridge.connectors.errors import (
     RemoteNotFound,
 )
 from ticketbridge.services.accounts import AccountError
+from ticketbridge.services.autotask_connection import IntegrationUnavailable
 from ticketbridge.services.catalog import CatalogError, NotFound
 from ticketbridge.services.inbox import InboxError, MailNotFound
-from ticketbridge.services.integration_settings import (
-    IntegrationUnavailable,
-    InvalidIntegrationSettings,
-)
+from ticketbridge.services.integration_settings import InvalidIntegrationSettings
 from ticketbridge.services.mail_sources import SourceError, SourceNotFound
 from ticketbridge.services.mapping import MappingError
 from ticketbridge.services.runs import InvalidCursor, RunNotFound

@@ -22,10 +22,8 @@ from ticketbridge.services import (
     reference,
 )
 from ticketbridge.services.accounts import Principal
-from ticketbridge.services.integration_settings import (
-    IntegrationUnavailable,
-    InvalidIntegrationSettings,
-)
+from ticketbridge.services.autotask_connection import IntegrationUnavailable
+from ticketbridge.services.integration_settings import InvalidIntegrationSettings
 from ticketbridge.services.mapping import MappingError
 from ticketbridge.web.deps import CsrfChecked, Ctx, DbSession, UiAdmin
 from ticketbridge.web.ui.templating import flash, render
