@@ -12,26 +12,26 @@
    after the write may have committed) Autotask is searched for that reference before another
    create may be sent. A definite refusal releases the reservation (kept as history).
 5. A crash between Autotask's commit and ours leaves the row in ``creating``: the next attempt
-   or the periodic job (:func:`recover_stale`) searches for the reference and links what it
-   finds, or releases the row when nothing was created.
+   or the periodic job (:func:`ticketbridge.services.ticket_recovery.recover_stale`) searches for
+   the reference and links what it finds, or releases the row when nothing was created.
+
+How a reservation ends (linked, released, left for recovery) is in
+:mod:`ticketbridge.services.ticket_reservation`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
-
 from ticketbridge.connectors.errors import ConnectorError, ConnectorUnavailable
 from ticketbridge.connectors.psa.autotask import picklists
-from ticketbridge.connectors.psa.base import RemoteTicket, TicketDraft
+from ticketbridge.connectors.psa.base import TicketDraft
 from ticketbridge.core import ticket_content, ticket_fields
 from ticketbridge.core import ticket_links as rules
 from ticketbridge.core.statuses import RunStatus
 from ticketbridge.core.ticket_links import Action, LinkState
-from ticketbridge.services import mapping, runs, system_settings
+from ticketbridge.services import mapping, runs, system_settings, ticket_reservation
 from ticketbridge.services import ticket_store as store
 from ticketbridge.services.autotask_connection import ActiveAutotask, IntegrationUnavailable
 from ticketbridge.services.runtime import Runtime
@@ -40,11 +40,12 @@ from ticketbridge.services.ticket_psa import (
     current_settings,
     error_details,
     mode_of,
-    ticket_url,
     translate,
     unavailable,
 )
+from ticketbridge.services.ticket_recovery import recover
 from ticketbridge.services.ticket_store import (
+    LinkResult,
     PsaUnavailable,
     TicketActionRefused,
     TicketBeingCreated,
@@ -55,12 +56,6 @@ from ticketbridge.storage.models import Run, TicketLinkRow
 # Creates sent for one click at most: each after a search proved the previous one left nothing.
 MAX_CREATE_ATTEMPTS = 3
 BEING_CREATED = "A ticket is being created for this run."
-
-
-@dataclass(frozen=True)
-class LinkResult:
-    link: TicketLinkRow
-    message: str
 
 
 def installation_of(base_url: str) -> str:
@@ -128,7 +123,7 @@ def create(runtime: Runtime, run_id: int, *, actor: str) -> LinkResult:
     try:
         company = mapping.check_customer(runtime, customer_id, actor=actor)
     except ConnectorError as exc:
-        _failed(runtime, actor, action, run_id, exc)
+        ticket_reservation.audit_failed(runtime, actor, action, run_id, exc)
         raise translate(exc) from None
     except IntegrationUnavailable as exc:
         raise unavailable(exc) from None
@@ -219,112 +214,34 @@ def _send(
                 isinstance(exc, ConnectorUnavailable) and exc.outcome_unknown
             )
             if not ambiguous:
-                _release(runtime, link_id, actor, action, problems, str(exc))
+                ticket_reservation.release(runtime, link_id, actor, action, problems, str(exc))
                 raise translate(exc) from None
             try:
                 found = connector.find_tickets(external_id=reference)
             except ConnectorError as search_exc:
                 problems.append(error_details(search_exc))
-                _leave_unknown(runtime, link_id, actor, action, problems)
+                ticket_reservation.leave_unknown(runtime, link_id, actor, action, problems)
                 raise PsaUnavailable(
                     "Autotask did not confirm the ticket. Whether it was created will be checked "
                     "automatically; the run stays reserved until then.",
                     details={"attempts": problems},
                 ) from None
             if found:
-                return _finish(runtime, autotask, link_id, found, actor, action, problems)
+                return ticket_reservation.finish(
+                    runtime, autotask, link_id, found, actor, action, problems
+                )
             continue  # the search proved nothing was created: creating again is safe
-        return _finish(runtime, autotask, link_id, [ticket], actor, action, problems)
-    _release(runtime, link_id, actor, action, problems, "Autotask did not confirm the ticket.")
+        return ticket_reservation.finish(
+            runtime, autotask, link_id, [ticket], actor, action, problems
+        )
+    ticket_reservation.release(
+        runtime, link_id, actor, action, problems, "Autotask did not confirm the ticket."
+    )
     raise PsaUnavailable(
         "Autotask did not confirm the ticket after several tries and none was created; try again "
         "later.",
         details={"attempts": problems},
     )
-
-
-def _finish(
-    runtime: Runtime,
-    autotask: ActiveAutotask,
-    link_id: int,
-    found: list[RemoteTicket],
-    actor: str,
-    action: Action,
-    problems: list[dict[str, Any]],
-) -> LinkResult:
-    ticket = min(found, key=lambda t: t.id)
-    now = runtime.clock()
-    with runtime.session_factory() as session:
-        row = store.get(session, link_id)
-        assert row is not None
-        details: dict[str, Any] = {
-            "ticket_id": ticket.id,
-            "ticket_number": ticket.number,
-            "reference": row.reference,
-            "attempts": problems,
-            "status": ticket.status_label,
-        }
-        if len(found) > 1:
-            details["duplicates"] = sorted(t.id for t in found)
-        if row.state != LinkState.CREATING.value:
-            # Someone recovered this reservation meanwhile; say what we found, change nothing.
-            store.audit_action(
-                session, actor=actor, action=action.value, run_id=row.run_id,
-                outcome="conflict", details=details,
-            )  # fmt: skip
-            session.commit()
-            return LinkResult(row, "The run's ticket was linked by another attempt.")
-        link = rules.created(store.to_link(row), ticket.id, ticket.number, now)
-        store.apply(row, link)
-        row.ticket_url = ticket_url(autotask, ticket.id)
-        row.last_status_id = ticket.status_id
-        row.last_status_label = ticket.status_label or None
-        row.last_error = None
-        store.audit_action(
-            session, actor=actor, action=action.value, run_id=row.run_id,
-            outcome="ok" if not problems else "recovered", details=details,
-        )  # fmt: skip
-        session.commit()
-        return LinkResult(row, f"Autotask ticket {ticket.number} created.")
-
-
-def _release(
-    runtime: Runtime,
-    link_id: int,
-    actor: str,
-    action: Action,
-    problems: list[dict[str, Any]],
-    error: str,
-) -> None:
-    """Autotask certainly created nothing: end the reservation, keeping it as history."""
-    now = runtime.clock()
-    with runtime.session_factory() as session:
-        row = store.get(session, link_id)
-        assert row is not None
-        run_id = row.run_id
-        row.last_error = error[:500]
-        session.flush()
-        store.release(session, row, now)
-        store.audit_action(
-            session, actor=actor, action=action.value, run_id=run_id, outcome="failed",
-            details={"reference": row.reference, "attempts": problems},
-        )  # fmt: skip
-        session.commit()
-
-
-def _leave_unknown(
-    runtime: Runtime, link_id: int, actor: str, action: Action, problems: list[dict[str, Any]]
-) -> None:
-    with runtime.session_factory() as session:
-        row = store.get(session, link_id)
-        assert row is not None
-        row.attempted_at = runtime.clock()
-        row.last_error = "Autotask did not confirm the create; checking again later."
-        store.audit_action(
-            session, actor=actor, action=action.value, run_id=row.run_id,
-            outcome="unknown", details={"reference": row.reference, "attempts": problems},
-        )  # fmt: skip
-        session.commit()
 
 
 def _refused(
@@ -342,68 +259,3 @@ def _refused(
         )  # fmt: skip
         session.commit()
     raise TicketActionRefused(why)
-
-
-def _failed(runtime: Runtime, actor: str, action: Action, run_id: int, exc: Exception) -> None:
-    with runtime.session_factory() as session:
-        store.audit_action(
-            session, actor=actor, action=action.value, run_id=run_id, outcome="failed",
-            details=error_details(exc),
-        )  # fmt: skip
-        session.commit()
-
-
-# --- recovery of crashed creates ---------------------------------------------------------------
-
-
-def recover(runtime: Runtime, link_id: int, *, actor: str) -> TicketLinkRow | None:
-    """Settle one stale ``creating`` link: link the ticket Autotask holds for its reference,
-    or release it when there is none. None when another recoverer took it."""
-    now = runtime.clock()
-    with runtime.session_factory() as session:
-        row = store.get(session, link_id)
-        if row is None or not store.is_stale_creation(row, now):
-            return row
-        if not store.claim_stale(session, row, now):
-            return None
-        try:
-            with connect(runtime, session) as autotask:
-                found = (
-                    autotask.connector.find_tickets(external_id=row.reference)
-                    if row.reference
-                    else []
-                )
-                if found:
-                    return _finish(runtime, autotask, link_id, found, actor, Action.CREATE, []).link
-        except ConnectorError as exc:
-            _failed(runtime, actor, Action.CREATE, row.run_id, exc)
-            raise translate(exc) from None
-    _release(
-        runtime, link_id, actor, Action.CREATE, [],
-        "No ticket with this run's reference exists in Autotask; the create never arrived.",
-    )  # fmt: skip
-    with runtime.session_factory() as session:
-        return store.get(session, link_id)
-
-
-def recover_stale(runtime: Runtime) -> int:
-    """The periodic job: settle every stale reservation. Sends nothing while disabled."""
-    now = runtime.clock()
-    with runtime.session_factory() as session:
-        if not current_settings(session).enabled:
-            return 0
-        rows = list(
-            session.scalars(
-                select(TicketLinkRow).where(TicketLinkRow.state == LinkState.CREATING.value)
-            )
-        )
-    settled = 0
-    for row in rows:
-        if not store.is_stale_creation(row, now):
-            continue
-        try:
-            if recover(runtime, row.id, actor="system") is not None:
-                settled += 1
-        except store.TicketError:
-            continue  # audited; the next run of the job tries again
-    return settled

@@ -17,7 +17,7 @@ from ticketbridge.core.ticket_links import Action, LinkState
 from ticketbridge.services import runs
 from ticketbridge.services import ticket_store as store
 from ticketbridge.services.runtime import Runtime
-from ticketbridge.services.ticket_create import BEING_CREATED, LinkResult
+from ticketbridge.services.ticket_create import BEING_CREATED
 from ticketbridge.services.ticket_psa import (
     connect,
     current_settings,
@@ -27,6 +27,7 @@ from ticketbridge.services.ticket_psa import (
     translate,
 )
 from ticketbridge.services.ticket_store import (
+    LinkResult,
     TicketActionRefused,
     TicketBeingCreated,
     TicketInputInvalid,

@@ -20,7 +20,6 @@ from ticketbridge.core.ticket_links import Action, LinkState
 from ticketbridge.services import reference, runs
 from ticketbridge.services import ticket_store as store
 from ticketbridge.services.runtime import Runtime
-from ticketbridge.services.ticket_create import LinkResult
 from ticketbridge.services.ticket_psa import (
     connect,
     current_settings,
@@ -28,7 +27,7 @@ from ticketbridge.services.ticket_psa import (
     mode_of,
     translate,
 )
-from ticketbridge.services.ticket_store import TicketActionRefused
+from ticketbridge.services.ticket_store import LinkResult, TicketActionRefused
 from ticketbridge.storage.models import TicketLinkRow
 
 ACTION = Action.RESOLVE.value

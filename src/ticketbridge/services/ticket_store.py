@@ -3,12 +3,14 @@ two writes that hold the one-ticket-per-run line (reserve and supersede). Query 
 never commit.
 
 The errors every ticket action raises live here too, each with the HTTP status the web layer
-answers with, so a connector failure or a refused action is never a 500.
+answers with, so a connector failure or a refused action is never a 500, and the result every
+action returns when it succeeds.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -63,6 +65,12 @@ class PsaFailed(TicketError):
     """Autotask refused the request or our integration settings are wrong."""
 
     status = 502
+
+
+@dataclass(frozen=True)
+class LinkResult:
+    link: TicketLinkRow
+    message: str
 
 
 # --- conversion --------------------------------------------------------------------------------

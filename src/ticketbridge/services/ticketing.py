@@ -17,9 +17,10 @@ from ticketbridge.core import ticket_links as rules
 from ticketbridge.core.roles import Role, can
 from ticketbridge.core.ticket_links import Action, IntegrationMode
 from ticketbridge.services import ticket_store as store
-from ticketbridge.services.ticket_create import create, recover_stale
+from ticketbridge.services.ticket_create import create
 from ticketbridge.services.ticket_linking import link_existing, set_manual_number
 from ticketbridge.services.ticket_psa import current_settings, mode_of
+from ticketbridge.services.ticket_recovery import recover_stale
 from ticketbridge.services.ticket_resolve import resolve
 from ticketbridge.services.ticket_store import TicketError
 from ticketbridge.services.ticket_validation import (

@@ -20,7 +20,7 @@ from tests.services.tickets.support import (
 )
 from ticketbridge.core.ticket_content import find_reference
 from ticketbridge.core.ticket_links import LinkOrigin, LinkState
-from ticketbridge.services import ticket_create
+from ticketbridge.services import ticket_create, ticket_recovery
 from ticketbridge.services import ticket_store as store
 from ticketbridge.services.runtime import Runtime
 from ticketbridge.services.ticket_store import (
@@ -187,7 +187,7 @@ def test_4_2_unanswered_search_keeps_the_reservation_for_recovery(
         ticket_create.create(runtime, run_id, actor="oscar")
     world.admin("DELETE", "faults")
     clock.advance(minutes=6)
-    assert ticket_create.recover_stale(runtime) == 1
+    assert ticket_recovery.recover_stale(runtime) == 1
     [ticket] = emulator_tickets(world)
     link = current(runtime, run_id)
     assert link is not None and (link.state, link.ticket_id) == ("active", ticket["id"])
@@ -227,7 +227,7 @@ def test_4_2_stale_reservation_without_ticket_is_released_by_the_job(
         assert store.insert_current(session, row)
     clock.advance(minutes=5)
 
-    assert ticket_create.recover_stale(runtime) == 1
+    assert ticket_recovery.recover_stale(runtime) == 1
 
     assert current(runtime, run_id) is None
     assert links(runtime, run_id)[0].state == LinkState.SUPERSEDED.value

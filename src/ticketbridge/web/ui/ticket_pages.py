@@ -14,8 +14,7 @@ from sqlalchemy.orm import Session
 
 from ticketbridge.services import runs, ticketing
 from ticketbridge.services.runtime import Runtime
-from ticketbridge.services.ticket_create import LinkResult
-from ticketbridge.services.ticket_store import TicketError
+from ticketbridge.services.ticket_store import LinkResult, TicketError
 from ticketbridge.web.deps import CsrfChecked, Ctx, DbSession, UiReader, UiReviewer
 from ticketbridge.web.ui.templating import flash
 

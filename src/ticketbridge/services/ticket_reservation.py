@@ -1,0 +1,119 @@
+"""How a create's reservation ends, each in a transaction of its own and audited.
+
+A reservation is the run's link in state ``creating``. It ends linked to the ticket Autotask
+holds for the run's reference (:func:`finish`), released and kept as history when Autotask
+certainly created nothing (:func:`release`), or still reserved when nobody knows yet, for
+recovery to settle later (:func:`leave_unknown`). The create action and the recovery of stale
+reservations both end reservations through these.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ticketbridge.connectors.psa.base import RemoteTicket
+from ticketbridge.core import ticket_links as rules
+from ticketbridge.core.ticket_links import Action, LinkState
+from ticketbridge.services import ticket_store as store
+from ticketbridge.services.autotask_connection import ActiveAutotask
+from ticketbridge.services.runtime import Runtime
+from ticketbridge.services.ticket_psa import error_details, ticket_url
+from ticketbridge.services.ticket_store import LinkResult
+
+
+def finish(
+    runtime: Runtime,
+    autotask: ActiveAutotask,
+    link_id: int,
+    found: list[RemoteTicket],
+    actor: str,
+    action: Action,
+    problems: list[dict[str, Any]],
+) -> LinkResult:
+    """Link the reservation to the oldest of the tickets found (any others are duplicates,
+    listed in the audit event)."""
+    ticket = min(found, key=lambda t: t.id)
+    now = runtime.clock()
+    with runtime.session_factory() as session:
+        row = store.get(session, link_id)
+        assert row is not None
+        details: dict[str, Any] = {
+            "ticket_id": ticket.id,
+            "ticket_number": ticket.number,
+            "reference": row.reference,
+            "attempts": problems,
+            "status": ticket.status_label,
+        }
+        if len(found) > 1:
+            details["duplicates"] = sorted(t.id for t in found)
+        if row.state != LinkState.CREATING.value:
+            # Someone recovered this reservation meanwhile; say what we found, change nothing.
+            store.audit_action(
+                session, actor=actor, action=action.value, run_id=row.run_id,
+                outcome="conflict", details=details,
+            )  # fmt: skip
+            session.commit()
+            return LinkResult(row, "The run's ticket was linked by another attempt.")
+        link = rules.created(store.to_link(row), ticket.id, ticket.number, now)
+        store.apply(row, link)
+        row.ticket_url = ticket_url(autotask, ticket.id)
+        row.last_status_id = ticket.status_id
+        row.last_status_label = ticket.status_label or None
+        row.last_error = None
+        store.audit_action(
+            session, actor=actor, action=action.value, run_id=row.run_id,
+            outcome="ok" if not problems else "recovered", details=details,
+        )  # fmt: skip
+        session.commit()
+        return LinkResult(row, f"Autotask ticket {ticket.number} created.")
+
+
+def release(
+    runtime: Runtime,
+    link_id: int,
+    actor: str,
+    action: Action,
+    problems: list[dict[str, Any]],
+    error: str,
+) -> None:
+    """Autotask certainly created nothing: end the reservation, keeping it as history."""
+    now = runtime.clock()
+    with runtime.session_factory() as session:
+        row = store.get(session, link_id)
+        assert row is not None
+        run_id = row.run_id
+        row.last_error = error[:500]
+        session.flush()
+        store.release(session, row, now)
+        store.audit_action(
+            session, actor=actor, action=action.value, run_id=run_id, outcome="failed",
+            details={"reference": row.reference, "attempts": problems},
+        )  # fmt: skip
+        session.commit()
+
+
+def leave_unknown(
+    runtime: Runtime, link_id: int, actor: str, action: Action, problems: list[dict[str, Any]]
+) -> None:
+    """Autotask did not say whether it created the ticket: keep the reservation, touched now, for
+    recovery to settle once it is stale."""
+    with runtime.session_factory() as session:
+        row = store.get(session, link_id)
+        assert row is not None
+        row.attempted_at = runtime.clock()
+        row.last_error = "Autotask did not confirm the create; checking again later."
+        store.audit_action(
+            session, actor=actor, action=action.value, run_id=row.run_id,
+            outcome="unknown", details={"reference": row.reference, "attempts": problems},
+        )  # fmt: skip
+        session.commit()
+
+
+def audit_failed(runtime: Runtime, actor: str, action: Action, run_id: int, exc: Exception) -> None:
+    """Audit a request of the action that failed, in a transaction of its own."""
+    with runtime.session_factory() as session:
+        store.audit_action(
+            session, actor=actor, action=action.value, run_id=run_id, outcome="failed",
+            details=error_details(exc),
+        )  # fmt: skip
+        session.commit()
