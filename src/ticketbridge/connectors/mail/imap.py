@@ -22,22 +22,25 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, Literal
 
 from imapclient import IMAPClient
-from imapclient.exceptions import CapabilityError, IMAPClientAbortError, IMAPClientError, LoginError
+from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from ticketbridge.connectors.errors import (
-    ConnectorAuthError,
     ConnectorConfigError,
     ConnectorError,
-    ConnectorUnavailable,
-    RemoteRejected,
 )
 from ticketbridge.connectors.mail.base import FetchBatch, FetchedMail, Watermark
+from ticketbridge.connectors.mail.imap_support import (
+    logout_quietly,
+    server_text,
+    tls_context,
+    translate_error,
+)
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +200,7 @@ class ImapSource:
         client, self._client = self._client, None
         self._processed_ready = False
         if client is not None:
-            _logout_quietly(client)
+            logout_quietly(client)
 
     # -- waiting for mail ---------------------------------------------------------------------
 
@@ -244,7 +247,7 @@ class ImapSource:
                 finally:
                     idler.idle_done()
             finally:
-                _logout_quietly(idler)
+                logout_quietly(idler)
 
     def _idle_until_news(
         self, idler: IMAPClient, wait: float, cancel: threading.Event | None
@@ -339,7 +342,7 @@ class ImapSource:
             raise
         except IMAPClientError as exc:
             raise ConnectorConfigError(
-                f"IMAP folder {folder!r} cannot be opened: {_server_text(exc)}"
+                f"IMAP folder {folder!r} cannot be opened: {server_text(exc)}"
             ) from exc
         return int(status[b"UIDVALIDITY"])
 
@@ -357,7 +360,7 @@ class ImapSource:
 
     def _connect(self) -> IMAPClient:
         cfg = self.config
-        context = self._ssl_context or _default_context(cfg.verify_tls)
+        context = self._ssl_context or tls_context(cfg.verify_tls)
         client = self._client_class(
             cfg.host,
             port=cfg.effective_port,
@@ -372,7 +375,7 @@ class ImapSource:
                 client.starttls(context)
             client.login(cfg.username, cfg.password.get_secret_value())
         except BaseException:
-            _logout_quietly(client)
+            logout_quietly(client)
             raise
         return client
 
@@ -387,51 +390,4 @@ class ImapSource:
         except (IMAPClientError, OSError) as exc:
             self.close()
             where = f"{self.config.host}:{self.config.effective_port}"
-            raise _translate(exc, where, action) from exc
-
-
-def _translate(exc: BaseException, where: str, action: str) -> ConnectorError:
-    # Order matters: the ssl and imapclient classes derive from OSError and IMAPClientError.
-    if isinstance(exc, LoginError):
-        return ConnectorAuthError(f"IMAP server {where} refused the username or password.")
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return ConnectorConfigError(
-            f"The TLS certificate of {where} could not be verified ({exc.verify_message})."
-        )
-    if isinstance(exc, ssl.SSLError):
-        return ConnectorConfigError(
-            f"TLS with {where} failed ({exc.reason}); check the port and the security mode."
-        )
-    if isinstance(exc, CapabilityError):
-        return ConnectorConfigError(f"IMAP server {where} cannot {action}: {exc}")
-    if isinstance(exc, IMAPClientAbortError):
-        return ConnectorUnavailable(
-            f"IMAP server {where} dropped the connection while trying to {action}."
-        )
-    if isinstance(exc, IMAPClientError):
-        return RemoteRejected(f"IMAP server {where} refused to {action}: {_server_text(exc)}")
-    if isinstance(exc, TimeoutError):
-        return ConnectorUnavailable(f"IMAP server {where} did not answer in time.")
-    return ConnectorUnavailable(f"Could not reach IMAP server {where} ({type(exc).__name__}).")
-
-
-def _default_context(verify: bool) -> ssl.SSLContext:
-    context = ssl.create_default_context()
-    if not verify:
-        # An operator's explicit choice for servers with self-signed certificates.
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
-
-
-def _server_text(exc: BaseException) -> str:
-    text = str(exc)
-    return text[:200] if text else type(exc).__name__
-
-
-def _logout_quietly(client: IMAPClient) -> None:
-    try:
-        client.logout()
-    except (IMAPClientError, OSError):
-        with suppress(OSError):
-            client.shutdown()
+            raise translate_error(exc, where, action) from exc
