@@ -12,16 +12,13 @@ poll: up to the source's interval (60 s by default), 30 s on average.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import statistics
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-from imapclient import IMAPClient
 from support import (
     NOW,
     DatabaseUnavailable,
@@ -31,14 +28,12 @@ from support import (
     fresh_database,
     load_note,
 )
+from support.mail import DovecotServer, add_imap_source, dovecot, mailbox
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from tests.services import dovecot as dovecot_fixture  # noqa: E402
-from tests.services.mail_support import report_mail  # noqa: E402
-from ticketbridge.services import catalog, inbox, mail_idle, mail_sources  # noqa: E402
-from ticketbridge.services.runtime import build_runtime  # noqa: E402
+# support.mail put the repository root on sys.path, for the test tree
+from tests.services.mail_support import report_mail
+from ticketbridge.services import mail_idle
+from ticketbridge.services.runtime import build_runtime
 
 
 class Signals:
@@ -57,37 +52,16 @@ class Signals:
                 raise SystemExit(f"no {event!r} x{times} within 60 s: {self.counts}")
 
 
-def run_backend(backend: str, args: argparse.Namespace, server: object) -> None:
-    user, password = server.add_user()  # type: ignore[attr-defined]
-    client = IMAPClient(server.host, port=server.port, ssl=False, timeout=30)  # type: ignore[attr-defined]
-    client.login(user, password)
+def run_backend(backend: str, args: argparse.Namespace, server: DovecotServer) -> None:
+    client, user, password = mailbox(server)
     with (
         tempfile.TemporaryDirectory() as work,
         fresh_database(backend, Path(work), args.postgres_url) as url,
     ):
         runtime = build_runtime(bench_settings(url, Path(work) / "var"))
-        with runtime.session_factory() as session:
-            customer = catalog.create_customer(session, "Bench Customer", actor="bench")
-            inbox.create_rule(
-                session, sender="", subject_pattern="*", customer_id=customer.id, actor="bench"
-            )
-            source = mail_sources.create_source(
-                session,
-                runtime.secret_box,
-                kind="imap",
-                name="bench",
-                config={
-                    "host": server.host,  # type: ignore[attr-defined]
-                    "port": server.port,  # type: ignore[attr-defined]
-                    "security": "plain",
-                    "username": user,
-                },
-                secret=password,
-                actor="bench",
-            )
-            session.commit()
+        source_id = add_imap_source(runtime, server, user, password)
         signals = Signals()
-        watcher = mail_idle.IdleWatcher(runtime, source.id, observer=signals).start()
+        watcher = mail_idle.IdleWatcher(runtime, source_id, observer=signals).start()
         delays = []
         cpu0 = time.process_time()
         try:
@@ -117,12 +91,10 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=30)
     add_database_options(parser)
     args = parser.parse_args()
-    if dovecot_fixture._module._dovecot_binary() is None:
-        print("dovecot not installed (bash tests/connectors/mail/install_dovecot.sh); skipped")
-        return
     print(f"IMAP IDLE intake delay: {os.cpu_count()} cores; {load_note()}; clock {NOW.date()}")
-    start = contextlib.contextmanager(dovecot_fixture.dovecot.__wrapped__)
-    with start() as server:
+    with dovecot() as server:
+        if server is None:
+            return
         for backend in chosen_backends(args):
             try:
                 run_backend(backend, args, server)

@@ -16,16 +16,13 @@ the run count stays small while every mail is stored, parsed and routed.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import re
-import sys
 import tempfile
 import time
 from itertools import cycle, islice
 from pathlib import Path
 
-from imapclient import IMAPClient
 from sqlalchemy import func, select
 from support import (
     NOW,
@@ -36,14 +33,11 @@ from support import (
     fresh_database,
     load_note,
 )
+from support.mail import ROOT, DovecotServer, add_imap_source, dovecot, mailbox
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from tests.services import dovecot as dovecot_fixture  # noqa: E402
-from ticketbridge.services import catalog, inbox, mail_polling, mail_sources  # noqa: E402
-from ticketbridge.services.runtime import build_runtime  # noqa: E402
-from ticketbridge.storage.models import MailMessage, Run  # noqa: E402
+from ticketbridge.services import mail_polling
+from ticketbridge.services.runtime import build_runtime
+from ticketbridge.storage.models import MailMessage, Run
 
 FIXTURES = ROOT / "tests" / "fixtures" / "mail"
 _MESSAGE_ID = re.compile(rb"^message-id:.*\r?\n", re.I | re.M)
@@ -61,10 +55,10 @@ def corpus(count: int) -> list[bytes]:
     return mails
 
 
-def run_backend(backend: str, args: argparse.Namespace, server: object, mails: list[bytes]) -> None:
-    user, password = server.add_user()  # type: ignore[attr-defined]
-    client = IMAPClient(server.host, port=server.port, ssl=False, timeout=30)  # type: ignore[attr-defined]
-    client.login(user, password)
+def run_backend(
+    backend: str, args: argparse.Namespace, server: DovecotServer, mails: list[bytes]
+) -> None:
+    client, user, password = mailbox(server)
     for raw in mails:
         client.append("INBOX", raw)
     client.logout()
@@ -73,28 +67,7 @@ def run_backend(backend: str, args: argparse.Namespace, server: object, mails: l
         fresh_database(backend, Path(work), args.postgres_url) as url,
     ):
         runtime = build_runtime(bench_settings(url, Path(work) / "var"))
-        with runtime.session_factory() as session:
-            customer = catalog.create_customer(session, "Bench Customer", actor="bench")
-            inbox.create_rule(
-                session, sender="", subject_pattern="*", customer_id=customer.id, actor="bench"
-            )
-            source = mail_sources.create_source(
-                session,
-                runtime.secret_box,
-                kind="imap",
-                name="bench",
-                config={
-                    "host": server.host,  # type: ignore[attr-defined]
-                    "port": server.port,  # type: ignore[attr-defined]
-                    "security": "plain",
-                    "username": user,
-                    "batch_size": args.batch,
-                },
-                secret=password,
-                actor="bench",
-            )
-            session.commit()
-            source_id = source.id
+        source_id = add_imap_source(runtime, server, user, password, batch_size=args.batch)
         cpu0, wall0 = time.process_time(), time.perf_counter()
         result = mail_polling.poll(runtime, source_id)
         wall = time.perf_counter() - wall0
@@ -124,13 +97,11 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=200)
     add_database_options(parser)
     args = parser.parse_args()
-    if dovecot_fixture._module._dovecot_binary() is None:
-        print("dovecot not installed (bash tests/connectors/mail/install_dovecot.sh); skipped")
-        return
     print(f"intake from IMAP: {os.cpu_count()} cores; {load_note()}; clock {NOW.date()}")
-    mails = corpus(args.count)
-    start = contextlib.contextmanager(dovecot_fixture.dovecot.__wrapped__)
-    with start() as server:
+    with dovecot() as server:
+        if server is None:
+            return
+        mails = corpus(args.count)
         for backend in chosen_backends(args):
             try:
                 run_backend(backend, args, server, mails)
