@@ -8,16 +8,10 @@ object.
 
 from __future__ import annotations
 
-from ticketbridge.connectors.parsers.base import field, shorten
 from ticketbridge.connectors.parsers.htmltext import parse_html
-from ticketbridge.connectors.parsers.synology_common import (
-    ERROR_LABELS,
-    status_of,
-    task_and_host,
-    times,
-)
+from ticketbridge.connectors.parsers.synology_common import status_of, task_report
 from ticketbridge.connectors.parsers.tables import read_status_tables
-from ticketbridge.core.reports import MailMessage, ParsedObject, ParsedReport, ReportKind
+from ticketbridge.core.reports import MailMessage, ParsedReport
 from ticketbridge.core.statuses import RunStatus, worst
 
 NAME = "synology_active_backup"
@@ -37,24 +31,4 @@ def parse(msg: MailMessage) -> list[ParsedReport]:
     word = found[1] if found else ""
     statuses = [o.status for o in objects] + ([found[0]] if found else [])
     status = worst(statuses) or RunStatus.UNKNOWN
-    task, host = task_and_host(msg.subject, msg.text)
-    started, ended, duration = times(msg.text, msg.date)
-    remark = "" if status is RunStatus.SUCCESS else shorten(field(msg.text, ERROR_LABELS))
-    if not objects and task:
-        objects = [ParsedObject(name=task, type="task", status=status, message=remark)]
-    return [
-        ParsedReport(
-            kind=ReportKind.RUN,
-            product=PRODUCT,
-            status=status,
-            raw_status=word,
-            job_type="backup",
-            job_name=task,
-            host=host,
-            started_at=started,
-            ended_at=ended,
-            overall_remark=remark,
-            objects=tuple(objects),
-            details=(("duration", duration),) if duration else (),
-        )
-    ]
+    return [task_report(msg, product=PRODUCT, status=status, raw_status=word, objects=objects)]

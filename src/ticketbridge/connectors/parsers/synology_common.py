@@ -7,11 +7,13 @@ are found by localised labels and by the sentence '<task> on|auf|op|sur <host>'.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime
 
-from ticketbridge.connectors.parsers.base import field
+from ticketbridge.connectors.parsers.base import field, shorten
 from ticketbridge.connectors.parsers.keywords import classify, label_pattern
 from ticketbridge.connectors.parsers.timeparse import parse_datetime, parse_duration
+from ticketbridge.core.reports import MailMessage, ParsedObject, ParsedReport, ReportKind
 from ticketbridge.core.statuses import RunStatus
 
 _TASK_SENTENCE = re.compile(
@@ -21,7 +23,7 @@ _TASK_SENTENCE = re.compile(
     re.I,
 )
 _HOST_TAG = re.compile(r"^\[(?P<host>[^\]]+)\]\s*")
-ERROR_LABELS = r"Error|Reason|Fehler|Ursache|Fout|Oorzaak|Erreur|Raison"
+_ERROR_LABELS = r"Error|Reason|Fehler|Ursache|Fout|Oorzaak|Erreur|Raison"
 
 
 def task_and_host(subject: str, text: str) -> tuple[str, str]:
@@ -55,3 +57,36 @@ def times(text: str, mail_date: datetime | None) -> tuple[datetime | None, datet
     if ended is None and started is not None and duration is not None:
         ended = started + duration
     return started, ended, duration_text
+
+
+def task_report(
+    msg: MailMessage,
+    *,
+    product: str,
+    status: RunStatus,
+    raw_status: str,
+    objects: Sequence[ParsedObject] = (),
+    details: Sequence[tuple[str, str]] = (),
+) -> ParsedReport:
+    """The backup run a task mail reports: task, host, times and the error remark come from the
+    mail; without ``objects`` the task itself is the one object. ``details`` follow the
+    duration."""
+    task, host = task_and_host(msg.subject, msg.text)
+    started, ended, duration = times(msg.text, msg.date)
+    remark = "" if status is RunStatus.SUCCESS else shorten(field(msg.text, _ERROR_LABELS))
+    if not objects and task:
+        objects = (ParsedObject(name=task, type="task", status=status, message=remark),)
+    return ParsedReport(
+        kind=ReportKind.RUN,
+        product=product,
+        status=status,
+        raw_status=raw_status,
+        job_type="backup",
+        job_name=task,
+        host=host,
+        started_at=started,
+        ended_at=ended,
+        overall_remark=remark,
+        objects=tuple(objects),
+        details=((("duration", duration),) if duration else ()) + tuple(details),
+    )
