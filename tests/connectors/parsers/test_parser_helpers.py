@@ -71,6 +71,13 @@ def test_a_missing_date_header_reads_times_as_utc() -> None:
     assert parse_datetime("2026-06-12 22:00:00", None) == datetime(2026, 6, 12, 22, tzinfo=UTC)
 
 
+@pytest.mark.parametrize("text", ["", "   ", "n/a"])
+def test_a_missing_or_empty_field_reads_as_no_time_and_no_duration(text: str) -> None:
+    # Parsers pass a field's value straight in; '' (field absent) must not become a time.
+    assert parse_datetime(text, MAIL_DATE) is None
+    assert parse_duration(text) is None
+
+
 @pytest.mark.parametrize(
     ("text", "seconds"),
     [

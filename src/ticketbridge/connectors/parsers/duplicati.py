@@ -73,8 +73,8 @@ def parse(msg: MailMessage) -> list[ParsedReport]:
             status,
             result,
             remark,
-            begin=_time(field(body, "BeginTime"), msg.date),
-            end=_time(field(body, "EndTime"), msg.date),
+            begin=parse_datetime(field(body, "BeginTime"), msg.date),
+            end=parse_datetime(field(body, "EndTime"), msg.date),
             details=details,
         )
     ]
@@ -112,10 +112,6 @@ def _report(
         needs_review=status is RunStatus.UNKNOWN or not job,
         details=tuple(details),
     )
-
-
-def _time(value: str, mail_date: datetime | None) -> datetime | None:
-    return parse_datetime(value, mail_date) if value else None
 
 
 def _remark(body: str) -> str:

@@ -96,8 +96,8 @@ def _reflect(msg: MailMessage, subject: re.Match[str] | None) -> list[ParsedRepo
             job_type="image backup",
             job_name=definition,
             host=host,
-            started_at=parse_datetime(started, msg.date) if started else None,
-            ended_at=parse_datetime(ended, msg.date) if ended else None,
+            started_at=parse_datetime(started, msg.date),
+            ended_at=parse_datetime(ended, msg.date),
             overall_remark=remark,
         )
     ]

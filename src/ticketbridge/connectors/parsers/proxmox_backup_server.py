@@ -117,10 +117,11 @@ def _parse_client(msg: MailMessage) -> list[ParsedReport]:
     text = msg.text
     group = re.search(r"Starting backup:\s*(\S+)", text)
     host = field(text, "Client name") or (sender.group("host") if sender else "")
-    ended = parse_datetime(field(text, "End Time"), msg.date) if field(text, "End Time") else None
-    duration = parse_duration(field(text, "Duration")) if field(text, "Duration") else None
+    end_text, duration_text = field(text, "End Time"), field(text, "Duration")
+    ended = parse_datetime(end_text, msg.date)
+    duration = parse_duration(duration_text)
     started = ended - duration if ended and duration is not None else None
-    details = [("duration", field(text, "Duration"))] if duration is not None else []
+    details = [("duration", duration_text)] if duration is not None else []
     return [
         ParsedReport(
             kind=ReportKind.RUN,

@@ -51,9 +51,9 @@ def times(text: str, mail_date: datetime | None) -> tuple[datetime | None, datet
     start_text = field(text, label_pattern("start"))
     end_text = field(text, label_pattern("end"))
     duration_text = field(text, label_pattern("duration"))
-    started = parse_datetime(start_text, mail_date) if start_text else None
-    ended = parse_datetime(end_text, mail_date) if end_text else None
-    duration = parse_duration(duration_text) if duration_text else None
+    started = parse_datetime(start_text, mail_date)
+    ended = parse_datetime(end_text, mail_date)
+    duration = parse_duration(duration_text)
     if ended is None and started is not None and duration is not None:
         ended = started + duration
     return started, ended, duration_text

@@ -131,6 +131,7 @@ def parse_datetime(
     """A date-and-time in body text, read in the sender's zone and returned in UTC.
 
     A time with no date takes the day of the mail's ``Date:`` header (in the sender's zone).
+    None when the text holds no time (an empty or missing field included).
     """
     epoch = _EPOCH.search(text)
     if epoch:
@@ -170,7 +171,10 @@ _HMS = re.compile(r"(?<![\d:])(?:(\d+)\.)?(\d{1,3}):(\d{2}):(\d{2})(?:\.\d+)?(?!
 
 
 def parse_duration(text: str) -> timedelta | None:
-    """'0:07:26', '00:03:06.6072410', '1.02:03:04', '9m 28s', '2 Stunde(n) 5 Minute(n)'."""
+    """'0:07:26', '00:03:06.6072410', '1.02:03:04', '9m 28s', '2 Stunde(n) 5 Minute(n)'.
+
+    None when the text holds no duration (an empty or missing field included).
+    """
     found = _HMS.search(text)
     if found:
         days, hours, minutes, seconds = (int(g or 0) for g in found.groups())
