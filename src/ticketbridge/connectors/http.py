@@ -129,7 +129,7 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
 
 
 def default_error(
-    response: httpx.Response, messages: tuple[str, ...], service: str, now: float
+    response: httpx.Response, messages: tuple[str, ...], service: str
 ) -> ConnectorError:
     """Map an error status to the error tree when no vendor rule applied."""
     status = response.status_code
@@ -148,9 +148,8 @@ def default_error(
             "check the API host."
         )
     if status in (408, 429) or status >= 500:
-        retry_after = parse_retry_after(response.headers.get("Retry-After"), now)
         what = "is throttling requests" if status == 429 else "is unavailable"
-        return ConnectorUnavailable(f"{service} {what} (HTTP {status}).", retry_after=retry_after)
+        return ConnectorUnavailable(f"{service} {what} (HTTP {status}).")
     if 300 <= status < 400:
         return ConnectorConfigError(
             f"{service} answered with a redirect (HTTP {status}); check the API host."
@@ -282,11 +281,12 @@ class HttpChannel:
         if self.error_hook is not None:
             error = self.error_hook(response, messages)
         if error is None:
-            error = default_error(response, messages, self.service, self.clock())
+            error = default_error(response, messages, self.service)
         error.status_code = response.status_code
         error.request = summary
         error.response = self._response_summary(response)
         error.remote_messages = messages
+        # Set here for every classifier (vendor hook or default) rather than in each of them.
         if isinstance(error, ConnectorUnavailable) and error.retry_after is None:
             error.retry_after = parse_retry_after(response.headers.get("Retry-After"), self.clock())
         return error
