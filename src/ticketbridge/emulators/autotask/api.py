@@ -205,7 +205,7 @@ def _query_route(
             raise app_error("Invalid query syntax.") from None
     else:
         body = call.json()
-    query = parse_query(entity, body, em.store.udfs.get(entity.name.lower(), []))
+    query = parse_query(entity, body, em.store.udf_defs(entity.name))
     rows = select(em.store.table(entity.name).values(), query)
     if tail == ["count"]:
         return Reply(body={"queryCount": len(rows)})

@@ -54,7 +54,7 @@ def fields(store: Store, entity: EntityDef) -> dict[str, Any]:
 
 def user_defined_fields(store: Store, entity: EntityDef) -> dict[str, Any]:
     out = []
-    for udf in store.udfs.get(entity.name.lower(), []):
+    for udf in store.udf_defs(entity.name):
         values = udf.get("picklistValues")
         out.append(
             {

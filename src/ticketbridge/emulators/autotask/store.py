@@ -68,9 +68,9 @@ class Store:
     def delete(self, entity: str, row_id: int) -> Row | None:
         return self.tables[entity.lower()].pop(row_id, None)
 
-    def udf_names(self, entity: str) -> dict[str, str]:
-        """lower name -> name."""
-        return {u["name"].lower(): u["name"] for u in self.udfs.get(entity.lower(), [])}
+    def udf_defs(self, entity: str) -> list[dict[str, Any]]:
+        """The user-defined field definitions of ``entity`` (none: an empty list)."""
+        return self.udfs.get(entity.lower(), [])
 
     def picklist(self, entity: str, field_name: str) -> list[dict[str, Any]]:
         return self.picklists.get(entity.lower(), {}).get(field_name, [])

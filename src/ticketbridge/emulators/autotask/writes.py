@@ -64,7 +64,7 @@ def _apply_udfs(store: Store, entity: EntityDef, row: Row, raw: Any) -> set[str]
         return set()
     if not isinstance(raw, list):
         raise app_error("userDefinedFields must be an array of name/value pairs.")
-    defs = {u["name"].lower(): u for u in store.udfs.get(entity.name.lower(), [])}
+    defs = {u["name"].lower(): u for u in store.udf_defs(entity.name)}
     current = row.setdefault("userDefinedFields", {})
     changed: set[str] = set()
     for item in raw:
@@ -152,8 +152,7 @@ def render(
     if entity.has_udfs:
         values = row.get("userDefinedFields") or {}
         out["userDefinedFields"] = [
-            {"name": u["name"], "value": values.get(u["name"])}
-            for u in store.udfs.get(entity.name.lower(), [])
+            {"name": u["name"], "value": values.get(u["name"])} for u in store.udf_defs(entity.name)
         ]
     else:
         out["userDefinedFields"] = []
