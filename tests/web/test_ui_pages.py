@@ -4,7 +4,7 @@ import re
 from datetime import timedelta
 
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 
@@ -207,6 +207,27 @@ def test_times_are_shown_in_the_ui_timezone(app: FastAPI, db: sessionmaker[Sessi
     page = client.get(f"/jobs/1/runs/{run_id}").text
     assert "2026-11-20 13:00:00" in page
     assert "Times shown in Europe/Amsterdam" in page
+
+
+def test_pages_read_the_ui_timezone_once_per_request(
+    app: FastAPI, db: sessionmaker[Session], engine: Engine
+) -> None:
+    add_runs(db, 3)
+    client = _signed_in(app, db)
+    reads: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if "system_settings" in statement:
+            reads.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        for path in ("/", "/run-checks?date_from=2026-11-01", "/jobs/1", "/daily-jobs"):
+            reads.clear()
+            assert client.get(path).status_code == 200
+            assert len(reads) == 1, path
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
 
 
 def test_an_unknown_timezone_is_refused(app: FastAPI, db: sessionmaker[Session]) -> None:

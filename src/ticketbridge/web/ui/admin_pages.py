@@ -17,7 +17,7 @@ from ticketbridge.services.accounts import AccountError
 from ticketbridge.services.catalog import CatalogError
 from ticketbridge.storage.models import ApiToken, User
 from ticketbridge.web.deps import CsrfChecked, DbSession, UiAdmin, UiReader
-from ticketbridge.web.ui.templating import flash, pager_base, render
+from ticketbridge.web.ui.templating import flash, pager_base, render, ui_zone
 
 router = APIRouter()
 Checked = [CsrfChecked]
@@ -232,7 +232,7 @@ def audit_page(
     date_to: date | None = None,
     page: Annotated[int, Query(ge=1)] = 1,
 ) -> Response:
-    tz = ZoneInfo(system_settings.ui_timezone(session))
+    tz = ZoneInfo(ui_zone(request, session))
     filters = audit.AuditFilter(
         actor=actor or None,
         action=action or None,

@@ -9,14 +9,13 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy.orm import Session
 
 from ticketbridge.core.statuses import RunStatus
-from ticketbridge.services import catalog, dashboard, runs, system_settings
+from ticketbridge.services import catalog, dashboard, runs
 from ticketbridge.web.deps import CsrfChecked, Ctx, DbSession, UiReader, UiReviewer, UiViewer
 from ticketbridge.web.ui import ticket_pages
 from ticketbridge.web.ui.schedule_pages import job_schedule_context
-from ticketbridge.web.ui.templating import flash, pager_base, render
+from ticketbridge.web.ui.templating import flash, pager_base, render, ui_zone
 
 router = APIRouter()
 PER_PAGE = 50
@@ -24,7 +23,7 @@ PER_PAGE = 50
 
 @router.get("/", response_class=HTMLResponse)
 def dashboard_page(request: Request, ctx: Ctx, session: DbSession, principal: UiViewer) -> Response:
-    zone = system_settings.ui_timezone(session)
+    zone = ui_zone(request, session)
     matrix = dashboard.status_matrix(session, now=ctx.clock(), zone=zone)
     days = [cell.day for cell in matrix[0].cells] if matrix else []
     return render(
@@ -46,7 +45,7 @@ def _local_bound(day: date | None, zone: str, *, end: bool) -> datetime | None:
 
 
 def _run_filter(
-    session: Session,
+    zone: str,
     customer_id: int | None,
     status: list[RunStatus],
     product: str | None,
@@ -54,7 +53,6 @@ def _run_filter(
     date_to: date | None,
     reviewed: str,
 ) -> runs.RunFilter:
-    zone = system_settings.ui_timezone(session)
     return runs.RunFilter(
         customer_id=customer_id,
         statuses=tuple(status),
@@ -79,7 +77,9 @@ def run_checks_page(
     reviewed: Annotated[str, Query(pattern="^(no|yes|all)$")] = "no",
     page: Annotated[int, Query(ge=1)] = 1,
 ) -> Response:
-    filters = _run_filter(session, customer_id, status or [], product, date_from, date_to, reviewed)
+    filters = _run_filter(
+        ui_zone(request, session), customer_id, status or [], product, date_from, date_to, reviewed
+    )
     result = runs.run_checks(session, filters, page=page, per_page=PER_PAGE)
     groups = [(job, list(items)) for job, items in groupby(result.runs, key=lambda run: run.job)]
     query = request.url.query
@@ -163,7 +163,7 @@ def job_details(
         principal=principal,
         job=job,
         history=history,
-        **job_schedule_context(session, job_id, ctx.clock()),
+        **job_schedule_context(session, job_id, ctx.clock(), ui_zone(request, session)),
     )
 
 

@@ -10,10 +10,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from ticketbridge.core.timezones import to_zone, zone_names
-from ticketbridge.services import schedules, system_settings
+from ticketbridge.services import schedules
 from ticketbridge.services.schedules import ScheduleError
 from ticketbridge.web.deps import CsrfChecked, Ctx, DbSession, UiReader, UiReviewer
-from ticketbridge.web.ui.templating import flash, render
+from ticketbridge.web.ui.templating import flash, render, ui_zone
 
 router = APIRouter()
 
@@ -22,7 +22,7 @@ router = APIRouter()
 def daily_jobs_page(
     request: Request, ctx: Ctx, session: DbSession, principal: UiReader, day: date | None = None
 ) -> Response:
-    zone = system_settings.ui_timezone(session)
+    zone = ui_zone(request, session)
     now = ctx.clock()
     chosen = day or to_zone(now, zone).date()
     rows = schedules.expected_for_day(session, chosen, now=now, zone=zone)
@@ -66,8 +66,7 @@ def declare_schedule(
     return RedirectResponse(f"/jobs/{job_id}", status_code=303)
 
 
-def job_schedule_context(session: Session, job_id: int, now: datetime) -> dict[str, Any]:
+def job_schedule_context(session: Session, job_id: int, now: datetime, zone: str) -> dict[str, Any]:
     """What Job Details shows about the job's schedule, and the choices of its form."""
-    zone = system_settings.ui_timezone(session)
     [item] = schedules.schedules(session, now=now, zone=zone, job_id=job_id)
     return {"schedule": item, "zones": zone_names(), "default_zone": zone}

@@ -33,6 +33,16 @@ def make_templates() -> Jinja2Templates:
     return templates
 
 
+def ui_zone(request: Request, session: Session) -> str:
+    """The installation's display timezone, read once per request: routes need it for date
+    filters and `render` for every page's times."""
+    zone: str | None = getattr(request.state, "ui_zone", None)
+    if zone is None:
+        zone = system_settings.ui_timezone(session)
+        request.state.ui_zone = zone
+    return zone
+
+
 def render(
     request: Request,
     name: str,
@@ -46,7 +56,7 @@ def render(
     base = {
         "principal": principal,
         "csrf_token": csrf_token(request),
-        "tz": system_settings.ui_timezone(session),
+        "tz": ui_zone(request, session),
         "flash": request.session.pop("flash", None),
     }
     return templates.TemplateResponse(request, name, {**base, **context}, status_code=status_code)
