@@ -187,8 +187,3 @@ def parse_duration(text: str) -> timedelta | None:
             matched = True
             total += int(unit.group(1)) * factor
     return timedelta(seconds=total) if matched else None
-
-
-def format_duration(value: timedelta) -> str:
-    seconds = int(value.total_seconds())
-    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"

@@ -56,9 +56,6 @@ class TtlCache(Generic[K, V]):
     def put(self, key: K, value: V) -> None:
         self._items[key] = (self.clock(), value)
 
-    def invalidate(self, key: K) -> None:
-        self._items.pop(key, None)
-
 
 @dataclass(frozen=True)
 class ZoneInfo:
