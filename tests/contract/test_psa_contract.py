@@ -48,6 +48,10 @@ def default_of(values: tuple[PicklistValue, ...]) -> int:
     return next((v.id for v in active if v.is_default), active[0].id)
 
 
+def complete_status(psa: PsaConnector) -> int:
+    return next(v.id for v in psa.reference_data().statuses if v.name == "Complete")
+
+
 def new_ticket(psa: PsaConnector, company_id: int, **changes: object) -> RemoteTicket:
     ref = psa.reference_data()
     fields: dict[str, object] = {
@@ -177,7 +181,7 @@ def test_deleted_ticket_is_absent_and_cannot_take_notes(harness: PsaHarness) -> 
     with pytest.raises(RemoteNotFound):
         psa.add_note(ticket.id, "Still failing.")
     with pytest.raises(RemoteNotFound):
-        psa.close_ticket(ticket.id)
+        psa.close_ticket(ticket.id, complete_status(psa))
 
 
 def test_notes_are_added_with_distinct_ids(harness: PsaHarness) -> None:
@@ -208,8 +212,8 @@ def test_close_ticket_completes_it_and_closing_twice_is_harmless(harness: PsaHar
     psa = harness.connector
     ticket = new_ticket(psa, harness.add_company(unique("Contoso")))
 
-    psa.close_ticket(ticket.id)
-    psa.close_ticket(ticket.id)
+    psa.close_ticket(ticket.id, complete_status(psa))
+    psa.close_ticket(ticket.id, complete_status(psa))
 
     closed = psa.get_tickets([ticket.id])[ticket.id]
     assert closed.is_completed

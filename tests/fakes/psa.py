@@ -210,17 +210,18 @@ class FakePsa:
         stored = self.tickets.get(ticket_id)
         return stored.time_entries if stored else 0
 
-    def close_ticket(self, ticket_id: int) -> None:
+    def close_ticket(self, ticket_id: int, status_id: int) -> None:
         self._enter("close_ticket")
         stored = self._ticket(ticket_id)
-        if stored.ticket.completed_at is not None:
+        if stored.ticket.status_id == status_id:
             return
         now = self.clock()
+        # Like Autotask, only the system Complete status stamps the completion date.
         stored.ticket = replace(
             stored.ticket,
-            status_id=COMPLETE_STATUS_ID,
-            status_label=self._status_label(COMPLETE_STATUS_ID),
-            completed_at=now,
+            status_id=status_id,
+            status_label=self._status_label(status_id),
+            completed_at=now if status_id == COMPLETE_STATUS_ID else None,
             last_activity=now,
         )
 

@@ -110,8 +110,8 @@ def resolve(runtime: Runtime, run_id: int, *, actor: str) -> LinkResult:
                     evidence["note_id"] = connector.add_note(
                         ticket_id, decision.note_text, internal=True
                     )
-                if decision.action is ResolveAction.CLOSE:
-                    connector.close_ticket(ticket_id)
+                if decision.set_status_id is not None:  # set only for CLOSE
+                    connector.close_ticket(ticket_id, decision.set_status_id)
             except ConnectorError as exc:
                 session.rollback()
                 _failed(runtime, actor, run_id, evidence | error_details(exc))

@@ -18,7 +18,7 @@ from tests.services.tickets.support import (
 )
 from ticketbridge.core.resolve_policy import RESOLVE_NOTE_TEXT, TIME_ENTRIES_NOTE_TEXT
 from ticketbridge.core.ticket_links import LinkState
-from ticketbridge.services import integration_settings, ticketing
+from ticketbridge.services import integration_settings, reference, ticketing
 from ticketbridge.services.runtime import Runtime
 from ticketbridge.services.ticket_store import PsaUnavailable, TicketActionRefused
 
@@ -51,6 +51,25 @@ def test_6_3_no_time_entries_adds_the_internal_note_then_completes(
     assert event.outcome == "close"
     assert event.details["time_entries"] == 0
     assert (event.details["status_before"], event.details["status_after"]) == (1, 5)
+
+
+def test_6_3_close_sets_the_status_the_picklist_labels_complete(
+    runtime: Runtime, world: AutotaskWorld, run_id: int
+) -> None:
+    ticket_id = _ticket(runtime, run_id)
+    # A tenant whose "Complete" label sits on another value than the system one.
+    relabelled = {5: "Done", 9: "Complete"}
+    with runtime.session_factory() as session:
+        for value in reference.options(session)["status"]:
+            value.name = relabelled.get(int(value.value_id), value.name)
+        session.commit()
+
+    ticketing.resolve(runtime, run_id, actor="olivia")
+
+    row = ticket_row(world, ticket_id)
+    assert row is not None and row["status"] == 9
+    [event] = audits(runtime, "ticket.resolve")
+    assert (event.outcome, event.details["status_after"]) == ("close", 9)
 
 
 def test_6_2_time_entries_keep_ticket_open(

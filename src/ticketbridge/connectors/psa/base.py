@@ -166,8 +166,9 @@ class PsaConnector(Protocol):
 
     def count_time_entries(self, ticket_id: int) -> int: ...
 
-    def close_ticket(self, ticket_id: int) -> None:
-        """Set the ticket to the PSA's completed status. Closing a closed ticket is a no-op."""
+    def close_ticket(self, ticket_id: int, status_id: int) -> None:
+        """Set the ticket to ``status_id``, the completed status as the caller found it in the
+        status picklist (tenants may relabel or renumber it). Closing a closed ticket is a no-op."""
         ...
 
     def changed_since(self, since: datetime) -> list[RemoteTicket]:

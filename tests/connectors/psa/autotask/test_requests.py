@@ -266,7 +266,7 @@ def test_close_patches_the_collection_with_the_id_in_the_body() -> None:
     api = ApiDouble()
     api.on("PATCH", r".*/V1.0/Tickets", httpx.Response(200, json={"itemId": 9}))
 
-    make_connector(api).close_ticket(9)
+    make_connector(api).close_ticket(9, 5)
 
     assert api.requests[-1].method == "PATCH" and api.requests[-1].url.path.endswith("/Tickets")
     assert json.loads(api.requests[-1].content) == {"id": 9, "status": 5}

@@ -41,8 +41,6 @@ from ticketbridge.connectors.psa.base import (
     TicketDraft,
 )
 
-# "Complete" is a system status with a fixed id (reference §5.2: django-autotask COMPLETE_ID).
-COMPLETE_STATUS_ID = 5
 TICKET_FIELDS = (
     "id",
     "ticketNumber",
@@ -277,9 +275,9 @@ class AutotaskConnector:
     def count_time_entries(self, ticket_id: int) -> int:
         return self.client.count("TimeEntries", [query.eq("ticketID", int(ticket_id))])
 
-    def close_ticket(self, ticket_id: int) -> None:
+    def close_ticket(self, ticket_id: int, status_id: int) -> None:
         try:
-            self.client.update("Tickets", {"id": int(ticket_id), "status": COMPLETE_STATUS_ID})
+            self.client.update("Tickets", {"id": int(ticket_id), "status": int(status_id)})
         except (RemoteRejected, RemoteNotFound):
             # Autotask reports a missing record on PATCH as a generic 500; say which it was.
             self._require_ticket(ticket_id)
