@@ -154,6 +154,20 @@ def test_run_checks_lists_unreviewed_runs_grouped_and_review_removes_them(
         assert run is not None and run.reviewed_by == "ui-operator" and run.review_note == "ok"
 
 
+def test_run_checks_offers_review_controls_only_to_roles_that_may_review(
+    app: FastAPI, db: sessionmaker[Session]
+) -> None:
+    add_runs(db, 2)
+
+    operator = _signed_in(app, db, Role.OPERATOR).get("/run-checks").text
+    reporter = _signed_in(app, db, Role.REPORTER).get("/run-checks").text
+
+    assert operator.count('name="run_ids"') == 2 and operator.count('name="only"') == 2
+    assert "Review selected" in operator
+    assert 'name="run_ids"' not in reporter and 'name="only"' not in reporter
+    assert "Review selected" not in reporter
+
+
 def test_run_checks_filters_by_status_and_date(app: FastAPI, db: sessionmaker[Session]) -> None:
     [ok] = add_runs(db, 1, status=RunStatus.SUCCESS, started_at=NOW)
     [bad] = add_runs(
