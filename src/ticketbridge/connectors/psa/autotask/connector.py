@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal, Self
 
@@ -221,14 +221,14 @@ class AutotaskConnector:
         }
         ticket_id = self.client.create("Tickets", body)
         try:
-            return self._ticket(self.client.get_item("Tickets", ticket_id))
+            return self._tickets([self.client.get_item("Tickets", ticket_id)])[0]
         except ConnectorError as exc:
             exc.remote_id = ticket_id
             raise
 
     def get_tickets(self, ids: Sequence[int]) -> dict[int, RemoteTicket]:
         found = list(self.client.query_by_ids("Tickets", ids, include_fields=TICKET_FIELDS))
-        return {t.id: t for t in map(self._ticket, found)}
+        return {t.id: t for t in self._tickets(found)}
 
     def find_tickets(
         self, *, ticket_number: str | None = None, external_id: str | None = None
@@ -242,7 +242,7 @@ class AutotaskConnector:
             raise ValueError("find_tickets needs a ticket number or an external id")
         found = self.client.query_all("Tickets", filters, include_fields=TICKET_FIELDS)
         # Autotask string comparison ignores case; the protocol promises exact matches.
-        tickets = [self._ticket(t) for t in found]
+        tickets = self._tickets(found)
         return sorted(
             (
                 t
@@ -290,7 +290,7 @@ class AutotaskConnector:
         found = self.client.query_all(
             "Tickets", [query.gt("lastActivityDate", stamp)], include_fields=TICKET_FIELDS
         )
-        tickets = [self._ticket(t) for t in found]
+        tickets = self._tickets(found)
         # Guard against a remote comparing at coarser precision than ours.
         return sorted(
             (t for t in tickets if t.last_activity is None or t.last_activity > since),
@@ -303,27 +303,31 @@ class AutotaskConnector:
         if not self.get_tickets([ticket_id]):
             raise RemoteNotFound(f"Autotask ticket {ticket_id} does not exist (any more).")
 
-    def _ticket(self, item: dict[str, Any]) -> RemoteTicket:
-        status = _opt_int(item.get("status"))
-        return RemoteTicket(
-            id=int(item["id"]),
-            number=str(item.get("ticketNumber") or ""),
-            status_id=status,
-            status_label=self._status_label(status),
-            company_id=_opt_int(item.get("companyID")),
-            title=str(item.get("title") or ""),
-            external_id=item.get("externalID") or None,
-            last_activity=_when(item.get("lastActivityDate")),
-            completed_at=_when(item.get("completedDate")),
-        )
+    def _tickets(self, items: Iterable[dict[str, Any]]) -> list[RemoteTicket]:
+        """Tickets from Autotask items; the status picklist is read once, when first needed."""
+        labels: dict[int, str] | None = None
+        tickets = []
+        for item in items:
+            status = _opt_int(item.get("status"))
+            if status is not None and labels is None:
+                statuses = picklists.picklist(self.client.fields("Tickets"), "status")
+                labels = {value.id: value.name for value in statuses}
+            tickets.append(_ticket(item, status, labels or {}))
+        return tickets
 
-    def _status_label(self, status: int | None) -> str:
-        if status is None:
-            return ""
-        for value in picklists.picklist(self.client.fields("Tickets"), "status"):
-            if value.id == status:
-                return value.name
-        return str(status)
+
+def _ticket(item: dict[str, Any], status: int | None, labels: dict[int, str]) -> RemoteTicket:
+    return RemoteTicket(
+        id=int(item["id"]),
+        number=str(item.get("ticketNumber") or ""),
+        status_id=status,
+        status_label="" if status is None else labels.get(status, str(status)),
+        company_id=_opt_int(item.get("companyID")),
+        title=str(item.get("title") or ""),
+        external_id=item.get("externalID") or None,
+        last_activity=_when(item.get("lastActivityDate")),
+        completed_at=_when(item.get("completedDate")),
+    )
 
 
 def _company(item: dict[str, Any]) -> RemoteCompany:
