@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from support import bench_settings
 
 from ticketbridge.emulators.autotask import (
     DEMO_API_SECRET,
@@ -32,7 +33,6 @@ from ticketbridge.services import (
     reference,
 )
 from ticketbridge.services.runtime import Runtime, build_runtime
-from ticketbridge.settings import Settings
 from ticketbridge.storage.migrate import upgrade
 from ticketbridge.storage.models import CompanyMappingRow, utcnow
 
@@ -43,13 +43,7 @@ MAPPINGS = 1_000
 def _runtime(folder: Path, transport: httpx.BaseTransport) -> Runtime:
     url = f"sqlite:///{folder / 'bench.db'}"
     upgrade(url)
-    settings = Settings(
-        var_dir=folder,
-        database_url=url,
-        secret_key="bench-secret-key-" + "x" * 40,  # type: ignore[arg-type]
-        _env_file=None,  # type: ignore[call-arg]
-    )
-    runtime = build_runtime(settings)
+    runtime = build_runtime(bench_settings(url, folder))
     runtime.psa_transport = transport
     with runtime.session_factory() as session:
         integration_settings.save(

@@ -32,13 +32,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 warnings.filterwarnings("ignore", message="Using `httpx`")
 
 from starlette.testclient import TestClient  # noqa: E402
+from support import bench_settings  # noqa: E402
 
 from tests.factories import add_runs, add_user, login  # noqa: E402
 from tests.services.autotask_world import AutotaskWorld  # noqa: E402
 from tests.services.tickets.support import Clock, prepare  # noqa: E402
 from ticketbridge.core.roles import Role  # noqa: E402
 from ticketbridge.services import ticketing  # noqa: E402
-from ticketbridge.settings import Settings  # noqa: E402
 from ticketbridge.storage.db import make_engine, make_session_factory  # noqa: E402
 from ticketbridge.storage.migrate import upgrade  # noqa: E402
 from ticketbridge.web.app import create_app  # noqa: E402
@@ -92,12 +92,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{Path(folder) / 'bench.db'}"
         upgrade(url)
-        settings = Settings(
-            var_dir=Path(folder),
-            database_url=url,
-            secret_key="bench-secret-key-" + "x" * 40,  # type: ignore[arg-type]
-            _env_file=None,  # type: ignore[call-arg]
-        )
+        settings = bench_settings(url, Path(folder))
         engine = make_engine(url)
         db = make_session_factory(engine)
         clock = Clock(datetime(2026, 11, 20, 12, 0, tzinfo=UTC))
