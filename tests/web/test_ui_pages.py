@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 from tests.factories import NOW, PASSWORD, add_runs, add_user, csrf_of, login
 from ticketbridge.core.roles import Role
 from ticketbridge.core.statuses import RunStatus
-from ticketbridge.storage.models import ApiToken, AuditEvent, Run
+from ticketbridge.storage.models import ApiToken, AuditEvent, Customer, Run
 
 
 def _signed_in(app: FastAPI, db: sessionmaker[Session], role: Role = Role.OPERATOR) -> TestClient:
@@ -182,6 +182,27 @@ def test_run_checks_filters_by_status_and_date(app: FastAPI, db: sessionmaker[Se
 
     assert f'id="run-{ok}"' in by_status and f'id="run-{bad}"' not in by_status
     assert f'id="run-{bad}"' in by_date and f'id="run-{ok}"' not in by_date
+
+
+def test_run_checks_total_counts_only_the_runs_its_filters_select(
+    app: FastAPI, db: sessionmaker[Session]
+) -> None:
+    add_runs(db, 3)
+    add_runs(db, 2, customer="Brightwater Dental", job_name="BW Backup")
+    with db() as session:
+        brightwater = session.scalar(select(Customer.id).where(Customer.name.like("Bright%")))
+    client = _signed_in(app, db)
+
+    def summary(**params: object) -> str:
+        page = client.get("/run-checks", params=params).text
+        found = re.search(r'<p class="summary">([^<]*)</p>', page)
+        assert found is not None
+        return found.group(1)
+
+    assert summary() == "5 runs waiting for review."
+    assert summary(customer_id=brightwater) == "2 runs waiting for review."
+    assert summary(product="Veeam Backup & Replication", reviewed="all") == "5 runs."
+    assert summary(product="Another product") == "0 runs waiting for review."
 
 
 def test_run_checks_paginates_at_fifty(app: FastAPI, db: sessionmaker[Session]) -> None:
