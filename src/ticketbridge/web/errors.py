@@ -27,6 +27,7 @@ from ticketbridge.services.mapping import MappingError
 from ticketbridge.services.runs import InvalidCursor, RunNotFound
 from ticketbridge.services.schedules import ScheduleError
 from ticketbridge.services.system_settings import InvalidSetting
+from ticketbridge.services.ticket_store import TicketError
 from ticketbridge.web.deps import NotSignedIn
 
 log = logging.getLogger(__name__)
@@ -128,6 +129,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ScheduleError)
     @app.exception_handler(AccountError)
     @app.exception_handler(InvalidSetting)
+    @app.exception_handler(MappingError)
     async def invalid_value(request: Request, exc: CatalogError) -> Response:
         return _respond(
             request, 422, str(exc), {"fields": [{"field": exc.field, "message": str(exc)}]}
@@ -138,15 +140,14 @@ def install(app: FastAPI) -> None:
         fields = [{"field": e.field, "message": e.message} for e in exc.errors]
         return _respond(request, 422, f"invalid settings: {exc}", {"fields": fields})
 
-    @app.exception_handler(MappingError)
-    async def invalid_mapping(request: Request, exc: MappingError) -> Response:
-        return _respond(
-            request, 422, str(exc), {"fields": [{"field": exc.field, "message": str(exc)}]}
-        )
-
     @app.exception_handler(IntegrationUnavailable)
     async def integration_unavailable(request: Request, exc: IntegrationUnavailable) -> Response:
         return _respond(request, 409, exc.message)
+
+    @app.exception_handler(TicketError)
+    async def ticket_error(request: Request, exc: TicketError) -> Response:
+        # 409/422, or 502/503 when Autotask failed during the operator's action.
+        return _respond(request, exc.status, exc.message, exc.details)
 
     @app.exception_handler(ConnectorError)
     async def connector_error(request: Request, exc: ConnectorError) -> Response:

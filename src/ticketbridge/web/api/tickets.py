@@ -10,15 +10,12 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from ticketbridge.services import runs, ticketing
-from ticketbridge.services.ticket_store import TicketError
 from ticketbridge.storage.models import TicketLinkRow
 from ticketbridge.web.api.schemas import ERROR_RESPONSES
 from ticketbridge.web.deps import ApiReader, ApiReviewer, Ctx, DbSession
-from ticketbridge.web.errors import error_body
 
 router = APIRouter(prefix="/runs", tags=["tickets"], responses=ERROR_RESPONSES)
 
@@ -95,10 +92,6 @@ def _out(ctx: Ctx, run_id: int, message: str | None = None) -> TicketOut:
         )
 
 
-def _error(exc: TicketError) -> JSONResponse:
-    return JSONResponse(error_body(exc.status, exc.message, exc.details), status_code=exc.status)
-
-
 @router.get("/{run_id}/ticket", response_model=TicketOut, summary="A run's ticket and history")
 def get_ticket(run_id: int, ctx: Ctx, session: DbSession, _: ApiReader) -> TicketOut:
     runs.get_run(session, run_id)
@@ -108,49 +101,33 @@ def get_ticket(run_id: int, ctx: Ctx, session: DbSession, _: ApiReader) -> Ticke
 @router.post(
     "/{run_id}/ticket", response_model=TicketOut, status_code=201, summary="Create a ticket"
 )
-def create_ticket(run_id: int, ctx: Ctx, principal: ApiReviewer) -> TicketOut | JSONResponse:
+def create_ticket(run_id: int, ctx: Ctx, principal: ApiReviewer) -> TicketOut:
     """Create the run's Autotask ticket (or a new one after the old was deleted in Autotask).
     Exactly once: a concurrent attempt answers 409 "A ticket is being created"."""
-    try:
-        result = ticketing.create(ctx, run_id, actor=principal.actor)
-    except TicketError as exc:
-        return _error(exc)
+    result = ticketing.create(ctx, run_id, actor=principal.actor)
     return _out(ctx, run_id, result.message)
 
 
 @router.post("/{run_id}/ticket/link", response_model=TicketOut, summary="Link existing ticket")
-def link_ticket(
-    run_id: int, body: TicketNumberIn, ctx: Ctx, principal: ApiReviewer
-) -> TicketOut | JSONResponse:
+def link_ticket(run_id: int, body: TicketNumberIn, ctx: Ctx, principal: ApiReviewer) -> TicketOut:
     """Link an existing Autotask ticket by its number (validated in Autotask); also Re-link
     after the linked ticket was deleted, and turns a manual number into a validated link."""
-    try:
-        result = ticketing.link_existing(ctx, run_id, body.ticket_number, actor=principal.actor)
-    except TicketError as exc:
-        return _error(exc)
+    result = ticketing.link_existing(ctx, run_id, body.ticket_number, actor=principal.actor)
     return _out(ctx, run_id, result.message)
 
 
 @router.post("/{run_id}/ticket/resolve", response_model=TicketOut, summary="Resolve the ticket")
-def resolve_ticket(run_id: int, ctx: Ctx, principal: ApiReviewer) -> TicketOut | JSONResponse:
+def resolve_ticket(run_id: int, ctx: Ctx, principal: ApiReviewer) -> TicketOut:
     """Close the ticket when it has no time entries (with the fixed internal note); with time
     entries, add the note and leave it open."""
-    try:
-        result = ticketing.resolve(ctx, run_id, actor=principal.actor)
-    except TicketError as exc:
-        return _error(exc)
+    result = ticketing.resolve(ctx, run_id, actor=principal.actor)
     return _out(ctx, run_id, result.message)
 
 
 @router.post(
     "/{run_id}/ticket/manual", response_model=TicketOut, summary="Record a manual ticket number"
 )
-def manual_ticket(
-    run_id: int, body: TicketNumberIn, ctx: Ctx, principal: ApiReviewer
-) -> TicketOut | JSONResponse:
+def manual_ticket(run_id: int, body: TicketNumberIn, ctx: Ctx, principal: ApiReviewer) -> TicketOut:
     """Only while the integration is disabled or compatibility mode is on; never resolved."""
-    try:
-        result = ticketing.set_manual_number(ctx, run_id, body.ticket_number, actor=principal.actor)
-    except TicketError as exc:
-        return _error(exc)
+    result = ticketing.set_manual_number(ctx, run_id, body.ticket_number, actor=principal.actor)
     return _out(ctx, run_id, result.message)
