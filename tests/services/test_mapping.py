@@ -15,7 +15,7 @@ from ticketbridge.core.mapping_status import (
     MappingStatus,
     creation_blocker,
 )
-from ticketbridge.services import catalog, integration_checks, mapping
+from ticketbridge.services import autotask_connection, catalog, integration_checks, mapping
 from ticketbridge.services.autotask_connection import IntegrationDisabled
 from ticketbridge.services.mapping import MappingError
 from ticketbridge.services.runtime import Runtime, build_runtime
@@ -157,8 +157,13 @@ def test_check_customer_validates_one_mapping_before_a_ticket_action(
     world.delete_company(BRIGHTWATER)
     world.forget_requests()
 
-    fresh = mapping.check_customer(runtime, mapped, actor="operator")
-    none = mapping.check_customer(runtime, unmapped, actor="operator")
+    with (
+        runtime.session_factory() as session,
+        autotask_connection.active(runtime, session) as autotask,
+    ):
+        fresh = mapping.check_customer(session, autotask.connector, mapped, NOW)
+        none = mapping.check_customer(session, autotask.connector, unmapped, NOW)
+        session.commit()
 
     assert fresh.status is MappingStatus.INVALID
     assert none.status is MappingStatus.MISSING

@@ -6,7 +6,8 @@ them and asks Autotask. Validation reads the mapped companies with ``id in [...]
 request per 500 distinct companies, and writes one summary audit event per run.
 
 For ticket work: :func:`mapping_for_customer` (stored, no request) and
-:func:`check_customer` (validated against Autotask first, one request).
+:func:`check_customer` (validated against Autotask first, one request, in the action's session
+and through its connector).
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ticketbridge.connectors.errors import ConnectorError, ConnectorPermissionError
-from ticketbridge.connectors.psa.base import CompanyPage, RemoteCompany
+from ticketbridge.connectors.psa.base import CompanyPage, PsaConnector, RemoteCompany
 from ticketbridge.core import mapping_status as rules
 from ticketbridge.core.mapping_status import CompanyMapping, CompanyRead, MappingStatus
 from ticketbridge.services import audit, autotask_connection, catalog, integration_settings
@@ -192,32 +194,15 @@ def acknowledge_rename(session: Session, customer_id: int, *, actor: str) -> Com
 # --- validation ----------------------------------------------------------------------------
 
 
-def validate(
-    runtime: Runtime, *, actor: str, customer_ids: Sequence[int] | None = None
-) -> ValidationSummary:
-    """Check every mapping (or those of ``customer_ids``) against Autotask and store the
-    results; one summary audit event. Raises IntegrationUnavailable or ConnectorError."""
+def validate(runtime: Runtime, *, actor: str) -> ValidationSummary:
+    """Check every mapping against Autotask and store the results; one summary audit event.
+    Raises IntegrationUnavailable or ConnectorError."""
     with runtime.session_factory() as session:
         query = select(CompanyMappingRow).where(CompanyMappingRow.kind == KIND)
-        if customer_ids is not None:
-            query = query.where(CompanyMappingRow.customer_id.in_(list(customer_ids)))
         rows = list(session.scalars(query.order_by(CompanyMappingRow.customer_id)))
-        scope = "all" if customer_ids is None else ",".join(map(str, customer_ids))
-        reads: dict[int, RemoteCompany | CompanyRead]
         try:
             with autotask_connection.active(runtime, session) as autotask:
-                if rows:
-                    found = autotask.connector.get_companies(
-                        sorted({int(r.company_id) for r in rows})
-                    )
-                else:
-                    found = {}
-            reads = {
-                int(r.company_id): found.get(int(r.company_id), CompanyRead.NOT_FOUND) for r in rows
-            }
-        except ConnectorPermissionError:
-            # The API user may not read companies at all: every mapping is inaccessible.
-            reads = {int(r.company_id): CompanyRead.INACCESSIBLE for r in rows}
+                reads = _read_companies(autotask.connector, rows)
         except (ConnectorError, autotask_connection.IntegrationUnavailable) as exc:
             session.rollback()
             autotask_connection.record_failure(
@@ -231,14 +216,7 @@ def validate(
         changed: list[int] = []
         for row in rows:
             before = to_mapping(row)
-            read = reads[int(row.company_id)]
-            company = (
-                rules.Company(read.id, read.name, read.active)
-                if isinstance(read, RemoteCompany)
-                else read
-            )
-            after = rules.refresh(before, company, now)
-            _apply(row, after)
+            after = _refresh(row, reads[int(row.company_id)], now)
             statuses[after.status.value] += 1
             if (after.status, after.cached_name) != (before.status, before.cached_name):
                 changed.append(row.customer_id)
@@ -249,7 +227,7 @@ def validate(
             subject=integration_settings.SUBJECT,
             outcome="ok" if statuses[MappingStatus.INVALID.value] == 0 else "problems",
             details={
-                "scope": scope,
+                "scope": "all",
                 "checked": len(rows),
                 "statuses": statuses,
                 "changed_customers": changed[:100],
@@ -259,16 +237,53 @@ def validate(
         return ValidationSummary(len(rows), statuses, changed, now)
 
 
-def check_customer(runtime: Runtime, customer_id: int, *, actor: str) -> CompanyMapping:
-    """Validate one customer's mapping right before a ticket action; the fresh mapping (use
-    core.mapping_status.creation_blocker on it). No request when the customer is unmapped."""
-    with runtime.session_factory() as session:
-        catalog.get_customer(session, customer_id)
-        if _row(session, customer_id) is None:
-            return rules.UNMAPPED
-    validate(runtime, actor=actor, customer_ids=[customer_id])
-    with runtime.session_factory() as session:
-        return mapping_for_customer(session, customer_id)
+def _read_companies(
+    connector: PsaConnector, rows: Sequence[CompanyMappingRow]
+) -> dict[int, RemoteCompany | CompanyRead]:
+    """The mapped companies as Autotask has them now, by company id (no request without rows)."""
+    ids = sorted({int(r.company_id) for r in rows})
+    try:
+        found = connector.get_companies(ids) if ids else {}
+    except ConnectorPermissionError:
+        # The API user may not read companies at all: every mapping is inaccessible.
+        return dict.fromkeys(ids, CompanyRead.INACCESSIBLE)
+    return {i: found.get(i, CompanyRead.NOT_FOUND) for i in ids}
+
+
+def _refresh(
+    row: CompanyMappingRow, read: RemoteCompany | CompanyRead, now: datetime
+) -> CompanyMapping:
+    company = (
+        rules.Company(read.id, read.name, read.active) if isinstance(read, RemoteCompany) else read
+    )
+    after = rules.refresh(to_mapping(row), company, now)
+    _apply(row, after)
+    return after
+
+
+def check_customer(
+    session: Session, connector: PsaConnector, customer_id: int, now: datetime
+) -> CompanyMapping:
+    """Validate one customer's mapping right before a ticket action, through the action's own
+    session and connector; the fresh mapping (use core.mapping_status.creation_blocker on it).
+    Not audited on its own: the action's event carries :func:`evidence`. Does not commit; no
+    request when the customer is unmapped. Raises ConnectorError."""
+    row = _row(session, customer_id)
+    if row is None:
+        return rules.UNMAPPED
+    return _refresh(row, _read_companies(connector, [row])[int(row.company_id)], now)
+
+
+def evidence(mapping: CompanyMapping) -> dict[str, Any]:
+    """What a ticket action's audit event keeps of the mapping it checked."""
+    details: dict[str, Any] = {
+        "company_id": mapping.company_id,
+        "company_name": mapping.cached_name,
+        "status": mapping.status.value,
+    }
+    if mapping.invalid_reason:
+        details["reason"] = mapping.invalid_reason
+    return details
 
 
 def nightly(runtime: Runtime) -> ValidationSummary | None:

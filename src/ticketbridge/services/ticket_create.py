@@ -2,8 +2,9 @@
 
 1. Refuse early, without a request, when the run's link or the mode does not allow it; a
    reservation older than a few minutes is a crashed attempt and is recovered first.
-2. Validate the customer's company mapping (one request), build the fields and the content with
-   the pure rules in core; a missing or invalid mapping blocks with its reason.
+2. Validate the customer's company mapping (one request, through the same connector as the
+   create), build the fields and the content with the pure rules in core; a missing or invalid
+   mapping blocks with its reason. Every audit event of the create carries the mapping checked.
 3. Reserve: insert the run's current link in state ``creating`` and commit. The unique
    ``current_run_id`` lets exactly one click or worker through; the others are told a ticket is
    being created.
@@ -24,16 +25,20 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+from sqlalchemy.orm import Session
+
 from ticketbridge.connectors.errors import ConnectorError, ConnectorUnavailable
 from ticketbridge.connectors.psa.autotask import picklists
 from ticketbridge.connectors.psa.base import TicketDraft
 from ticketbridge.core import ticket_content, ticket_fields
 from ticketbridge.core import ticket_links as rules
+from ticketbridge.core.mapping_status import CompanyMapping
 from ticketbridge.core.statuses import RunStatus
 from ticketbridge.core.ticket_links import Action, LinkState
 from ticketbridge.services import mapping, runs, system_settings, ticket_reservation
 from ticketbridge.services import ticket_store as store
-from ticketbridge.services.autotask_connection import ActiveAutotask, IntegrationUnavailable
+from ticketbridge.services.autotask_connection import ActiveAutotask
+from ticketbridge.services.integration_settings import AutotaskSettings
 from ticketbridge.services.runtime import Runtime
 from ticketbridge.services.ticket_psa import (
     connect,
@@ -41,7 +46,6 @@ from ticketbridge.services.ticket_psa import (
     error_details,
     mode_of,
     translate,
-    unavailable,
 )
 from ticketbridge.services.ticket_recovery import recover
 from ticketbridge.services.ticket_store import (
@@ -119,27 +123,21 @@ def create(runtime: Runtime, run_id: int, *, actor: str) -> LinkResult:
         facts = run_facts(run)
         zone = system_settings.ui_timezone(session)
         old_id = row.id if row is not None else None
-
-    try:
-        company = mapping.check_customer(runtime, customer_id, actor=actor)
-    except ConnectorError as exc:
-        ticket_reservation.audit_failed(runtime, actor, action, run_id, exc)
-        raise translate(exc) from None
-    except IntegrationUnavailable as exc:
-        raise unavailable(exc) from None
-    fields = ticket_fields.new_ticket_fields(
-        facts.status, facts.customer_name, company, settings.defaults, settings.base_url
-    )
-    if isinstance(fields, ticket_fields.Blocked):
-        with runtime.session_factory() as session:
-            store.audit_action(
-                session, actor=actor, action=action.value, run_id=run_id, outcome="blocked",
-                details={"code": fields.code.value, "reason": fields.reason},
-            )  # fmt: skip
-            session.commit()
-        raise TicketCreationBlocked(fields.reason, details={"code": fields.code.value})
+        known = mapping.mapping_for_customer(session, customer_id)
+        if known.company_id is None:  # blocked without a request: no company to ask about
+            _fields(session, facts, known, settings, actor, action, run_id)
 
     with runtime.session_factory() as session, connect(runtime, session) as autotask:
+        try:
+            company = mapping.check_customer(
+                session, autotask.connector, customer_id, runtime.clock()
+            )
+        except ConnectorError as exc:
+            session.rollback()
+            ticket_reservation.audit_failed(runtime, actor, action, run_id, exc)
+            raise translate(exc) from None
+        fields = _fields(session, facts, company, settings, actor, action, run_id)
+        session.commit()  # the refreshed mapping stands whatever the create does
         content = _content(autotask, facts, zone)
         draft = TicketDraft(
             company_id=fields.company_id,
@@ -166,7 +164,36 @@ def create(runtime: Runtime, run_id: int, *, actor: str) -> LinkResult:
             if holder is not None and holder.state == LinkState.CREATING.value:
                 raise TicketBeingCreated(BEING_CREATED)
             raise TicketActionRefused("This run already has a ticket.")
-        return _send(runtime, autotask, reservation.id, draft, actor=actor, action=action)
+        context = {"mapping": mapping.evidence(company)}
+        return _send(
+            runtime, autotask, reservation.id, draft, actor=actor, action=action, context=context
+        )
+
+
+def _fields(
+    session: Session,
+    facts: ticket_content.RunFacts,
+    company: CompanyMapping,
+    settings: AutotaskSettings,
+    actor: str,
+    action: Action,
+    run_id: int,
+) -> ticket_fields.TicketFields:
+    """The ticket's fields, or the block audited (with the mapping checked) and raised."""
+    fields = ticket_fields.new_ticket_fields(
+        facts.status, facts.customer_name, company, settings.defaults, settings.base_url
+    )
+    if isinstance(fields, ticket_fields.Blocked):
+        store.audit_action(
+            session, actor=actor, action=action.value, run_id=run_id, outcome="blocked",
+            details={
+                "code": fields.code.value, "reason": fields.reason,
+                "mapping": mapping.evidence(company),
+            },
+        )  # fmt: skip
+        session.commit()
+        raise TicketCreationBlocked(fields.reason, details={"code": fields.code.value})
+    return fields
 
 
 def _content(
@@ -201,7 +228,9 @@ def _send(
     *,
     actor: str,
     action: Action,
+    context: dict[str, Any],
 ) -> LinkResult:
+    """Send the create; every ending of the reservation is audited with ``context``."""
     connector = autotask.connector
     reference = draft.external_id or ""
     problems: list[dict[str, Any]] = []
@@ -214,13 +243,17 @@ def _send(
                 isinstance(exc, ConnectorUnavailable) and exc.outcome_unknown
             )
             if not ambiguous:
-                ticket_reservation.release(runtime, link_id, actor, action, problems, str(exc))
+                ticket_reservation.release(
+                    runtime, link_id, actor, action, problems, str(exc), context=context
+                )
                 raise translate(exc) from None
             try:
                 found = connector.find_tickets(external_id=reference)
             except ConnectorError as search_exc:
                 problems.append(error_details(search_exc))
-                ticket_reservation.leave_unknown(runtime, link_id, actor, action, problems)
+                ticket_reservation.leave_unknown(
+                    runtime, link_id, actor, action, problems, context=context
+                )
                 raise PsaUnavailable(
                     "Autotask did not confirm the ticket. Whether it was created will be checked "
                     "automatically; the run stays reserved until then.",
@@ -228,14 +261,20 @@ def _send(
                 ) from None
             if found:
                 return ticket_reservation.finish(
-                    runtime, autotask, link_id, found, actor, action, problems
+                    runtime, autotask, link_id, found, actor, action, problems, context=context
                 )
             continue  # the search proved nothing was created: creating again is safe
         return ticket_reservation.finish(
-            runtime, autotask, link_id, [ticket], actor, action, problems
+            runtime, autotask, link_id, [ticket], actor, action, problems, context=context
         )
     ticket_reservation.release(
-        runtime, link_id, actor, action, problems, "Autotask did not confirm the ticket."
+        runtime,
+        link_id,
+        actor,
+        action,
+        problems,
+        "Autotask did not confirm the ticket.",
+        context=context,
     )
     raise PsaUnavailable(
         "Autotask did not confirm the ticket after several tries and none was created; try again "

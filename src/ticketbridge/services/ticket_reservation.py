@@ -29,9 +29,11 @@ def finish(
     actor: str,
     action: Action,
     problems: list[dict[str, Any]],
+    *,
+    context: dict[str, Any] | None = None,
 ) -> LinkResult:
     """Link the reservation to the oldest of the tickets found (any others are duplicates,
-    listed in the audit event)."""
+    listed in the audit event). ``context``: more audit details from the caller."""
     ticket = min(found, key=lambda t: t.id)
     now = runtime.clock()
     with runtime.session_factory() as session:
@@ -43,6 +45,7 @@ def finish(
             "reference": row.reference,
             "attempts": problems,
             "status": ticket.status_label,
+            **(context or {}),
         }
         if len(found) > 1:
             details["duplicates"] = sorted(t.id for t in found)
@@ -75,6 +78,8 @@ def release(
     action: Action,
     problems: list[dict[str, Any]],
     error: str,
+    *,
+    context: dict[str, Any] | None = None,
 ) -> None:
     """Autotask certainly created nothing: end the reservation, keeping it as history."""
     now = runtime.clock()
@@ -87,13 +92,19 @@ def release(
         store.release(session, row, now)
         store.audit_action(
             session, actor=actor, action=action.value, run_id=run_id, outcome="failed",
-            details={"reference": row.reference, "attempts": problems},
+            details={"reference": row.reference, "attempts": problems, **(context or {})},
         )  # fmt: skip
         session.commit()
 
 
 def leave_unknown(
-    runtime: Runtime, link_id: int, actor: str, action: Action, problems: list[dict[str, Any]]
+    runtime: Runtime,
+    link_id: int,
+    actor: str,
+    action: Action,
+    problems: list[dict[str, Any]],
+    *,
+    context: dict[str, Any] | None = None,
 ) -> None:
     """Autotask did not say whether it created the ticket: keep the reservation, touched now, for
     recovery to settle once it is stale."""
@@ -104,7 +115,8 @@ def leave_unknown(
         row.last_error = "Autotask did not confirm the create; checking again later."
         store.audit_action(
             session, actor=actor, action=action.value, run_id=row.run_id,
-            outcome="unknown", details={"reference": row.reference, "attempts": problems},
+            outcome="unknown",
+            details={"reference": row.reference, "attempts": problems, **(context or {})},
         )  # fmt: skip
         session.commit()
 

@@ -247,6 +247,22 @@ def test_3_3_unmapped_customer_blocks_creation_with_the_reason(
     assert audits(runtime, "ticket.create")[-1].outcome == "blocked"
 
 
+def test_3_3_create_records_the_mapping_it_checked_in_its_own_event(
+    runtime: Runtime, world: AutotaskWorld, run_id: int
+) -> None:
+    world.rename_company(BRIGHTWATER, "Brightwater Dental Group")
+
+    ticket_create.create(runtime, run_id, actor="olivia")
+
+    [event] = audits(runtime, "ticket.create")
+    assert event.details["mapping"] == {
+        "company_id": BRIGHTWATER,
+        "company_name": "Brightwater Dental Group",
+        "status": "renamed",
+    }
+    assert audits(runtime, "autotask.mappings.validate") == []
+
+
 def test_3_3_invalid_mapping_blocks_creation_renamed_does_not(
     runtime: Runtime, world: AutotaskWorld, db: sessionmaker[Session]
 ) -> None:
@@ -258,6 +274,8 @@ def test_3_3_invalid_mapping_blocks_creation_renamed_does_not(
     with pytest.raises(TicketCreationBlocked, match="deactivated"):
         ticket_create.create(runtime, second, actor="olivia")
     assert len(emulator_tickets(world)) == 1
+    blocked = audits(runtime, "ticket.create")[-1]
+    assert (blocked.outcome, blocked.details["mapping"]["status"]) == ("blocked", "invalid")
 
 
 def test_7_3_missing_default_blocks_creation(
