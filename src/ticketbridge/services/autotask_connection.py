@@ -22,6 +22,7 @@ import httpx
 from pydantic import SecretStr, ValidationError
 from sqlalchemy.orm import Session
 
+from ticketbridge.connectors.http import RetryPolicy
 from ticketbridge.connectors.psa.autotask.connector import AutotaskConfig, AutotaskConnector
 from ticketbridge.core.ticket_fields import TicketDefaults
 from ticketbridge.services import audit
@@ -91,20 +92,27 @@ def connector_config(session: Session, box: SecretBox) -> tuple[AutotaskSettings
 
 
 @contextmanager
-def active(runtime: Runtime, session: Session) -> Iterator[ActiveAutotask]:
+def active(
+    runtime: Runtime,
+    session: Session,
+    *,
+    timeout: float | None = None,
+    retry: RetryPolicy | None = None,
+) -> Iterator[ActiveAutotask]:
     """The effective settings and a ready connector; closed on exit. Raises
-    IntegrationDisabled or IntegrationNotConfigured before anything is sent."""
+    IntegrationDisabled or IntegrationNotConfigured before anything is sent. ``timeout`` and
+    ``retry`` override the configured timeout and the connector's retry policy."""
     settings, config = connector_config(session, runtime.secret_box)
     shared = runtime.psa_transport
     http = httpx.Client(
         transport=_Borrowed(shared) if shared is not None else None,
-        timeout=config.timeout_seconds,
+        timeout=timeout if timeout is not None else config.timeout_seconds,
         follow_redirects=False,
     )
     try:
         yield ActiveAutotask(
             settings,
-            AutotaskConnector(config, http_client=http, cache=runtime.autotask_cache),
+            AutotaskConnector(config, http_client=http, cache=runtime.autotask_cache, retry=retry),
         )
     finally:
         http.close()

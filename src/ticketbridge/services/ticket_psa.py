@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import httpx
 from sqlalchemy.orm import Session
 
 from ticketbridge.connectors.errors import (
@@ -23,7 +22,6 @@ from ticketbridge.connectors.errors import (
     RemoteRejected,
 )
 from ticketbridge.connectors.http import NO_RETRY
-from ticketbridge.connectors.psa.autotask.connector import AutotaskConnector
 from ticketbridge.core.ticket_links import IntegrationMode
 from ticketbridge.services import autotask_connection, integration_settings
 from ticketbridge.services.autotask_connection import (
@@ -62,37 +60,12 @@ def current_settings(session: Session) -> AutotaskSettings:
 def connect(runtime: Runtime, session: Session, *, quick: bool = False) -> Iterator[ActiveAutotask]:
     """A ready connector; IntegrationUnavailable becomes a ticket error before anything is sent.
     ``quick``: one try with a short timeout, for validation while a page is being shown."""
+    timeout, retry = (QUICK_TIMEOUT_SECONDS, NO_RETRY) if quick else (None, None)
     try:
-        if not quick:
-            with autotask_connection.active(runtime, session) as autotask:
-                yield autotask
-            return
-        settings, config = autotask_connection.connector_config(session, runtime.secret_box)
+        with autotask_connection.active(runtime, session, timeout=timeout, retry=retry) as autotask:
+            yield autotask
     except IntegrationUnavailable as exc:
         raise unavailable(exc) from None
-    shared = runtime.psa_transport
-    http = httpx.Client(
-        transport=_Shared(shared) if shared is not None else None,
-        timeout=QUICK_TIMEOUT_SECONDS,
-        follow_redirects=False,
-    )
-    try:
-        connector = AutotaskConnector(
-            config, http_client=http, cache=runtime.autotask_cache, retry=NO_RETRY
-        )
-        yield ActiveAutotask(settings, connector)
-    finally:
-        http.close()
-
-
-class _Shared(httpx.BaseTransport):
-    """The runtime's transport, which closing one client must not close."""
-
-    def __init__(self, transport: httpx.BaseTransport) -> None:
-        self._transport = transport
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        return self._transport.handle_request(request)
 
 
 def ticket_url(autotask: ActiveAutotask, ticket_id: int) -> str | None:
