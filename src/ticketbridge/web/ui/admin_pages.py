@@ -7,7 +7,7 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
 from ticketbridge.core.roles import Role
@@ -17,14 +17,10 @@ from ticketbridge.services.accounts import AccountError
 from ticketbridge.services.catalog import CatalogError
 from ticketbridge.storage.models import ApiToken, User
 from ticketbridge.web.deps import CsrfChecked, DbSession, UiAdmin, UiReader
-from ticketbridge.web.ui.templating import flash, pager_base, render, ui_zone
+from ticketbridge.web.ui.templating import flash, pager_base, redirect, render, ui_zone
 
 router = APIRouter()
 Checked = [CsrfChecked]
-
-
-def _back(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
 
 
 @router.get("/customers", response_class=HTMLResponse)
@@ -49,11 +45,9 @@ def create_customer(
     try:
         customer = catalog.create_customer(session, name, actor=principal.actor)
     except CatalogError as exc:
-        flash(request, f"Not created: {exc}", "error")
-        return _back("/customers")
+        return redirect(request, "/customers", f"Not created: {exc}", "error")
     session.commit()
-    flash(request, f"Customer {customer.name} created.")
-    return _back("/customers")
+    return redirect(request, "/customers", f"Customer {customer.name} created.")
 
 
 @router.get("/customers/{customer_id}", response_class=HTMLResponse)
@@ -81,11 +75,9 @@ def update_customer(
             session, customer_id, actor=principal.actor, name=name, active=active
         )
     except CatalogError as exc:
-        flash(request, f"Not saved: {exc}", "error")
-        return _back(f"/customers/{customer_id}")
+        return redirect(request, f"/customers/{customer_id}", f"Not saved: {exc}", "error")
     session.commit()
-    flash(request, "Customer saved.")
-    return _back("/customers")
+    return redirect(request, "/customers", "Customer saved.")
 
 
 @router.get("/admin/users", response_class=HTMLResponse)
@@ -108,8 +100,7 @@ def create_user(
     try:
         user = accounts.create_user(session, username, password, role)
     except AccountError as exc:
-        flash(request, f"Not created: {exc}", "error")
-        return _back("/admin/users")
+        return redirect(request, "/admin/users", f"Not created: {exc}", "error")
     audit.record(
         session,
         actor=principal.actor,
@@ -118,8 +109,7 @@ def create_user(
         details={"role": role.value},
     )
     session.commit()
-    flash(request, f"User {user.username} created.")
-    return _back("/admin/users")
+    return redirect(request, "/admin/users", f"User {user.username} created.")
 
 
 @router.post("/admin/users/{user_id}", dependencies=Checked)
@@ -134,17 +124,16 @@ def update_user(
 ) -> Response:
     user = session.get(User, user_id)
     if user is None:
-        flash(request, "That user no longer exists.", "error")
-        return _back("/admin/users")
+        return redirect(request, "/admin/users", "That user no longer exists.", "error")
     if user.id == principal.id and (role != Role.ADMIN or not active):
-        flash(request, "You cannot demote or deactivate yourself.", "error")
-        return _back("/admin/users")
+        return redirect(
+            request, "/admin/users", "You cannot demote or deactivate yourself.", "error"
+        )
     try:
         if password:
             accounts.set_password(user, password)
     except AccountError as exc:
-        flash(request, f"Not saved: {exc}", "error")
-        return _back("/admin/users")
+        return redirect(request, "/admin/users", f"Not saved: {exc}", "error")
     changes = {
         "role": [user.role, role.value],
         "active": [user.active, active],
@@ -160,8 +149,7 @@ def update_user(
         details=changes,
     )
     session.commit()
-    flash(request, f"User {user.username} saved.")
-    return _back("/admin/users")
+    return redirect(request, "/admin/users", f"User {user.username} saved.")
 
 
 @router.get("/admin/tokens", response_class=HTMLResponse)
@@ -190,8 +178,7 @@ def create_token(
     try:
         token, plaintext = accounts.create_token(session, name, role, created_by=principal.id)
     except AccountError as exc:
-        flash(request, f"Not created: {exc}", "error")
-        return _back("/admin/tokens")
+        return redirect(request, "/admin/tokens", f"Not created: {exc}", "error")
     audit.record(
         session,
         actor=principal.actor,
@@ -202,7 +189,7 @@ def create_token(
     session.commit()
     # Shown once on the next page, then gone: only its hash is stored.
     request.session["new_token"] = {"name": token.name, "value": plaintext}
-    return _back("/admin/tokens")
+    return redirect(request, "/admin/tokens")
 
 
 @router.post("/admin/tokens/{token_id}/revoke", dependencies=Checked)
@@ -217,7 +204,7 @@ def revoke_token(
         )
         session.commit()
         flash(request, f"Token {token.name} revoked.")
-    return _back("/admin/tokens")
+    return redirect(request, "/admin/tokens")
 
 
 @router.get("/admin/audit", response_class=HTMLResponse)
@@ -284,5 +271,4 @@ def save_settings(
         details={"ui_timezone": [before, ui_timezone]},
     )
     session.commit()
-    flash(request, "Settings saved.")
-    return _back("/admin/settings")
+    return redirect(request, "/admin/settings", "Settings saved.")

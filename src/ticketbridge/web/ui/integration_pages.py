@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from ticketbridge.connectors.errors import ConnectorError
 from ticketbridge.connectors.psa.base import CompanyPage
@@ -26,7 +26,7 @@ from ticketbridge.services.autotask_connection import IntegrationUnavailable
 from ticketbridge.services.integration_settings import InvalidIntegrationSettings
 from ticketbridge.services.mapping import MappingError
 from ticketbridge.web.deps import CsrfChecked, Ctx, DbSession, UiAdmin
-from ticketbridge.web.ui.templating import flash, render
+from ticketbridge.web.ui.templating import redirect, render
 
 router = APIRouter()
 Checked = [CsrfChecked]
@@ -41,10 +41,6 @@ SELECTS = (
     ("priority_warning_id", "Priority for Warning", "priority"),
     ("priority_error_id", "Priority for Error", "priority"),
 )
-
-
-def _back(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
 
 
 def _result(request: Request, title: str, ok: bool, lines: list[str]) -> None:
@@ -148,8 +144,7 @@ def save_autotask(
             request, session, principal, errors=errors, entered=entered, status_code=422
         )
     session.commit()
-    flash(request, "Autotask settings saved.")
-    return _back(PAGE)
+    return redirect(request, PAGE, "Autotask settings saved.")
 
 
 @router.post(f"{PAGE}/test", dependencies=Checked)
@@ -159,7 +154,7 @@ def test_autotask(request: Request, ctx: Ctx, principal: UiAdmin) -> Response:
         result = integration_checks.test_connection(ctx, actor=principal.actor)
     except IntegrationUnavailable as exc:
         _failure(request, title, exc)
-        return _back(PAGE)
+        return redirect(request, PAGE)
     labels = integration_checks.STEP_LABELS
     lines = [
         f"{labels[name]}: {'ok' if step['ok'] else 'not tried' if step['ok'] is None else 'FAILED'}"
@@ -167,7 +162,7 @@ def test_autotask(request: Request, ctx: Ctx, principal: UiAdmin) -> Response:
         for name, step in integration_checks.step_details(result).items()
     ]
     _result(request, title, result.ok, lines)
-    return _back(PAGE)
+    return redirect(request, PAGE)
 
 
 @router.post(f"{PAGE}/refresh", dependencies=Checked)
@@ -177,13 +172,13 @@ def refresh_autotask(request: Request, ctx: Ctx, principal: UiAdmin) -> Response
         done = reference.refresh(ctx, actor=principal.actor)
     except (ConnectorError, IntegrationUnavailable) as exc:
         _failure(request, title, exc)
-        return _back(PAGE)
+        return redirect(request, PAGE)
     lines = [", ".join(f"{n} {c.replace('_', ' ')}" for c, n in done.counts.items())]
     lines.append(f"Synced at {done.synced_at.isoformat(timespec='seconds')}.")
     if done.preselected:
         lines.append("Pre-selected defaults: " + ", ".join(sorted(done.preselected)) + ".")
     _result(request, title, True, lines)
-    return _back(PAGE)
+    return redirect(request, PAGE)
 
 
 @router.post(f"{PAGE}/validate", dependencies=Checked)
@@ -191,7 +186,7 @@ def validate_autotask(request: Request, ctx: Ctx, principal: UiAdmin) -> Respons
     report = integration_checks.validate_configuration(ctx, actor=principal.actor)
     lines = [f"{p.field}: {p.message}" for p in report.problems] or ["No problems found."]
     _result(request, "Validate configuration", report.ok, lines)
-    return _back(PAGE)
+    return redirect(request, PAGE)
 
 
 @router.post(f"{PAGE}/mappings/validate", dependencies=Checked)
@@ -199,11 +194,9 @@ def validate_mappings(request: Request, ctx: Ctx, principal: UiAdmin) -> Respons
     try:
         summary = mapping.validate(ctx, actor=principal.actor)
     except (ConnectorError, IntegrationUnavailable) as exc:
-        flash(request, f"Mappings not validated: {exc.message}", "error")
-        return _back("/customers")
+        return redirect(request, "/customers", f"Mappings not validated: {exc.message}", "error")
     counts = ", ".join(f"{n} {status}" for status, n in summary.statuses.items())
-    flash(request, f"{summary.checked} mappings validated: {counts}.")
-    return _back("/customers")
+    return redirect(request, "/customers", f"{summary.checked} mappings validated: {counts}.")
 
 
 @router.get(f"{PAGE}/suggestions", response_class=HTMLResponse)
@@ -272,10 +265,12 @@ def map_customer(
     try:
         made = mapping.map_customer(ctx, customer_id, company_id, actor=principal.actor)
     except (ConnectorError, IntegrationUnavailable, MappingError) as exc:
-        flash(request, f"Not mapped: {exc}", "error")
-        return _back(f"/customers/{customer_id}/autotask")
-    flash(request, f"Mapped to Autotask company {made.cached_name} ({made.company_id}).")
-    return _back(target)
+        return redirect(
+            request, f"/customers/{customer_id}/autotask", f"Not mapped: {exc}", "error"
+        )
+    return redirect(
+        request, target, f"Mapped to Autotask company {made.cached_name} ({made.company_id})."
+    )
 
 
 @router.post("/customers/{customer_id}/autotask/unmap", dependencies=Checked)
@@ -284,8 +279,7 @@ def unmap_customer(
 ) -> Response:
     mapping.unmap_customer(session, customer_id, actor=principal.actor)
     session.commit()
-    flash(request, "Mapping removed.")
-    return _back(f"/customers/{customer_id}/autotask")
+    return redirect(request, f"/customers/{customer_id}/autotask", "Mapping removed.")
 
 
 @router.post("/customers/{customer_id}/autotask/acknowledge", dependencies=Checked)
@@ -295,8 +289,6 @@ def acknowledge_rename(
     try:
         mapping.acknowledge_rename(session, customer_id, actor=principal.actor)
     except MappingError as exc:
-        flash(request, str(exc), "error")
-        return _back(f"/customers/{customer_id}/autotask")
+        return redirect(request, f"/customers/{customer_id}/autotask", str(exc), "error")
     session.commit()
-    flash(request, "Rename acknowledged.")
-    return _back(f"/customers/{customer_id}/autotask")
+    return redirect(request, f"/customers/{customer_id}/autotask", "Rename acknowledged.")

@@ -6,23 +6,19 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from ticketbridge.services import catalog, inbox, mail_polling, mail_sources
 from ticketbridge.services.catalog import NotFound
 from ticketbridge.services.inbox import InboxError
 from ticketbridge.services.mail_sources import SourceError, SourceView
 from ticketbridge.web.deps import CsrfChecked, Ctx, DbSession, UiAdmin
-from ticketbridge.web.ui.templating import flash, render
+from ticketbridge.web.ui.templating import flash, redirect, render
 
 router = APIRouter()
 Checked = [CsrfChecked]
 SOURCES = "/admin/mail-sources"
 RULES = "/admin/mail-rules"
-
-
-def _back(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
 
 
 def _config(text: str) -> dict[str, Any]:
@@ -73,11 +69,9 @@ def create_source(
             actor=principal.actor,
         )
     except SourceError as exc:
-        flash(request, f"Not created: {exc}", "error")
-        return _back(SOURCES)
+        return redirect(request, SOURCES, f"Not created: {exc}", "error")
     session.commit()
-    flash(request, f"Mail source {source.name} created.")
-    return _back(SOURCES)
+    return redirect(request, SOURCES, f"Mail source {source.name} created.")
 
 
 @router.post(SOURCES + "/{source_id}", dependencies=Checked)
@@ -104,11 +98,9 @@ def update_source(
             actor=principal.actor,
         )
     except SourceError as exc:
-        flash(request, f"Not saved: {exc}", "error")
-        return _back(SOURCES)
+        return redirect(request, SOURCES, f"Not saved: {exc}", "error")
     session.commit()
-    flash(request, "Mail source saved.")
-    return _back(SOURCES)
+    return redirect(request, SOURCES, "Mail source saved.")
 
 
 @router.post(SOURCES + "/{source_id}/delete", dependencies=Checked)
@@ -117,8 +109,7 @@ def delete_source(
 ) -> Response:
     mail_sources.delete_source(session, source_id, actor=principal.actor)
     session.commit()
-    flash(request, "Mail source deleted; its stored mail stays.")
-    return _back(SOURCES)
+    return redirect(request, SOURCES, "Mail source deleted; its stored mail stays.")
 
 
 @router.post(SOURCES + "/{source_id}/poll", dependencies=Checked)
@@ -134,7 +125,7 @@ def poll_source(request: Request, source_id: int, ctx: Ctx, _: UiAdmin) -> Respo
             f"Polled: {result.fetched} fetched, {result.stored} new, "
             f"{result.duplicates} stored before.",
         )
-    return _back(SOURCES)
+    return redirect(request, SOURCES)
 
 
 @router.get(RULES, response_class=HTMLResponse)
@@ -169,16 +160,13 @@ def create_rule(
             actor=principal.actor,
         )
     except (InboxError, NotFound) as exc:
-        flash(request, f"Not created: {exc}", "error")
-        return _back(RULES)
+        return redirect(request, RULES, f"Not created: {exc}", "error")
     session.commit()
-    flash(request, "Rule created: matching mail becomes runs of that customer.")
-    return _back(RULES)
+    return redirect(request, RULES, "Rule created: matching mail becomes runs of that customer.")
 
 
 @router.post(RULES + "/{rule_id}/delete", dependencies=Checked)
 def delete_rule(request: Request, rule_id: int, session: DbSession, principal: UiAdmin) -> Response:
     inbox.delete_rule(session, rule_id, actor=principal.actor)
     session.commit()
-    flash(request, "Rule deleted.")
-    return _back(RULES)
+    return redirect(request, RULES, "Rule deleted.")

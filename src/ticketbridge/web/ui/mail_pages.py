@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from ticketbridge.core.roles import Permission
 from ticketbridge.services import catalog, inbox, mail_view, runs
@@ -15,7 +15,7 @@ from ticketbridge.services.mail_intake import raw_bytes
 from ticketbridge.storage.models import MailMessage
 from ticketbridge.web.api.mail import read_limited, store_uploads
 from ticketbridge.web.deps import CsrfChecked, Ctx, DbSession, UiReader, UiReviewer, ui_access
-from ticketbridge.web.ui.templating import flash, render
+from ticketbridge.web.ui.templating import flash, redirect, render
 
 router = APIRouter()
 Checked = [CsrfChecked]
@@ -25,10 +25,6 @@ LANE_TITLES = {
     "could_not_tell": "Could not tell",
     "failed": "Failed",
 }
-
-
-def _back(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
 
 
 @router.get("/inbox", response_class=HTMLResponse)
@@ -120,11 +116,11 @@ def approve_mail(
             max_bytes=ctx.settings.mail_max_bytes,
         )
     except InboxError as exc:
-        flash(request, f"Not approved: {exc}", "error")
-        return _back(f"/inbox/{mail_id}")
+        return redirect(request, f"/inbox/{mail_id}", f"Not approved: {exc}", "error")
     session.commit()
-    flash(request, f"Approved: {len(mail.run_ids)} run(s) stored; later mails become runs.")
-    return _back("/inbox")
+    return redirect(
+        request, "/inbox", f"Approved: {len(mail.run_ids)} run(s) stored; later mails become runs."
+    )
 
 
 @router.post("/inbox/{mail_id}/ignore", dependencies=Checked)
@@ -133,8 +129,7 @@ def ignore_mail(
 ) -> Response:
     inbox.ignore(session, mail_id, actor=principal.actor)
     session.commit()
-    flash(request, "Mail ignored.")
-    return _back("/inbox")
+    return redirect(request, "/inbox", "Mail ignored.")
 
 
 @router.post("/inbox/upload", dependencies=Checked)
@@ -155,8 +150,7 @@ async def upload_mail(
                 )
             )
         except HTTPException as exc:
-            flash(request, f"Not uploaded: {exc.detail}", "error")
-            return _back("/inbox")
+            return redirect(request, "/inbox", f"Not uploaded: {exc.detail}", "error")
     items = store_uploads(ctx, session, read)
     session.commit()
     new = sum(1 for item in items if item.created)
@@ -166,4 +160,4 @@ async def upload_mail(
         f"{len(items)} mail(s) uploaded: {new} new, {len(items) - new} stored before; "
         f"{run_count} run(s).",
     )
-    return _back("/inbox")
+    return redirect(request, "/inbox")

@@ -15,7 +15,7 @@ from ticketbridge.services import catalog, dashboard, runs
 from ticketbridge.web.deps import CsrfChecked, Ctx, DbSession, UiReader, UiReviewer, UiViewer
 from ticketbridge.web.ui import ticket_pages
 from ticketbridge.web.ui.schedule_pages import job_schedule_context
-from ticketbridge.web.ui.templating import flash, pager_base, render, ui_zone
+from ticketbridge.web.ui.templating import pager_base, redirect, render, ui_zone
 
 router = APIRouter()
 PER_PAGE = 50
@@ -123,13 +123,14 @@ def review_runs(
 ) -> Response:
     if only is not None:
         run_ids = [only]  # a row's own Review button ignores the other ticked rows
+    back = _safe_return(return_to)
     if not run_ids:
-        flash(request, "Select at least one run to review.", "error")
-    else:
-        reviewed = runs.review(session, run_ids, actor=principal.actor, note=note)
-        session.commit()
-        flash(request, f"Reviewed {len(reviewed)} run{'s' if len(reviewed) != 1 else ''}.")
-    return RedirectResponse(_safe_return(return_to), status_code=303)
+        return redirect(request, back, "Select at least one run to review.", "error")
+    reviewed = runs.review(session, run_ids, actor=principal.actor, note=note)
+    session.commit()
+    return redirect(
+        request, back, f"Reviewed {len(reviewed)} run{'s' if len(reviewed) != 1 else ''}."
+    )
 
 
 @router.get("/jobs", response_class=HTMLResponse)

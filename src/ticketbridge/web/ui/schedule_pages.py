@@ -6,14 +6,14 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from ticketbridge.core.timezones import to_zone, zone_names
 from ticketbridge.services import schedules
 from ticketbridge.services.schedules import ScheduleError
 from ticketbridge.web.deps import CsrfChecked, Ctx, DbSession, UiReader, UiReviewer
-from ticketbridge.web.ui.templating import flash, render, ui_zone
+from ticketbridge.web.ui.templating import redirect, render, ui_zone
 
 router = APIRouter()
 
@@ -59,11 +59,9 @@ def declare_schedule(
         )
         schedules.set_opt_out(session, job_id, opt_out, actor=principal.actor)
     except ScheduleError as exc:
-        flash(request, f"Not saved: {exc}", "error")
-        return RedirectResponse(f"/jobs/{job_id}", status_code=303)
+        return redirect(request, f"/jobs/{job_id}", f"Not saved: {exc}", "error")
     session.commit()
-    flash(request, "Schedule saved.")
-    return RedirectResponse(f"/jobs/{job_id}", status_code=303)
+    return redirect(request, f"/jobs/{job_id}", "Schedule saved.")
 
 
 def job_schedule_context(session: Session, job_id: int, now: datetime, zone: str) -> dict[str, Any]:

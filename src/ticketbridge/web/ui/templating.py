@@ -6,7 +6,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
@@ -71,3 +71,12 @@ def pager_base(request: Request) -> str:
 def flash(request: Request, message: str, kind: str = "ok") -> None:
     """A one-time message for the next page (post/redirect/get)."""
     request.session["flash"] = {"message": message, "kind": kind}
+
+
+def redirect(
+    request: Request, url: str, message: str | None = None, kind: str = "ok"
+) -> RedirectResponse:
+    """Post/redirect/get, with an optional one-time message for the page it lands on."""
+    if message is not None:
+        flash(request, message, kind)
+    return RedirectResponse(url, status_code=303)
