@@ -89,6 +89,36 @@ def test_login_never_redirects_off_site(client: TestClient, db: sessionmaker[Ses
     assert response.headers["location"] == "/"
 
 
+def test_login_refuses_next_paths_that_browsers_read_as_another_site(
+    app: FastAPI, db: sessionmaker[Session]
+) -> None:
+    add_user(db, "erin", Role.OPERATOR)
+
+    def login_to(next_path: str) -> str:
+        client = TestClient(app)  # signing in clears the session, and with it the form token
+        token = csrf_of(client.get("/login").text)
+        form = {"username": "erin", "password": PASSWORD, "csrf_token": token, "next": next_path}
+        return client.post("/login", data=form, follow_redirects=False).headers["location"]
+
+    for sneaky in ("/\\evil.example/", "/\t/evil.example/", "//evil.example/"):
+        assert login_to(sneaky) == "/", sneaky
+    assert login_to("/jobs?x=1") == "/jobs?x=1"
+
+
+def test_review_returns_only_to_a_local_page(app: FastAPI, db: sessionmaker[Session]) -> None:
+    [run_id] = add_runs(db, 1)
+    client = _signed_in(app, db)
+    token = csrf_of(client.get("/run-checks").text)
+
+    response = client.post(
+        "/run-checks/review",
+        data={"csrf_token": token, "only": str(run_id), "return_to": "/\\evil.example/"},
+        follow_redirects=False,
+    )
+
+    assert response.status_code == 303 and response.headers["location"] == "/run-checks"
+
+
 def test_logout_ends_the_session(app: FastAPI, db: sessionmaker[Session]) -> None:
     client = _signed_in(app, db)
     token = csrf_of(client.get("/").text)

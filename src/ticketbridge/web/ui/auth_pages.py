@@ -4,31 +4,22 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Annotated
-from urllib.parse import urlparse
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ticketbridge.services import accounts, audit
 from ticketbridge.web.deps import CsrfChecked, Ctx, DbSession, auth_hash
-from ticketbridge.web.ui.templating import render
+from ticketbridge.web.ui.templating import local_path, render
 
 router = APIRouter()
 
 
-def _safe_next(target: str | None) -> str:
-    """Only local paths: a login link must never send people to another site."""
-    if not target:
-        return "/"
-    parsed = urlparse(target)
-    if parsed.scheme or parsed.netloc or not target.startswith("/") or target.startswith("//"):
-        return "/"
-    return target
-
-
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, session: DbSession, next: str | None = None) -> Response:
-    return render(request, "login.html", session=session, principal=None, next=_safe_next(next))
+    return render(
+        request, "login.html", session=session, principal=None, next=local_path(next, "/")
+    )
 
 
 @router.post("/login", dependencies=[CsrfChecked])
@@ -68,7 +59,7 @@ def login(
             "login.html",
             session=session,
             principal=None,
-            next=_safe_next(next),
+            next=local_path(next, "/"),
             error=error or "Unknown username or wrong password.",
             username=username,
             status_code=401 if not error else 429,
@@ -76,7 +67,7 @@ def login(
     request.session.clear()
     request.session["user_id"] = user.id
     request.session["auth_hash"] = auth_hash(user)
-    return RedirectResponse(_safe_next(next), status_code=303)
+    return RedirectResponse(local_path(next, "/"), status_code=303)
 
 
 @router.post("/logout", dependencies=[CsrfChecked])

@@ -26,7 +26,7 @@ from ticketbridge.services.autotask_connection import IntegrationUnavailable
 from ticketbridge.services.integration_settings import InvalidIntegrationSettings
 from ticketbridge.services.mapping import MappingError
 from ticketbridge.web.deps import CsrfChecked, Ctx, DbSession, UiAdmin
-from ticketbridge.web.ui.templating import redirect, render
+from ticketbridge.web.ui.templating import local_path, redirect, render
 
 router = APIRouter()
 Checked = [CsrfChecked]
@@ -261,7 +261,7 @@ def map_customer(
     company_id: Annotated[int, Form(gt=0)],
     back: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    target = back if back.startswith("/") and not back.startswith("//") else "/customers"
+    target = local_path(back, "/customers")
     try:
         made = mapping.map_customer(ctx, customer_id, company_id, actor=principal.actor)
     except (ConnectorError, IntegrationUnavailable, MappingError) as exc:

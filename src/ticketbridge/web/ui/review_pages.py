@@ -15,7 +15,7 @@ from ticketbridge.services import catalog, dashboard, runs
 from ticketbridge.web.deps import CsrfChecked, Ctx, DbSession, UiReader, UiReviewer, UiViewer
 from ticketbridge.web.ui import ticket_pages
 from ticketbridge.web.ui.schedule_pages import job_schedule_context
-from ticketbridge.web.ui.templating import pager_base, redirect, render, ui_zone
+from ticketbridge.web.ui.templating import local_path, pager_base, redirect, render, ui_zone
 
 router = APIRouter()
 PER_PAGE = 50
@@ -107,10 +107,6 @@ def run_checks_page(
     )
 
 
-def _safe_return(target: str) -> str:
-    return target if target.startswith("/") and not target.startswith("//") else "/run-checks"
-
-
 @router.post("/run-checks/review", dependencies=[CsrfChecked])
 def review_runs(
     request: Request,
@@ -123,7 +119,7 @@ def review_runs(
 ) -> Response:
     if only is not None:
         run_ids = [only]  # a row's own Review button ignores the other ticked rows
-    back = _safe_return(return_to)
+    back = local_path(return_to, "/run-checks")
     if not run_ids:
         return redirect(request, back, "Select at least one run to review.", "error")
     reviewed = runs.review(session, run_ids, actor=principal.actor, note=note)

@@ -80,3 +80,14 @@ def redirect(
     if message is not None:
         flash(request, message, kind)
     return RedirectResponse(url, status_code=303)
+
+
+def local_path(target: str | None, default: str) -> str:
+    r"""`target` when it is a path on this site, else `default`: a form or login field must
+    never send people elsewhere. Browsers read `\` as `/` and drop tabs and newlines, so
+    `/\evil.example` and `/<tab>/evil.example` both lead to `//evil.example`."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return default
+    if "\\" in target or not target.isprintable():
+        return default
+    return target

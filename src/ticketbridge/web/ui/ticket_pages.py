@@ -16,7 +16,7 @@ from ticketbridge.services import runs, ticketing
 from ticketbridge.services.runtime import Runtime
 from ticketbridge.services.ticket_store import LinkResult, TicketError
 from ticketbridge.web.deps import CsrfChecked, Ctx, DbSession, UiReader, UiReviewer
-from ticketbridge.web.ui.templating import flash
+from ticketbridge.web.ui.templating import flash, local_path
 
 router = APIRouter()
 ReturnTo = Annotated[str, Form()]
@@ -24,7 +24,7 @@ TicketNumber = Annotated[str, Form(max_length=200)]
 
 
 def _back(session: Session, run_id: int, return_to: str) -> str:
-    if return_to.startswith("/") and not return_to.startswith("//"):
+    if local_path(return_to, ""):
         return return_to
     run = runs.get_run(session, run_id)
     return f"/jobs/{run.job_id}/runs/{run.id}"
