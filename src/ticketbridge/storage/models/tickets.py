@@ -57,3 +57,8 @@ class TicketLinkRow(Base):
     # The last resolve decision's evidence: time entries, status before and after, note id.
     resolve_evidence: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    # While creating: how many creates were sent for this reservation, and where the last one
+    # stands (queued: nothing sent yet; sending: a request in flight; unknown: sent, and
+    # Autotask has not said whether it created the ticket).
+    create_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    create_phase: Mapped[str | None] = mapped_column(String(20), nullable=True)
