@@ -45,6 +45,15 @@ class Settings(BaseSettings):
     # the retention is purged (its runs stay). 0 keeps raw mail forever.
     mail_max_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
     mail_retention_days: int = Field(default=180, ge=0)
+    # Ticket creates: after a create whose outcome we did not see, no other create is sent for
+    # the run until this long has passed and a search found nothing (never less than the
+    # create timeout plus a minute). Clicks wait this long for an action before answering 202.
+    ticket_create_quiet_seconds: int = Field(default=300, ge=60)
+    ticket_action_wait_seconds: float = Field(default=1.0, ge=0, le=30)
+    # Threads that run operator ticket actions in `serve`, and threads that answer requests;
+    # the database pool is sized from these so that no request waits for a connection.
+    ticket_action_threads: int = Field(default=8, ge=1, le=64)
+    web_threads: int = Field(default=32, ge=4, le=256)
 
     @model_validator(mode="before")
     @classmethod

@@ -19,7 +19,6 @@ from ticketbridge.core.ticket_links import (
     allowed_actions,
     created,
     creation_failed,
-    is_stale_creation,
     left_open,
     linked,
     manual,
@@ -69,13 +68,6 @@ def test_5_created_link_stores_ticket_id_and_number() -> None:
 def test_4_2_a_refused_create_releases_the_reservation_as_history() -> None:
     link = creation_failed(reserve(7, "op", T0), T0)
     assert link.state is LinkState.SUPERSEDED and not link.is_current
-
-
-def test_4_2_a_creating_link_left_behind_is_stale_after_five_minutes() -> None:
-    link = reserve(7, "op", T0)
-    assert not is_stale_creation(link, T0 + timedelta(minutes=4))
-    assert is_stale_creation(link, T0 + timedelta(minutes=5))
-    assert not is_stale_creation(active_link(), T0 + timedelta(hours=1))
 
 
 def test_4_2_run_without_ticket_offers_create_and_link_existing() -> None:

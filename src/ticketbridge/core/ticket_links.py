@@ -65,9 +65,6 @@ REQUIRED_PERMISSION: dict[Action, Permission] = {
 # confirms the deletion, so that a single glitch (a replica lagging, a proxy error page read as
 # 404) never flips a link.
 CONFIRM_MISS_AFTER = timedelta(minutes=1)
-# A reservation older than this is treated as a crashed create and recovered by searching
-# Autotask for the run's marker.
-STALE_CREATING_AFTER = timedelta(minutes=5)
 # Runs on screen re-validate their tickets when the last read is older than this.
 VALIDATION_MAX_AGE = timedelta(minutes=5)
 
@@ -135,10 +132,6 @@ def creation_failed(link: TicketLink, now: datetime) -> TicketLink:
     """A create that Autotask definitely refused: the reservation is released, kept as history."""
     _require(link, LinkState.CREATING)
     return replace(link, state=LinkState.SUPERSEDED, superseded_at=now)
-
-
-def is_stale_creation(link: TicketLink, now: datetime) -> bool:
-    return link.state is LinkState.CREATING and now - link.created_at >= STALE_CREATING_AFTER
 
 
 def linked(

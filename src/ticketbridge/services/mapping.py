@@ -266,11 +266,14 @@ def check_customer(
 ) -> CompanyMapping:
     """Validate one customer's mapping right before a ticket action, through the action's own
     session and connector; the fresh mapping (use core.mapping_status.creation_blocker on it).
-    Not audited on its own: the action's event carries :func:`evidence`. Does not commit; no
-    request when the customer is unmapped. Raises ConnectorError."""
+    Not audited on its own: the action's event carries :func:`evidence`. Ends the session's
+    transaction before the request, so no database connection waits on Autotask, and leaves
+    the refreshed row for the caller to commit; no request when the customer is unmapped.
+    Raises ConnectorError."""
     row = _row(session, customer_id)
     if row is None:
         return rules.UNMAPPED
+    session.commit()
     return _refresh(row, _read_companies(connector, [row])[int(row.company_id)], now)
 
 

@@ -59,10 +59,15 @@ def current_settings(session: Session) -> AutotaskSettings:
 @contextmanager
 def connect(runtime: Runtime, session: Session, *, quick: bool = False) -> Iterator[ActiveAutotask]:
     """A ready connector; IntegrationUnavailable becomes a ticket error before anything is sent.
-    ``quick``: one try with a short timeout, for validation while a page is being shown."""
+    ``quick``: one try with a short timeout, for validation while a page is being shown.
+
+    Ends the session's transaction first (what was read stays usable, anything pending is
+    committed), so that no database connection is held while Autotask answers: a slow PSA
+    must never starve the pool. Writes after the requests take a connection again."""
     timeout, retry = (QUICK_TIMEOUT_SECONDS, NO_RETRY) if quick else (None, None)
     try:
         with autotask_connection.active(runtime, session, timeout=timeout, retry=retry) as autotask:
+            session.commit()
             yield autotask
     except IntegrationUnavailable as exc:
         raise unavailable(exc) from None

@@ -2,9 +2,9 @@
 
 A reservation is the run's link in state ``creating``. It ends linked to the ticket Autotask
 holds for the run's reference (:func:`finish`), released and kept as history when Autotask
-certainly created nothing (:func:`release`), or still reserved when nobody knows yet, for
-recovery to settle later (:func:`leave_unknown`). The create action and the recovery of stale
-reservations both end reservations through these.
+certainly created nothing (:func:`release`), or stays reserved with its outcome unknown, for
+settling to search again (:func:`leave_unknown`). Clicks and the periodic job end
+reservations through these.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 
 from ticketbridge.connectors.psa.base import RemoteTicket
 from ticketbridge.core import ticket_links as rules
+from ticketbridge.core.create_progress import CreatePhase
 from ticketbridge.core.ticket_links import Action, LinkState
 from ticketbridge.services import ticket_store as store
 from ticketbridge.services.autotask_connection import ActiveAutotask
@@ -30,10 +31,12 @@ def finish(
     action: Action,
     problems: list[dict[str, Any]],
     *,
+    searched: bool = False,
     context: dict[str, Any] | None = None,
 ) -> LinkResult:
     """Link the reservation to the oldest of the tickets found (any others are duplicates,
-    listed in the audit event). ``context``: more audit details from the caller."""
+    listed in the audit event). ``searched``: found by a search, not returned by the create.
+    ``context``: more audit details from the caller."""
     ticket = min(found, key=lambda t: t.id)
     now = runtime.clock()
     with runtime.session_factory() as session:
@@ -59,13 +62,14 @@ def finish(
             return LinkResult(row, "The run's ticket was linked by another attempt.")
         link = rules.created(store.to_link(row), ticket.id, ticket.number, now)
         store.apply(row, link)
+        row.create_phase = None
         row.ticket_url = ticket_url(autotask, ticket.id)
         row.last_status_id = ticket.status_id
         row.last_status_label = ticket.status_label or None
         row.last_error = None
         store.audit_action(
             session, actor=actor, action=action.value, run_id=row.run_id,
-            outcome="ok" if not problems else "recovered", details=details,
+            outcome="recovered" if problems or searched else "ok", details=details,
         )  # fmt: skip
         session.commit()
         return LinkResult(row, f"Autotask ticket {ticket.number} created.")
@@ -79,9 +83,11 @@ def release(
     problems: list[dict[str, Any]],
     error: str,
     *,
+    outcome: str = "failed",
     context: dict[str, Any] | None = None,
 ) -> None:
-    """Autotask certainly created nothing: end the reservation, keeping it as history."""
+    """Autotask certainly created nothing (or the create was blocked before it was sent): end
+    the reservation, keeping it as history."""
     now = runtime.clock()
     with runtime.session_factory() as session:
         row = store.get(session, link_id)
@@ -91,7 +97,7 @@ def release(
         session.flush()
         store.release(session, row, now)
         store.audit_action(
-            session, actor=actor, action=action.value, run_id=run_id, outcome="failed",
+            session, actor=actor, action=action.value, run_id=run_id, outcome=outcome,
             details={"reference": row.reference, "attempts": problems, **(context or {})},
         )  # fmt: skip
         session.commit()
@@ -106,13 +112,14 @@ def leave_unknown(
     *,
     context: dict[str, Any] | None = None,
 ) -> None:
-    """Autotask did not say whether it created the ticket: keep the reservation, touched now, for
-    recovery to settle once it is stale."""
+    """Autotask did not say whether it created the ticket: keep the reservation, its outcome
+    unknown from now on, for settling to search again until the quiet period is over."""
     with runtime.session_factory() as session:
         row = store.get(session, link_id)
         assert row is not None
         row.attempted_at = runtime.clock()
-        row.last_error = "Autotask did not confirm the create; checking again later."
+        row.create_phase = CreatePhase.UNKNOWN.value
+        row.last_error = "Autotask did not confirm the create; checking again."
         store.audit_action(
             session, actor=actor, action=action.value, run_id=row.run_id,
             outcome="unknown",

@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ticketbridge.core import ticket_links as rules
+from ticketbridge.core.create_progress import CreatePhase, CreateProgress
 from ticketbridge.core.ticket_links import LinkOrigin, LinkState, TicketLink
 from ticketbridge.services import audit
 from ticketbridge.storage.models import TicketLinkRow
@@ -206,29 +206,32 @@ def replace(session: Session, old: TicketLinkRow | None, new: TicketLinkRow, now
     return True
 
 
-def is_stale_creation(row: TicketLinkRow, now: datetime) -> bool:
-    if row.state != LinkState.CREATING.value:
-        return False
-    touched = row.attempted_at or row.created_at
-    return now - touched >= rules.STALE_CREATING_AFTER
+def progress(row: TicketLinkRow) -> CreateProgress:
+    """Where a reservation's create stands (rows written before phases existed read as sent)."""
+    phase = CreatePhase(row.create_phase) if row.create_phase else CreatePhase.SENDING
+    return CreateProgress(phase, row.create_attempts, row.attempted_at or row.created_at)
 
 
-def claim_stale(session: Session, row: TicketLinkRow, now: datetime) -> bool:
-    """Take over a stale reservation, so that only one recoverer works on it. Commits."""
-    touched = row.attempted_at
-    condition = (
-        TicketLinkRow.attempted_at.is_(None)
-        if touched is None
-        else TicketLinkRow.attempted_at == touched
-    )
+def claim_send(session: Session, row: TicketLinkRow, now: datetime, reference: str) -> bool:
+    """Take the right to send the reservation's next create: only one click, worker or job gets
+    it, because the update only matches the phase and attempt count that were read. Records
+    the reference the create carries. Commits."""
     result = session.execute(
         update(TicketLinkRow)
         .where(
             TicketLinkRow.id == row.id,
             TicketLinkRow.state == LinkState.CREATING.value,
-            condition,
+            TicketLinkRow.create_attempts == row.create_attempts,
+            TicketLinkRow.create_phase.is_(None)
+            if row.create_phase is None
+            else TicketLinkRow.create_phase == row.create_phase,
         )
-        .values(attempted_at=now)
+        .values(
+            create_phase=CreatePhase.SENDING.value,
+            create_attempts=row.create_attempts + 1,
+            attempted_at=now,
+            reference=reference,
+        )
         .execution_options(synchronize_session=False)
     )
     session.commit()

@@ -20,7 +20,7 @@ from ticketbridge.services import ticket_store as store
 from ticketbridge.services.ticket_create import create
 from ticketbridge.services.ticket_linking import link_existing, set_manual_number
 from ticketbridge.services.ticket_psa import current_settings, mode_of
-from ticketbridge.services.ticket_recovery import recover_stale
+from ticketbridge.services.ticket_recovery import settle_pending
 from ticketbridge.services.ticket_resolve import resolve
 from ticketbridge.services.ticket_store import TicketError
 from ticketbridge.services.ticket_validation import (
@@ -38,9 +38,9 @@ __all__ = [
     "for_page",
     "link_existing",
     "open_ticket",
-    "recover_stale",
     "resolve",
     "set_manual_number",
+    "settle_pending",
     "validate",
     "validate_open_links",
     "view",

@@ -46,7 +46,7 @@ SCHEDULES: tuple[Schedule, ...] = (
     Schedule("mail.poll_due", "* * * * *"),
     Schedule("schedules.detect_missed", "*/10 * * * *"),
     Schedule("mail.purge", "17 3 * * *"),
-    Schedule("tickets.recover_creating", "*/2 * * * *"),
+    Schedule("tickets.recover_creating", "* * * * *"),
     Schedule("tickets.validate_links", "*/15 * * * *"),
     Schedule("autotask.validate_mappings", "41 2 * * *"),
 )
@@ -89,9 +89,9 @@ def autotask_validate_mappings(runtime: Runtime) -> None:
 
 @task("tickets.recover_creating")
 def tickets_recover_creating(runtime: Runtime) -> None:
-    # Creates that crashed between Autotask's commit and ours: search by reference, link or
-    # release. Sends nothing while the integration is disabled.
-    ticketing.recover_stale(runtime)
+    # Creates whose outcome is unknown: search by reference and link, or after the quiet period
+    # send again or give the run back. Sends nothing while the integration is disabled.
+    ticketing.settle_pending(runtime)
 
 
 @task("tickets.validate_links")

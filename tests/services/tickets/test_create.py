@@ -128,16 +128,52 @@ def test_4_2_committed_but_unanswered_create_is_found_by_its_marker_not_repeated
     assert audits(runtime, "ticket.create")[-1].outcome == "recovered"
 
 
-def test_4_2_timeout_before_commit_is_searched_then_created_once(
-    runtime: Runtime, world: AutotaskWorld, run_id: int
+def test_4_2_lost_create_is_sent_again_only_after_the_quiet_period(
+    runtime: Runtime, world: AutotaskWorld, run_id: int, clock: Clock
 ) -> None:
     world.fault(kind="drop", when="before_commit", methods=["POST"], path_contains="/Tickets")
 
-    ticket_create.create(runtime, run_id, actor="olivia")
+    with pytest.raises(PsaUnavailable, match="not confirmed"):
+        ticket_create.create(runtime, run_id, actor="olivia")
 
-    assert len(emulator_tickets(world)) == 1
     link = current(runtime, run_id)
-    assert link is not None and link.state == LinkState.ACTIVE.value
+    assert link is not None and (link.state, link.create_phase) == ("creating", "unknown")
+    clock.advance(minutes=4)
+    with pytest.raises(TicketBeingCreated, match="waiting for Autotask to answer"):
+        ticket_create.create(runtime, run_id, actor="oscar")  # searches, sends nothing
+    assert ticket_recovery.settle_pending(runtime) == 0
+    assert emulator_tickets(world) == []
+    clock.advance(minutes=1)
+
+    assert ticket_recovery.settle_pending(runtime) == 1
+
+    [ticket] = emulator_tickets(world)
+    link = current(runtime, run_id)
+    assert link is not None and (link.state, link.ticket_id) == ("active", ticket["id"])
+    assert link.create_attempts == 2
+
+
+def test_4_2_create_gives_the_run_back_after_the_last_unconfirmed_attempt(
+    runtime: Runtime, world: AutotaskWorld, run_id: int, clock: Clock
+) -> None:
+    world.fault(
+        kind="drop", when="before_commit", count=3, methods=["POST"], path_contains="/Tickets"
+    )
+    with pytest.raises(PsaUnavailable):
+        ticket_create.create(runtime, run_id, actor="olivia")
+    for _ in range(2):
+        clock.advance(minutes=5)
+        ticket_recovery.settle_pending(runtime)
+    clock.advance(minutes=5)
+
+    assert ticket_recovery.settle_pending(runtime) == 1
+
+    assert current(runtime, run_id) is None
+    [old] = links(runtime, run_id)
+    assert (old.state, old.create_attempts) == ("superseded", 3)
+    assert "none was created" in (old.last_error or "")
+    ticket_create.create(runtime, run_id, actor="olivia")  # the operator may try again
+    assert len(emulator_tickets(world)) == 1
 
 
 def test_4_2_plain_503_is_retried_by_the_connector_without_duplicates(
@@ -172,25 +208,26 @@ def test_4_2_definite_refusal_releases_the_reservation_as_history(
     assert len(emulator_tickets(world)) == 1
 
 
-def test_4_2_unanswered_search_keeps_the_reservation_for_recovery(
+def test_4_2_unanswered_search_keeps_the_reservation_until_autotask_answers(
     runtime: Runtime, world: AutotaskWorld, run_id: int, clock: Clock
 ) -> None:
     world.fault(kind="drop", when="after_commit", methods=["POST"], path_contains="/Tickets")
     world.fault(kind="status", status=503, retry_after=0, count=10, path_contains="/Tickets/query")
 
-    with pytest.raises(PsaUnavailable, match="checked automatically"):
+    with pytest.raises(PsaUnavailable, match="keeps checking"):
         ticket_create.create(runtime, run_id, actor="olivia")
 
     link = current(runtime, run_id)
     assert link is not None and link.state == LinkState.CREATING.value
-    with pytest.raises(TicketBeingCreated):
+    with pytest.raises(PsaUnavailable, match="could not be searched"):
         ticket_create.create(runtime, run_id, actor="oscar")
     world.admin("DELETE", "faults")
-    clock.advance(minutes=6)
-    assert ticket_recovery.recover_stale(runtime) == 1
+    clock.advance(minutes=1)  # found by the next search, long before the quiet period ends
+    assert ticket_recovery.settle_pending(runtime) == 1
     [ticket] = emulator_tickets(world)
     link = current(runtime, run_id)
     assert link is not None and (link.state, link.ticket_id) == ("active", ticket["id"])
+    assert audits(runtime, "ticket.create")[-1].outcome == "recovered"
 
 
 def test_4_2_crash_after_autotask_commit_is_recovered_by_the_next_attempt(
@@ -203,11 +240,14 @@ def test_4_2_crash_after_autotask_commit_is_recovered_by_the_next_attempt(
         row = store.current(session, run_id)
         assert row is not None
         row.state, row.ticket_id, row.ticket_number = "creating", None, None
+        row.create_phase = "sending"
         session.commit()
+    seq = last_seq(world)
     clock.advance(minutes=1)
-    with pytest.raises(TicketBeingCreated):
+    with pytest.raises(TicketBeingCreated):  # a create may still be in flight: left alone
         ticket_create.create(runtime, run_id, actor="oscar")
-    clock.advance(minutes=5)
+    assert api_requests(world, seq) == []
+    clock.advance(minutes=6)
 
     result = ticket_create.create(runtime, run_id, actor="oscar")
 
@@ -215,24 +255,17 @@ def test_4_2_crash_after_autotask_commit_is_recovered_by_the_next_attempt(
     assert len(emulator_tickets(world)) == 1
 
 
-def test_4_2_stale_reservation_without_ticket_is_released_by_the_job(
+def test_4_2_reservation_whose_create_never_left_is_sent_by_the_job(
     runtime: Runtime, world: AutotaskWorld, run_id: int, clock: Clock
 ) -> None:
-    with runtime.session_factory() as session:
-        row = store.new_row(
-            ticket_create.rules.reserve(run_id, "oscar", NOW),
-            reference=f"run-{run_id}@never-sent",
-            attempted_at=NOW,
-        )
-        assert store.insert_current(session, row)
-    clock.advance(minutes=5)
+    # The process died after reserving, before sending anything.
+    reservation = ticket_create.reserve(runtime, run_id, actor="oscar")
+    assert ticket_recovery.settle_pending(runtime) == 1
 
-    assert ticket_recovery.recover_stale(runtime) == 1
-
-    assert current(runtime, run_id) is None
-    assert links(runtime, run_id)[0].state == LinkState.SUPERSEDED.value
-    ticket_create.create(runtime, run_id, actor="olivia")
-    assert len(emulator_tickets(world)) == 1
+    [ticket] = emulator_tickets(world)
+    link = current(runtime, run_id)
+    assert link is not None and link.id == reservation.link_id
+    assert (link.state, link.ticket_id, link.create_attempts) == ("active", ticket["id"], 1)
 
 
 def test_3_3_unmapped_customer_blocks_creation_with_the_reason(

@@ -213,7 +213,7 @@ def test_6a_1_disabled_integration_takes_manual_numbers_with_zero_requests(
         ticketing.resolve(runtime, linked_run, actor="olivia")
     ticketing.for_page(runtime, [run_id, linked_run])
     ticketing.validate_open_links(runtime)
-    ticketing.recover_stale(runtime)
+    ticketing.settle_pending(runtime)
 
     assert world.requests() == []
     view = _view(runtime, run_id)

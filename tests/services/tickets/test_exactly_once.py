@@ -70,7 +70,7 @@ def test_4_2_exactly_one_ticket_per_run_under_faults_and_double_clicks(
                 futures += [pool.submit(_attempt, runtime, run_id, barrier) for _ in range(2)]
             outcomes.update(f.result() for f in futures)
         clock.advance(minutes=6)
-        ticketing.recover_stale(runtime)
+        ticketing.settle_pending(runtime)
 
     tickets = emulator_tickets(world)
     assert len(tickets) == RUNS
