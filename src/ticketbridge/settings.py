@@ -67,6 +67,12 @@ class Settings(BaseSettings):
         return data
 
     @property
+    def database_pool_size(self) -> int:
+        """Connections every thread that may hold one at once can have: request threads,
+        ticket action threads, and room for the in-process jobs, scheduler and mail watchers."""
+        return self.web_threads + self.ticket_action_threads + 8
+
+    @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.var_dir / 'ticketbridge.db'}"
 

@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
+from ticketbridge.core import create_progress
 from ticketbridge.core import ticket_links as rules
 from ticketbridge.core.roles import Role, can
 from ticketbridge.core.ticket_links import Action, IntegrationMode
 from ticketbridge.services import ticket_store as store
+from ticketbridge.services.ticket_actions import ActionPool, create_soon
 from ticketbridge.services.ticket_create import create
 from ticketbridge.services.ticket_linking import link_existing, set_manual_number
 from ticketbridge.services.ticket_psa import current_settings, mode_of
@@ -29,12 +31,14 @@ from ticketbridge.services.ticket_validation import (
     validate,
     validate_open_links,
 )
-from ticketbridge.storage.models import TicketLinkRow
+from ticketbridge.storage.models import TicketLinkRow, utcnow
 
 __all__ = [
+    "ActionPool",
     "TicketError",
     "TicketView",
     "create",
+    "create_soon",
     "for_page",
     "link_existing",
     "open_ticket",
@@ -79,10 +83,19 @@ def _view(
         run_id=run_id,
         mode=mode,
         link=row,
-        label=rules.state_label(link) if link is not None else None,
+        label=_label(row, link),
         actions=rules.allowed_actions(link, mode, allow_resolve),
         history=history or [],
     )
+
+
+def _label(row: TicketLinkRow | None, link: rules.TicketLink | None) -> str | None:
+    if row is None or link is None:
+        return None
+    if link.state is rules.LinkState.CREATING:
+        # How long the operator has been waiting, and on what.
+        return create_progress.waiting_label(store.progress(row), row.created_at, utcnow())
+    return rules.state_label(link)
 
 
 def views(session: Session, run_ids: Sequence[int]) -> dict[int, TicketView]:

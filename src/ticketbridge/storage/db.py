@@ -10,7 +10,11 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(url: str, *, pool_size: int | None = None, **kwargs: Any) -> Engine:
+    """``pool_size``: as many connections as threads may hold at once (see
+    Settings.database_pool_size), so that no request ever waits for one."""
+    if pool_size is not None:
+        kwargs |= {"pool_size": pool_size, "max_overflow": 10}
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 
+import anyio.to_thread
 import fastapi_offline
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -16,6 +17,7 @@ from sqlalchemy import Engine
 from starlette.middleware.sessions import SessionMiddleware
 
 from ticketbridge import __version__
+from ticketbridge.services import ticketing
 from ticketbridge.services.runtime import Runtime, build_runtime
 from ticketbridge.settings import Settings, get_settings
 from ticketbridge.storage.models import utcnow
@@ -38,14 +40,22 @@ def create_app(
     returns an object with `stop()` (see ticketbridge.worker.runner)."""
     ctx = build_runtime(settings or get_settings(), engine=engine, clock=clock)
 
+    actions = ticketing.ActionPool(
+        ctx.settings.ticket_action_threads, ctx.settings.ticket_action_wait_seconds
+    )
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # Request threads, each holding at most one database connection: the pool is sized
+        # from the same setting (Settings.database_pool_size).
+        anyio.to_thread.current_default_thread_limiter().total_tokens = ctx.settings.web_threads
         worker = background(ctx) if background else None
         try:
             yield
         finally:
             if worker is not None:
                 worker.stop()  # type: ignore[attr-defined]
+            actions.shutdown()
 
     app = FastAPI(
         title="ticketbridge",
@@ -57,6 +67,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.ctx = ctx
+    app.state.ticket_actions = actions
     app.state.templates = make_templates()
     app.add_middleware(
         SessionMiddleware,

@@ -13,6 +13,7 @@ from ticketbridge.core.roles import Permission, Role, can
 from ticketbridge.services import accounts
 from ticketbridge.services.accounts import Principal
 from ticketbridge.services.runtime import Runtime
+from ticketbridge.services.ticket_actions import ActionPool
 from ticketbridge.storage.models import User
 
 
@@ -22,6 +23,14 @@ def get_context(request: Request) -> Runtime:
 
 
 Ctx = Annotated[Runtime, Depends(get_context)]
+
+
+def get_ticket_actions(request: Request) -> ActionPool:
+    pool: ActionPool = request.app.state.ticket_actions
+    return pool
+
+
+TicketActions = Annotated[ActionPool, Depends(get_ticket_actions)]
 
 
 def get_session(ctx: Ctx) -> Iterator[Session]:
@@ -50,8 +59,6 @@ def _token_principal(request: Request, session: Session) -> Principal | None:
     token = accounts.authenticate_token(session, credentials.strip())
     if token is None:
         return None
-    if session.dirty:
-        session.commit()  # last_used_at, updated at most once a minute
     return Principal("token", token.id, token.name, Role(token.role))
 
 
@@ -71,8 +78,17 @@ def auth_hash(user: User) -> str:
     return user.password_hash[-16:]
 
 
+def _release(session: Session) -> None:
+    """End the sign-in read so the request holds no connection while the route works: a route
+    that waits on a PSA, or opens a session of its own, must not keep a second one checked
+    out (the pool would run dry under concurrent clicks). The session takes a connection again
+    when the route uses it."""
+    session.commit()
+
+
 def api_principal(request: Request, session: DbSession) -> Principal:
     principal = _token_principal(request, session)
+    _release(session)
     if principal is None:
         raise HTTPException(
             status_code=401,
@@ -84,6 +100,7 @@ def api_principal(request: Request, session: DbSession) -> Principal:
 
 def ui_principal(request: Request, session: DbSession) -> Principal:
     principal = _session_principal(request, session)
+    _release(session)
     if principal is None:
         raise NotSignedIn()
     return principal

@@ -9,13 +9,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
 from ticketbridge.services import runs, ticketing
+from ticketbridge.services.ticket_store import LinkResult
 from ticketbridge.storage.models import TicketLinkRow
 from ticketbridge.web.api.schemas import ERROR_RESPONSES
-from ticketbridge.web.deps import ApiReader, ApiReviewer, Ctx, DbSession
+from ticketbridge.web.deps import ApiReader, ApiReviewer, Ctx, DbSession, TicketActions
 
 router = APIRouter(prefix="/runs", tags=["tickets"], responses=ERROR_RESPONSES)
 
@@ -78,56 +80,113 @@ class TicketOut(BaseModel):
     message: str | None = None
 
 
-def _out(ctx: Ctx, run_id: int, message: str | None = None) -> TicketOut:
-    with ctx.session_factory() as session:
-        view = ticketing.view(session, run_id)
-        return TicketOut(
-            run_id=run_id,
-            mode=view.mode.value,
-            label=view.label,
-            actions=sorted(a.value for a in view.actions),
-            current=LinkOut.of(view.link) if view.link is not None else None,
-            history=[LinkOut.of(row) for row in view.history],
-            message=message,
-        )
+def _out(session: Session, run_id: int, message: str | None = None) -> TicketOut:
+    """The run's ticket as stored now, read in the request's one session."""
+    view = ticketing.view(session, run_id)
+    return TicketOut(
+        run_id=run_id,
+        mode=view.mode.value,
+        label=view.label,
+        actions=sorted(a.value for a in view.actions),
+        current=LinkOut.of(view.link) if view.link is not None else None,
+        history=[LinkOut.of(row) for row in view.history],
+        message=message,
+    )
 
 
 @router.get("/{run_id}/ticket", response_model=TicketOut, summary="A run's ticket and history")
-def get_ticket(run_id: int, ctx: Ctx, session: DbSession, _: ApiReader) -> TicketOut:
+def get_ticket(run_id: int, session: DbSession, _: ApiReader) -> TicketOut:
     runs.get_run(session, run_id)
-    return _out(ctx, run_id)
+    return _out(session, run_id)
+
+
+STILL_WORKING: dict[int | str, dict[str, Any]] = {
+    202: {"model": TicketOut, "description": "Accepted: Autotask is still working"}
+}
+
+
+def _answer(
+    session: Session, run_id: int, result: LinkResult | None, response: Response
+) -> TicketOut:
+    """The action's outcome, or 202 with the run's ticket as it stands while the action goes on
+    (the ticket's ``label`` says what is awaited; GET the ticket again to see the outcome)."""
+    if result is None:
+        response.status_code = 202
+        return _out(session, run_id, "Autotask is still working; the run shows the outcome.")
+    return _out(session, run_id, result.message)
 
 
 @router.post(
-    "/{run_id}/ticket", response_model=TicketOut, status_code=201, summary="Create a ticket"
+    "/{run_id}/ticket",
+    response_model=TicketOut,
+    status_code=201,
+    summary="Create a ticket",
+    responses=STILL_WORKING,
 )
-def create_ticket(run_id: int, ctx: Ctx, principal: ApiReviewer) -> TicketOut:
+def create_ticket(
+    run_id: int,
+    ctx: Ctx,
+    session: DbSession,
+    actions: TicketActions,
+    principal: ApiReviewer,
+    response: Response,
+) -> TicketOut:
     """Create the run's Autotask ticket (or a new one after the old was deleted in Autotask).
-    Exactly once: a concurrent attempt answers 409 "A ticket is being created"."""
-    result = ticketing.create(ctx, run_id, actor=principal.actor)
-    return _out(ctx, run_id, result.message)
+    Exactly once: a concurrent attempt answers 409 "A ticket is being created". Answers 202
+    when Autotask has not answered within about a second; the create goes on."""
+    result = ticketing.create_soon(ctx, actions, run_id, actor=principal.actor)
+    return _answer(session, run_id, result, response)
 
 
-@router.post("/{run_id}/ticket/link", response_model=TicketOut, summary="Link existing ticket")
-def link_ticket(run_id: int, body: TicketNumberIn, ctx: Ctx, principal: ApiReviewer) -> TicketOut:
+@router.post(
+    "/{run_id}/ticket/link",
+    response_model=TicketOut,
+    summary="Link existing ticket",
+    responses=STILL_WORKING,
+)
+def link_ticket(
+    run_id: int,
+    body: TicketNumberIn,
+    ctx: Ctx,
+    session: DbSession,
+    actions: TicketActions,
+    principal: ApiReviewer,
+    response: Response,
+) -> TicketOut:
     """Link an existing Autotask ticket by its number (validated in Autotask); also Re-link
     after the linked ticket was deleted, and turns a manual number into a validated link."""
-    result = ticketing.link_existing(ctx, run_id, body.ticket_number, actor=principal.actor)
-    return _out(ctx, run_id, result.message)
+    result = actions.run(
+        lambda: ticketing.link_existing(ctx, run_id, body.ticket_number, actor=principal.actor)
+    )
+    return _answer(session, run_id, result, response)
 
 
-@router.post("/{run_id}/ticket/resolve", response_model=TicketOut, summary="Resolve the ticket")
-def resolve_ticket(run_id: int, ctx: Ctx, principal: ApiReviewer) -> TicketOut:
+@router.post(
+    "/{run_id}/ticket/resolve",
+    response_model=TicketOut,
+    summary="Resolve the ticket",
+    responses=STILL_WORKING,
+)
+def resolve_ticket(
+    run_id: int,
+    ctx: Ctx,
+    session: DbSession,
+    actions: TicketActions,
+    principal: ApiReviewer,
+    response: Response,
+) -> TicketOut:
     """Close the ticket when it has no time entries (with the fixed internal note); with time
     entries, add the note and leave it open."""
-    result = ticketing.resolve(ctx, run_id, actor=principal.actor)
-    return _out(ctx, run_id, result.message)
+    result = actions.run(lambda: ticketing.resolve(ctx, run_id, actor=principal.actor))
+    return _answer(session, run_id, result, response)
 
 
 @router.post(
     "/{run_id}/ticket/manual", response_model=TicketOut, summary="Record a manual ticket number"
 )
-def manual_ticket(run_id: int, body: TicketNumberIn, ctx: Ctx, principal: ApiReviewer) -> TicketOut:
+def manual_ticket(
+    run_id: int, body: TicketNumberIn, ctx: Ctx, session: DbSession, principal: ApiReviewer
+) -> TicketOut:
     """Only while the integration is disabled or compatibility mode is on; never resolved."""
     result = ticketing.set_manual_number(ctx, run_id, body.ticket_number, actor=principal.actor)
-    return _out(ctx, run_id, result.message)
+    return _out(session, run_id, result.message)
