@@ -3,8 +3,9 @@
 A reservation (the run's link in state ``creating``) goes through phases::
 
     queued --claim--> sending --ticket returned--> (linked)
-                        |
-                        +--refused for certain--> (released)
+      ^                 |
+      +--throttled or --+--refused for certain--> (released)
+         unavailable    |
                         |
                         +--timeout, reset, 5xx--> unknown --search finds it--> (linked)
                                                      |
@@ -29,7 +30,7 @@ from enum import StrEnum
 
 
 class CreatePhase(StrEnum):
-    QUEUED = "queued"  # reserved, nothing sent yet
+    QUEUED = "queued"  # reserved; nothing sent yet, or the last create was refused unprocessed
     SENDING = "sending"  # a create request is (or was, if its process died) in flight
     UNKNOWN = "unknown"  # sent; Autotask did not say whether it created the ticket
 
@@ -46,6 +47,8 @@ class CreateTiming:
     # The longest one create call can last on our side (queueing, timeout, retries).
     longest_call: timedelta
     max_attempts: int = 3
+    # After Autotask refused a create before processing it (throttled, unavailable).
+    retry_refused_after: timedelta = timedelta(minutes=1)
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
@@ -61,8 +64,14 @@ class CreateProgress:
 
 def next_step(progress: CreateProgress, now: datetime, timing: CreateTiming) -> Step:
     """What to do with a reservation once a search for its reference found no ticket."""
-    if progress.phase is CreatePhase.QUEUED and progress.attempts == 0:
-        return Step.SEND
+    if progress.phase is CreatePhase.QUEUED:
+        # Nothing outstanding can commit: never sent, or refused before processing (429, 503),
+        # in which case the retry waits a little.
+        if progress.attempts == 0:
+            return Step.SEND
+        if now < progress.touched_at + timing.retry_refused_after:
+            return Step.WAIT
+        return Step.SEND if progress.attempts < timing.max_attempts else Step.RELEASE
     if now < settles_at(progress, timing):
         return Step.WAIT
     return Step.SEND if progress.attempts < timing.max_attempts else Step.RELEASE

@@ -69,10 +69,6 @@ MAX_CREATE_ATTEMPTS = 3
 # Autotask's create timeout when the connection does not say (the connector's default).
 DEFAULT_CREATE_TIMEOUT_SECONDS = 60.0
 BEING_CREATED = "A ticket is being created for this run."
-NOT_CONFIRMED = (
-    "Autotask has not confirmed the ticket yet. ticketbridge keeps checking and sends no "
-    "second create before it knows; the run shows the ticket as soon as Autotask has it."
-)
 
 
 def installation_of(base_url: str) -> str:
@@ -245,7 +241,7 @@ def _search(
         ticket_reservation.audit_failed(runtime, actor, action, run_id, exc)
         raise PsaUnavailable(
             f"Autotask could not be searched for the run's ticket ({exc.message}). "
-            + NOT_CONFIRMED,
+            + ticket_reservation.NOT_CONFIRMED,
             details={"link_id": link_id, **error_details(exc)},
         ) from None
 
@@ -317,6 +313,11 @@ def _deliver(
         ambiguous = exc.remote_id is not None or (
             isinstance(exc, ConnectorUnavailable) and exc.outcome_unknown
         )
+        if not ambiguous and isinstance(exc, ConnectorUnavailable):
+            # Refused before processing: nothing can commit; the job sends it again shortly.
+            return ticket_reservation.requeue(
+                runtime, link_id, actor, action, problems, context=context
+            )
         if not ambiguous:
             ticket_reservation.release(
                 runtime, link_id, actor, action, problems, str(exc), context=context
@@ -331,10 +332,9 @@ def _deliver(
             return ticket_reservation.finish(
                 runtime, autotask, link_id, found, actor, action, problems, context=context
             )
-        ticket_reservation.leave_unknown(runtime, link_id, actor, action, problems, context=context)
-        raise PsaUnavailable(
-            NOT_CONFIRMED, details={"link_id": link_id, "attempts": problems}
-        ) from None
+        return ticket_reservation.leave_unknown(
+            runtime, link_id, actor, action, problems, context=context
+        )
     return ticket_reservation.finish(
         runtime, autotask, link_id, [ticket], actor, action, [], context=context
     )

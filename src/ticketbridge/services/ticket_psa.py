@@ -91,7 +91,12 @@ def translate(exc: ConnectorError) -> TicketError:
     """A connector error as the ticket error the web layer answers with (never a 500)."""
     details = error_details(exc)
     if isinstance(exc, ConnectorUnavailable):
-        return PsaUnavailable(f"Autotask is unavailable: {exc.message}", details=details)
+        later = f"in {int(exc.retry_after)} seconds" if exc.retry_after else "in a minute or two"
+        return PsaUnavailable(
+            f"Autotask is unavailable ({exc.message}). Nothing was changed in Autotask; "
+            f"try again {later}.",
+            details=details | ({"retry_after": exc.retry_after} if exc.retry_after else {}),
+        )
     if isinstance(exc, ConnectorAuthError):
         return PsaFailed(f"Autotask refused our credentials: {exc.message}", details=details)
     if isinstance(exc, ConnectorConfigError):

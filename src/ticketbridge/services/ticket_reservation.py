@@ -21,6 +21,11 @@ from ticketbridge.services.runtime import Runtime
 from ticketbridge.services.ticket_psa import error_details, ticket_url
 from ticketbridge.services.ticket_store import LinkResult
 
+NOT_CONFIRMED = (
+    "Autotask has not confirmed the ticket yet. ticketbridge keeps checking and sends no "
+    "second create before it knows; the run shows the ticket as soon as Autotask has it."
+)
+
 
 def finish(
     runtime: Runtime,
@@ -111,21 +116,56 @@ def leave_unknown(
     problems: list[dict[str, Any]],
     *,
     context: dict[str, Any] | None = None,
-) -> None:
+) -> LinkResult:
     """Autotask did not say whether it created the ticket: keep the reservation, its outcome
     unknown from now on, for settling to search again until the quiet period is over."""
+    return _keep(
+        runtime, link_id, actor, action, problems, CreatePhase.UNKNOWN, "unknown", NOT_CONFIRMED,
+        context,
+    )  # fmt: skip
+
+
+def requeue(
+    runtime: Runtime,
+    link_id: int,
+    actor: str,
+    action: Action,
+    problems: list[dict[str, Any]],
+    *,
+    context: dict[str, Any] | None = None,
+) -> LinkResult:
+    """Autotask refused the create before processing it (throttled, unavailable): keep the
+    reservation queued, for settling to send it again shortly."""
+    return _keep(
+        runtime, link_id, actor, action, problems, CreatePhase.QUEUED, "retry_later",
+        "Autotask is busy; the ticket will be created as soon as it accepts requests again.",
+        context,
+    )  # fmt: skip
+
+
+def _keep(
+    runtime: Runtime,
+    link_id: int,
+    actor: str,
+    action: Action,
+    problems: list[dict[str, Any]],
+    phase: CreatePhase,
+    outcome: str,
+    message: str,
+    context: dict[str, Any] | None,
+) -> LinkResult:
     with runtime.session_factory() as session:
         row = store.get(session, link_id)
         assert row is not None
         row.attempted_at = runtime.clock()
-        row.create_phase = CreatePhase.UNKNOWN.value
-        row.last_error = "Autotask did not confirm the create; checking again."
+        row.create_phase = phase.value
+        row.last_error = message
         store.audit_action(
-            session, actor=actor, action=action.value, run_id=row.run_id,
-            outcome="unknown",
+            session, actor=actor, action=action.value, run_id=row.run_id, outcome=outcome,
             details={"reference": row.reference, "attempts": problems, **(context or {})},
         )  # fmt: skip
         session.commit()
+        return LinkResult(row, message)
 
 
 def audit_failed(runtime: Runtime, actor: str, action: Action, run_id: int, exc: Exception) -> None:

@@ -147,7 +147,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(TicketError)
     async def ticket_error(request: Request, exc: TicketError) -> Response:
         # 409/422, or 502/503 when Autotask failed during the operator's action.
-        return _respond(request, exc.status, exc.message, exc.details)
+        response = _respond(request, exc.status, exc.message, exc.details)
+        retry_after = exc.details.get("retry_after")
+        if exc.status == 503 and isinstance(retry_after, int | float):
+            response.headers["Retry-After"] = str(max(1, int(retry_after)))
+        return response
 
     @app.exception_handler(ConnectorError)
     async def connector_error(request: Request, exc: ConnectorError) -> Response:

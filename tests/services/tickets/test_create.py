@@ -133,9 +133,9 @@ def test_4_2_lost_create_is_sent_again_only_after_the_quiet_period(
 ) -> None:
     world.fault(kind="drop", when="before_commit", methods=["POST"], path_contains="/Tickets")
 
-    with pytest.raises(PsaUnavailable, match="not confirmed"):
-        ticket_create.create(runtime, run_id, actor="olivia")
+    result = ticket_create.create(runtime, run_id, actor="olivia")
 
+    assert "not confirmed" in result.message
     link = current(runtime, run_id)
     assert link is not None and (link.state, link.create_phase) == ("creating", "unknown")
     clock.advance(minutes=4)
@@ -159,8 +159,7 @@ def test_4_2_create_gives_the_run_back_after_the_last_unconfirmed_attempt(
     world.fault(
         kind="drop", when="before_commit", count=3, methods=["POST"], path_contains="/Tickets"
     )
-    with pytest.raises(PsaUnavailable):
-        ticket_create.create(runtime, run_id, actor="olivia")
+    ticket_create.create(runtime, run_id, actor="olivia")
     for _ in range(2):
         clock.advance(minutes=5)
         ticket_recovery.settle_pending(runtime)
@@ -186,6 +185,25 @@ def test_4_2_plain_503_is_retried_by_the_connector_without_duplicates(
     ticket_create.create(runtime, run_id, actor="olivia")
 
     assert len(emulator_tickets(world)) == 1
+
+
+def test_4_2_create_refused_unprocessed_stays_queued_and_is_sent_by_the_job(
+    runtime: Runtime, world: AutotaskWorld, run_id: int, clock: Clock
+) -> None:
+    world.fault(
+        kind="status", status=429, retry_after=600, methods=["POST"], path_contains="/Tickets"
+    )  # longer than the connector waits inside one call
+
+    result = ticket_create.create(runtime, run_id, actor="olivia")
+
+    assert result.link.create_phase == "queued" and "busy" in result.message
+    assert emulator_tickets(world) == []
+    assert ticket_recovery.settle_pending(runtime) == 0  # not before the retry delay
+    clock.advance(minutes=1)
+    assert ticket_recovery.settle_pending(runtime) == 1
+    [ticket] = emulator_tickets(world)
+    link = current(runtime, run_id)
+    assert link is not None and link.ticket_id == ticket["id"]
 
 
 def test_4_2_definite_refusal_releases_the_reservation_as_history(
@@ -214,8 +232,7 @@ def test_4_2_unanswered_search_keeps_the_reservation_until_autotask_answers(
     world.fault(kind="drop", when="after_commit", methods=["POST"], path_contains="/Tickets")
     world.fault(kind="status", status=503, retry_after=0, count=10, path_contains="/Tickets/query")
 
-    with pytest.raises(PsaUnavailable, match="keeps checking"):
-        ticket_create.create(runtime, run_id, actor="olivia")
+    assert "keeps checking" in ticket_create.create(runtime, run_id, actor="olivia").message
 
     link = current(runtime, run_id)
     assert link is not None and link.state == LinkState.CREATING.value

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from ticketbridge.core.ticket_links import LinkState
 from ticketbridge.services import runs, ticketing
 from ticketbridge.services.ticket_store import LinkResult
 from ticketbridge.storage.models import TicketLinkRow
@@ -113,6 +114,8 @@ def _answer(
     if result is None:
         response.status_code = 202
         return _out(session, run_id, "Autotask is still working; the run shows the outcome.")
+    if result.link.state == LinkState.CREATING.value:
+        response.status_code = 202  # not confirmed yet, or queued behind a busy Autotask
     return _out(session, run_id, result.message)
 
 
