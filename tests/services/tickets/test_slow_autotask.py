@@ -1,0 +1,107 @@
+"""A slow Autotask never gets two tickets for one run (issue 9 item 1).
+
+Autotask may commit a create long after our request timed out. The transport below plays that
+Autotask in emulated time: a create held back for ``latency`` seconds answers normally when
+that is within the client's read timeout, and otherwise times the client out at once and is
+committed by the emulator when the test's clock passes the moment it would have landed. Every
+run is clicked twice at the same moment; the periodic job then runs once a minute.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+
+import httpx
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests.factories import add_runs
+from tests.services.autotask_world import AutotaskWorld
+from tests.services.tickets.support import Clock, current, emulator_tickets
+from ticketbridge.core.ticket_links import LinkState
+from ticketbridge.services import ticket_store as store
+from ticketbridge.services import ticketing
+from ticketbridge.services.runtime import Runtime
+
+RUNS = 3
+CREATE_TIMEOUT = 60.0  # the connector's default create timeout
+
+
+class SlowCreates(httpx.BaseTransport):
+    """The first create of each run takes ``latency`` seconds of emulated time to commit."""
+
+    def __init__(self, inner: httpx.BaseTransport, clock: Clock, latency: float) -> None:
+        self.inner, self.clock, self.latency = inner, clock, latency
+        self.late: list[tuple[datetime, httpx.Request]] = []
+        self.slowed: set[str] = set()
+        self.lock = threading.Lock()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.land_due()
+        body = request.read()
+        is_create = request.method == "POST" and request.url.path.endswith("/Tickets")
+        if is_create and self.latency > 0:
+            reference = httpx.Response(200, content=body).json().get("externalID")
+            with self.lock:
+                first = reference not in self.slowed
+                self.slowed.add(reference)
+            timeout = (request.extensions.get("timeout") or {}).get("read") or CREATE_TIMEOUT
+            if first and self.latency > timeout:
+                with self.lock:
+                    self.late.append((self.clock() + timedelta(seconds=self.latency), request))
+                raise httpx.ReadTimeout("Autotask is slow", request=request)
+        return self.inner.handle_request(request)
+
+    def land_due(self) -> None:
+        with self.lock:
+            due = [r for at, r in self.late if at <= self.clock()]
+            self.late = [(at, r) for at, r in self.late if at > self.clock()]
+        for request in due:
+            self.inner.handle_request(request).close()  # Autotask commits; nobody listens
+
+
+def _click(runtime: Runtime, run_id: int, barrier: threading.Barrier) -> int:
+    """The HTTP status the click would answer with (as the API maps ticket errors)."""
+    barrier.wait(timeout=30)
+    try:
+        result = ticketing.create(runtime, run_id, actor="olivia")
+    except store.TicketError as exc:
+        return exc.status
+    return 202 if result.link.state == LinkState.CREATING.value else 201
+
+
+@pytest.mark.parametrize("latency", [0, 20, 40, 90, 120])
+def test_a_slow_autotask_gets_exactly_one_ticket_per_run_and_every_run_is_linked(
+    runtime: Runtime,
+    world: AutotaskWorld,
+    db: sessionmaker[Session],
+    clock: Clock,
+    latency: float,
+) -> None:
+    slow = SlowCreates(world.transport, clock, latency)
+    runtime.psa_transport = slow
+    run_ids = add_runs(db, RUNS)
+
+    with ThreadPoolExecutor(max_workers=2 * RUNS) as pool:
+        barriers = {run_id: threading.Barrier(2) for run_id in run_ids}
+        answers = list(pool.map(lambda r: _click(runtime, r, barriers[r]), run_ids * 2))
+    for _minute in range(12):
+        clock.advance(minutes=1)
+        slow.land_due()
+        ticketing.settle_pending(runtime)
+
+    assert all(status < 500 for status in answers), answers
+    tickets = emulator_tickets(world)
+    assert len(tickets) == RUNS
+    by_reference = {t["externalID"]: t["id"] for t in tickets}
+    for run_id in run_ids:
+        link = current(runtime, run_id)
+        assert link is not None and link.state == LinkState.ACTIVE.value
+        assert by_reference[link.reference or ""] == link.ticket_id
+    if latency > CREATE_TIMEOUT:
+        # The late commit was found by its reference; no second create was sent for it.
+        assert not slow.late and all(
+            (current(runtime, r) or store.TicketLinkRow()).create_attempts == 1 for r in run_ids
+        )
