@@ -171,6 +171,21 @@ def test_find_tickets_needs_a_criterion(psa: PsaConnector) -> None:
         psa.find_tickets()
 
 
+def test_tickets_are_found_by_exact_references_oldest_first(harness: PsaHarness) -> None:
+    psa = harness.connector
+    company = harness.add_company(unique("Contoso"))
+    reference, other, missing = unique("run-1@tb"), unique("run-2@tb"), unique("run-3@tb")
+    first = new_ticket(psa, company, external_id=reference)
+    second = new_ticket(psa, company, external_id=reference)
+    alone = new_ticket(psa, company, external_id=other)
+    new_ticket(psa, company, external_id=reference.upper())  # another reference, not a match
+
+    found = psa.find_tickets_by_references([reference, other, missing, reference])
+
+    assert found == {reference: [first, second], other: [alone], missing: []}
+    assert psa.find_tickets_by_references([]) == {}
+
+
 def test_deleted_ticket_is_absent_and_cannot_take_notes(harness: PsaHarness) -> None:
     psa = harness.connector
     ticket = new_ticket(psa, harness.add_company(unique("Contoso")))

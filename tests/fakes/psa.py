@@ -197,6 +197,20 @@ class FakePsa:
             and (external_id is None or t.ticket.external_id == external_id)
         ]
 
+    def find_tickets_by_references(
+        self, references: Sequence[str]
+    ) -> dict[str, list[RemoteTicket]]:
+        wanted = list(dict.fromkeys(references))
+        if not wanted:
+            return {}
+        self._enter("find_tickets_by_references")
+        found: dict[str, list[RemoteTicket]] = {reference: [] for reference in wanted}
+        for _, stored in sorted(self.tickets.items()):
+            external_id = stored.ticket.external_id
+            if external_id is not None and external_id in found:
+                found[external_id].append(stored.ticket)
+        return found
+
     def add_note(self, ticket_id: int, text: str, *, internal: bool = True) -> int:
         self._enter("add_note")
         stored = self._ticket(ticket_id)

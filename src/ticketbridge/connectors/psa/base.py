@@ -160,6 +160,14 @@ class PsaConnector(Protocol):
         """Tickets matching every criterion given (at least one is required)."""
         ...
 
+    def find_tickets_by_references(
+        self, references: Sequence[str]
+    ) -> dict[str, list[RemoteTicket]]:
+        """Tickets whose external id is exactly one of ``references`` (case counts), oldest
+        first, keyed by every distinct reference given (an empty list when none carries it).
+        Batched: one query per 500 references; none for an empty sequence."""
+        ...
+
     def add_note(self, ticket_id: int, text: str, *, internal: bool = True) -> int:
         """Add a note; returns the note id. RemoteNotFound when the ticket is gone."""
         ...

@@ -253,6 +253,25 @@ class AutotaskConnector:
             key=lambda t: t.id,
         )
 
+    def find_tickets_by_references(
+        self, references: Sequence[str]
+    ) -> dict[str, list[RemoteTicket]]:
+        wanted = list(dict.fromkeys(references))
+        found: dict[str, list[RemoteTicket]] = {reference: [] for reference in wanted}
+        size = query.MAX_OR_CONDITIONS
+        for start in range(0, len(wanted), size):
+            batch = wanted[start : start + size]
+            items = self.client.query_all(
+                "Tickets", [query.in_("externalID", batch)], include_fields=TICKET_FIELDS
+            )
+            for ticket in self._tickets(items):
+                # Autotask string comparison ignores case; the protocol promises exact matches.
+                if ticket.external_id in found:
+                    found[ticket.external_id].append(ticket)
+        for tickets in found.values():
+            tickets.sort(key=lambda t: t.id)
+        return found
+
     def add_note(self, ticket_id: int, text: str, *, internal: bool = True) -> int:
         fields = self.client.fields("TicketNotes")
         note_type = _default_id(fields, "noteType") or 1
