@@ -17,6 +17,7 @@ from ticketbridge.storage.models.mail import (
     MailSource,
 )
 from ticketbridge.storage.models.system import SystemSetting
+from ticketbridge.storage.models.ticket_duplicates import TicketDuplicateCheck, TicketDuplicateRow
 from ticketbridge.storage.models.tickets import TicketLinkRow
 
 __all__ = [
@@ -36,6 +37,8 @@ __all__ = [
     "Run",
     "RunObject",
     "SystemSetting",
+    "TicketDuplicateCheck",
+    "TicketDuplicateRow",
     "TicketLinkRow",
     "UTCDateTime",
     "User",
