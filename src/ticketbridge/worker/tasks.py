@@ -16,6 +16,7 @@ from ticketbridge.services import (
     mail_polling,
     mapping,
     schedules,
+    ticket_duplicates,
     ticketing,
 )
 from ticketbridge.services.runtime import Runtime
@@ -48,6 +49,7 @@ SCHEDULES: tuple[Schedule, ...] = (
     Schedule("mail.purge", "17 3 * * *"),
     Schedule("tickets.recover_creating", "* * * * *"),
     Schedule("tickets.validate_links", "*/15 * * * *"),
+    Schedule("tickets.sweep_duplicates", "7,37 * * * *"),
     Schedule("autotask.validate_mappings", "41 2 * * *"),
 )
 
@@ -98,3 +100,9 @@ def tickets_recover_creating(runtime: Runtime) -> None:
 def tickets_validate_links(runtime: Runtime) -> None:
     # Deleted tickets (design 6B.3): one id-in query per 500 open links.
     ticketing.validate_open_links(runtime)
+
+
+@task("tickets.sweep_duplicates")
+def tickets_sweep_duplicates(runtime: Runtime) -> None:
+    # Duplicate tickets (issue 9): one externalID-in query per 500 links of the last 30 days.
+    ticket_duplicates.sweep(runtime)
