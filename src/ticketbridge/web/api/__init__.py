@@ -2,11 +2,20 @@
 
 from fastapi import APIRouter
 
-from ticketbridge.web.api import customers, inbox, integrations, mail, runs, tickets
+from ticketbridge.web.api import (
+    customers,
+    inbox,
+    integrations,
+    mail,
+    runs,
+    ticket_duplicates,
+    tickets,
+)
 
 router = APIRouter(prefix="/api/v1")
 router.include_router(runs.router)
 router.include_router(tickets.router)
+router.include_router(ticket_duplicates.router)
 router.include_router(customers.router)
 router.include_router(integrations.router)
 router.include_router(inbox.router)

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from ticketbridge.core.statuses import RunStatus
 from ticketbridge.services import catalog, dashboard, runs
 from ticketbridge.web.deps import CsrfChecked, Ctx, DbSession, UiReader, UiReviewer, UiViewer
-from ticketbridge.web.ui import ticket_pages
+from ticketbridge.web.ui import duplicate_pages, ticket_pages
 from ticketbridge.web.ui.schedule_pages import job_schedule_context
 from ticketbridge.web.ui.templating import local_path, pager_base, redirect, render, ui_zone
 
@@ -104,6 +104,7 @@ def run_checks_page(
         return_to=f"/run-checks?{query}" if query else "/run-checks",
         pager_base=pager_base(request),
         tickets=ticket_pages.for_runs(ctx, session, [run.id for run in result.runs]),
+        duplicate_runs=duplicate_pages.for_runs(session, [run.id for run in result.runs]),
     )
 
 
@@ -180,4 +181,5 @@ def run_details(
     return render(
         request, "run.html", session=session, principal=principal, run=run, job=run.job,
         ticket=ticket_pages.for_run(ctx, session, run.id),
+        duplicates=duplicate_pages.for_run(ctx, session, run.id),
     )  # fmt: skip

@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from ticketbridge.web.ui import (
     admin_pages,
     auth_pages,
+    duplicate_pages,
     integration_pages,
     mail_admin_pages,
     mail_pages,
@@ -17,6 +18,7 @@ router = APIRouter(include_in_schema=False)
 router.include_router(auth_pages.router)
 router.include_router(review_pages.router)
 router.include_router(ticket_pages.router)
+router.include_router(duplicate_pages.router)
 router.include_router(admin_pages.router)
 router.include_router(integration_pages.router)
 router.include_router(mail_pages.router)
