@@ -247,6 +247,7 @@ def _reset(em: Emulator, body: dict[str, Any], call: Call) -> Any:
     if seed_name is not None and seed_name not in SEEDS:
         raise _bad(f"unknown seed {seed_name!r}")
     em.reset(seed_name)
+    em.threads.reset_stats()
     return {"reset": True, "seed": em.seed_name}
 
 
@@ -300,7 +301,13 @@ def _limits(em: Emulator, body: dict[str, Any], call: Call) -> Any:
         em.limit_settings.update(body)
         if body.get("reset_counter"):
             em.counter.clear()
-    return {**em.limit_settings.to_json(), "current": em.counter.count(em.now_ts())}
+        if body.get("reset_threads"):
+            em.threads.reset_stats()
+    return {
+        **em.limit_settings.to_json(),
+        "current": em.counter.count(em.now_ts()),
+        "threads": em.threads.stats(),
+    }
 
 
 def _clock(em: Emulator, body: dict[str, Any], call: Call) -> Any:

@@ -85,14 +85,26 @@ class RequestCounter:
 
 
 class ThreadLimiter:
+    """In-flight requests per (integration code, endpoint), with statistics for tests.
+
+    ``peak`` is the most requests that were at an endpoint at once, *counting a request the
+    limit refused*: a client that sends a 4th request shows a peak of 4 even though the 4th
+    never ran. ``refused`` counts those refusals. Every request runs on the server's one event
+    loop, so no lock is needed.
+    """
+
     def __init__(self, settings: LimitSettings) -> None:
         self.settings = settings
         self._in_flight: dict[tuple[str, str], int] = {}
+        self._peak: dict[tuple[str, str], int] = {}
+        self._refused: dict[tuple[str, str], int] = {}
 
     def acquire(self, code: str, endpoint: str) -> tuple[str, str]:
         key = (code, endpoint.lower())
         current = self._in_flight.get(key, 0)
+        self._peak[key] = max(self._peak.get(key, 0), current + 1)
         if current >= self.settings.thread_limit:
+            self._refused[key] = self._refused.get(key, 0) + 1
             raise app_error(
                 THREAD_LIMIT_TEXT.format(limit=self.settings.thread_limit),
                 status=self.settings.thread_limit_status,
@@ -106,3 +118,21 @@ class ThreadLimiter:
             self._in_flight.pop(key, None)
         else:
             self._in_flight[key] = left
+
+    def stats(self) -> list[dict[str, object]]:
+        """Per (integration code, endpoint) seen since the last reset."""
+        keys = sorted(set(self._peak) | set(self._in_flight))
+        return [
+            {
+                "integration_code": code,
+                "endpoint": endpoint,
+                "in_flight": self._in_flight.get((code, endpoint), 0),
+                "peak_in_flight": self._peak.get((code, endpoint), 0),
+                "refused": self._refused.get((code, endpoint), 0),
+            }
+            for code, endpoint in keys
+        ]
+
+    def reset_stats(self) -> None:
+        self._peak.clear()
+        self._refused.clear()
