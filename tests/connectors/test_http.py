@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -273,3 +275,57 @@ def test_error_summaries_never_hold_a_known_secret() -> None:
     error = caught.value
     for text in (error.message, error.response or "", *error.remote_messages):
         assert "hunter2-secret" not in text
+
+
+def test_a_per_request_timeout_overrides_the_clients_for_that_request_only() -> None:
+    recorder = Recorder(httpx.Response(200, json={}))
+    sent = channel(recorder, [])
+
+    sent.request("POST", URL, json={}, timeout=60.0)
+    sent.request("GET", URL)
+
+    timeouts = [r.extensions["timeout"]["read"] for r in recorder.requests]
+    assert timeouts == [60.0, httpx.Client().timeout.read]
+
+
+class FullGate:
+    """A gate whose endpoint never frees up: it refuses, as a governor does after the wait."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    def hold(self, method: str, url: str, *, wait: float) -> contextlib.nullcontext[None]:
+        self.waits.append(wait)
+        raise ConnectorUnavailable("all request slots stayed busy")
+
+
+def test_a_gate_refusal_is_raised_unsent_and_unretried_and_waits_the_request_timeout() -> None:
+    recorder = Recorder(httpx.Response(200, json={}))
+    gate = FullGate()
+    sleeps: list[float] = []
+
+    with pytest.raises(ConnectorUnavailable, match="slots stayed busy"):
+        channel(recorder, sleeps, gate=gate).request("POST", URL, json={}, timeout=45.0)
+
+    assert recorder.requests == [] and sleeps == []
+    assert gate.waits == [45.0]
+
+
+class CountingGate:
+    def __init__(self) -> None:
+        self.held: list[str] = []
+
+    @contextlib.contextmanager
+    def hold(self, method: str, url: str, *, wait: float) -> Iterator[None]:
+        self.held.append(f"{method} {wait}")
+        yield
+
+
+def test_every_attempt_passes_the_gate_again_and_backoff_holds_no_slot() -> None:
+    recorder = Recorder(httpx.Response(503), httpx.Response(200, json={}))
+    gate = CountingGate()
+    http = httpx.Client(transport=httpx.MockTransport(recorder), timeout=12.0)
+
+    HttpChannel(http, sleep=lambda s: None, gate=gate).request("GET", URL)
+
+    assert gate.held == ["GET 12.0", "GET 12.0"]

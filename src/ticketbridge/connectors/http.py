@@ -17,6 +17,12 @@ Retry rules (after pycontribs/jira and django-autotask):
   ``RetryPolicy.max_retry_after`` is not slept through but raised, with ``retry_after`` set, so
   a job can be rescheduled. Otherwise the delay grows exponentially, is capped, and has jitter.
 - Sleeping and time come from injected functions, so tests never really wait.
+
+A connector may pass a :class:`RequestGate` (the Autotask connector's holds a slot of the
+PSA request governor, :mod:`ticketbridge.connectors.governor`): every attempt runs inside
+``gate.hold(method, url, wait=...)``, so a retry queues again like any other request and the
+backoff sleep holds no slot. An error the gate raises (queue wait exceeded, budget low) is
+raised as it is, never retried here: nothing was sent. ``wait`` is the request's timeout.
 """
 
 from __future__ import annotations
@@ -26,9 +32,10 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import httpx
 
@@ -53,6 +60,8 @@ SECRET_HEADERS = frozenset(
 REDACTED = "***"
 _SUMMARY_CHARS = 300
 _FULL_LOG_CHARS = 4000
+# How long a request may queue at a gate when neither it nor its client has a timeout.
+_DEFAULT_WAIT = 60.0
 
 log = logging.getLogger("ticketbridge.connectors.api")
 
@@ -69,6 +78,12 @@ class RetryPolicy:
 
 
 NO_RETRY = RetryPolicy(max_attempts=1)
+
+
+class RequestGate(Protocol):
+    """Admits each attempt; see the module docstring."""
+
+    def hold(self, method: str, url: str, *, wait: float) -> AbstractContextManager[object]: ...
 
 
 class Redactor:
@@ -172,6 +187,7 @@ class HttpChannel:
         log_level: ApiLogLevel = "off",
         redactor: Redactor | None = None,
         error_hook: ErrorHook | None = None,
+        gate: RequestGate | None = None,
     ) -> None:
         self.client = client
         self.service = service
@@ -182,6 +198,7 @@ class HttpChannel:
         self.log_level = log_level
         self.redactor = redactor or Redactor()
         self.error_hook = error_hook
+        self.gate = gate
 
     def request(
         self,
@@ -192,7 +209,10 @@ class HttpChannel:
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         idempotent: bool | None = None,
+        timeout: float | None = None,
     ) -> httpx.Response:
+        """``timeout`` (seconds) overrides the client's timeout for this request, and bounds
+        its wait at the gate."""
         method = method.upper()
         if idempotent is None:
             idempotent = method in IDEMPOTENT_METHODS
@@ -200,7 +220,10 @@ class HttpChannel:
         attempt = 0
         while True:
             attempt += 1
-            response, error, reached = self._attempt(method, url, json, params, headers)
+            with self._hold(method, url, timeout):
+                response, error, reached = self._attempt(
+                    method, url, json, params, headers, timeout
+                )
             if response is not None:
                 return response
             assert error is not None
@@ -223,6 +246,12 @@ class HttpChannel:
             self.sleep(delay)
             waited += delay
 
+    def _hold(self, method: str, url: str, timeout: float | None) -> AbstractContextManager[object]:
+        if self.gate is None:
+            return nullcontext()
+        wait = timeout if timeout is not None else self.client.timeout.read
+        return self.gate.hold(method, url, wait=_DEFAULT_WAIT if wait is None else wait)
+
     def _delay(self, error: ConnectorError, attempt: int) -> float | None:
         if not error.retryable or attempt >= self.retry.max_attempts:
             return None
@@ -242,13 +271,19 @@ class HttpChannel:
         body: Any,
         params: Mapping[str, str] | None,
         headers: Mapping[str, str] | None,
+        timeout: float | None,
     ) -> tuple[httpx.Response | None, ConnectorError | None, bool]:
         """One try: the response on success, else the error and whether the request was sent."""
         summary = f"{method} {self._safe_url(url)}"
         started = self.clock()
         try:
             response = self.client.request(
-                method, url, json=body, params=params, headers=dict(headers or {})
+                method,
+                url,
+                json=body,
+                params=params,
+                headers=dict(headers or {}),
+                timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
             )
         except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
             error: ConnectorError = ConnectorConfigError(

@@ -6,9 +6,13 @@ API route or job can reach Autotask (issue 4 item 6).
 
 For ticket work (and anything else that talks to Autotask)::
 
-    with autotask_connection.active(runtime, session) as autotask:
+    with autotask_connection.active(runtime, session, priority=Priority.OPERATOR) as autotask:
         autotask.settings.base_url, autotask.defaults   # effective settings
         autotask.connector.create_ticket(...)           # a ready AutotaskConnector
+
+Every connector of one connection shares the process's request governor
+(``connectors/governor.py``); ``priority`` says where its requests queue and how long they may
+go on as the hour's budget runs low (``core/psa_governor.py``). :func:`usage` is the gauge.
 """
 
 from __future__ import annotations
@@ -16,14 +20,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 from pydantic import SecretStr, ValidationError
 from sqlalchemy.orm import Session
 
+from ticketbridge.connectors.errors import ConnectorConfigError
+from ticketbridge.connectors.governor import EndpointLoad, Governor, GovernorState
 from ticketbridge.connectors.http import RetryPolicy
 from ticketbridge.connectors.psa.autotask.connector import AutotaskConfig, AutotaskConnector
+from ticketbridge.connectors.psa.autotask.zone import Environment, lookup_host
+from ticketbridge.core.psa_governor import Priority, paused
 from ticketbridge.core.ticket_fields import TicketDefaults
 from ticketbridge.services import audit
 from ticketbridge.services.integration_settings import KIND, SUBJECT, AutotaskSettings, load
@@ -91,6 +100,74 @@ def connector_config(session: Session, box: SecretBox) -> tuple[AutotaskSettings
     return settings, config
 
 
+def governor(runtime: Runtime, config: AutotaskConfig) -> Governor:
+    """The process's governor for this connection."""
+    key = _connection_key(
+        config.environment, config.api_host, config.username, config.integration_code
+    )
+    return runtime.autotask_governors.get(key)
+
+
+@dataclass(frozen=True)
+class Usage:
+    """The gauge of the connection's governor in this process."""
+
+    requests_used: int  # Autotask's last figure plus our requests since
+    requests_limit: int
+    window_minutes: int
+    share: float
+    known: bool  # False until Autotask's own figure was read once
+    read_at: datetime | None
+    counted_since_read: int
+    paused: tuple[str, ...]  # priorities held back by the budget now
+    threads_per_endpoint: int
+    endpoints: tuple[EndpointLoad, ...]
+
+    @classmethod
+    def of(cls, state: GovernorState) -> Usage:
+        budget = state.budget
+        return cls(
+            requests_used=budget.used,
+            requests_limit=budget.limit,
+            window_minutes=budget.window_minutes,
+            share=round(budget.share, 4),
+            known=budget.known,
+            read_at=datetime.fromtimestamp(budget.read_at, UTC) if budget.known else None,
+            counted_since_read=budget.ours_since_read,
+            paused=tuple(p.name.lower() for p in paused(budget)),
+            threads_per_endpoint=state.threads_per_endpoint,
+            endpoints=state.endpoints,
+        )
+
+
+def usage(runtime: Runtime, session: Session) -> Usage | None:
+    """The gauge: the hour's use as last known, requests in flight and queued per endpoint.
+    None while the integration is disabled or has no valid host. Sends nothing and reads no
+    secret."""
+    settings = load(session).settings
+    if not settings.enabled:
+        return None
+    try:
+        key = _connection_key(
+            settings.environment, settings.api_host, settings.username, settings.integration_code
+        )
+    except ConnectorConfigError:
+        return None
+    return Usage.of(runtime.autotask_governors.get(key).state())
+
+
+def _connection_key(
+    environment: Environment, api_host: str | None, username: str, integration_code: str
+) -> tuple[str, str, str]:
+    # Thread limits are per tracking identifier, the budget per database, which the lookup
+    # host and the API user lead to.
+    return (
+        lookup_host(environment, api_host).lower(),
+        username.strip().lower(),
+        integration_code.strip(),
+    )
+
+
 @contextmanager
 def active(
     runtime: Runtime,
@@ -98,10 +175,13 @@ def active(
     *,
     timeout: float | None = None,
     retry: RetryPolicy | None = None,
+    priority: Priority = Priority.BACKGROUND,
 ) -> Iterator[ActiveAutotask]:
     """The effective settings and a ready connector; closed on exit. Raises
     IntegrationDisabled or IntegrationNotConfigured before anything is sent. ``timeout`` and
-    ``retry`` override the configured timeout and the connector's retry policy."""
+    ``retry`` override the configured timeout and the connector's retry policy; ``priority``
+    is where the connector's requests queue at the connection's governor (operator actions:
+    ``Priority.OPERATOR``; round-trip and sync: ``ROUNDTRIP``)."""
     settings, config = connector_config(session, runtime.secret_box)
     shared = runtime.psa_transport
     http = httpx.Client(
@@ -112,7 +192,14 @@ def active(
     try:
         yield ActiveAutotask(
             settings,
-            AutotaskConnector(config, http_client=http, cache=runtime.autotask_cache, retry=retry),
+            AutotaskConnector(
+                config,
+                http_client=http,
+                cache=runtime.autotask_cache,
+                retry=retry,
+                governor=governor(runtime, config),
+                priority=priority,
+            ),
         )
     finally:
         http.close()

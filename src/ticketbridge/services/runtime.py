@@ -10,6 +10,7 @@ import httpx
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from ticketbridge.connectors.governor import Governors
 from ticketbridge.connectors.psa.autotask.client import AutotaskCache
 from ticketbridge.settings import Settings, resolve_secret_key
 from ticketbridge.storage.db import make_engine, make_session_factory
@@ -30,6 +31,9 @@ class Runtime:
     # Zone and field metadata shared by every connector of this process: without it each
     # operation would pay for a zone lookup.
     autotask_cache: AutotaskCache = field(default_factory=AutotaskCache)
+    # The request governor of each Autotask connection (3 in flight per endpoint, the hour's
+    # budget, priorities), shared the same way: a governor per connector would limit nothing.
+    autotask_governors: Governors = field(default_factory=Governors)
 
     @property
     def secret_box(self) -> SecretBox:
@@ -42,7 +46,9 @@ def build_runtime(
     engine: Engine | None = None,
     clock: Callable[[], datetime] = utcnow,
 ) -> Runtime:
-    engine = engine or make_engine(settings.effective_database_url)
+    engine = engine or make_engine(
+        settings.effective_database_url, pool_size=settings.database_pool_size
+    )
     return Runtime(
         settings=settings,
         engine=engine,

@@ -8,7 +8,9 @@ django-autotask, Aug 2021) and missing records on delete ("No matching records f
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,10 +25,12 @@ from ticketbridge.connectors.errors import (
     RemoteNotFound,
     RemoteRejected,
 )
+from ticketbridge.connectors.governor import Governor
 from ticketbridge.connectors.http import HttpChannel
 from ticketbridge.connectors.psa.autotask import query
 from ticketbridge.connectors.psa.autotask.picklists import index_fields
 from ticketbridge.connectors.psa.autotask.zone import TtlCache, ZoneInfo, discover_zone
+from ticketbridge.core.psa_governor import Priority
 
 SERVICE = "Autotask"
 ZONE_TTL_SECONDS = 12 * 3600
@@ -37,6 +41,17 @@ _PERMISSION = ("adequate permission", "required permission", "not have permissio
 _THROTTLED = ("thread threshold", "itgenatr005", "threshold exceeded")
 # Autotask's catch-all text for a fault on its side: worth another try, not a rejection.
 _TRANSIENT = ("an unexpected error has occurred", "please try again")
+BUDGET_ENDPOINT = "ThresholdInformation"
+# Not thread-limited (reference §1, DOCS "API thread limiting"), unauthenticated, and on the
+# lookup host: not governed.
+_UNGOVERNED = frozenset({"zoneinformation"})
+_THRESHOLD_FIELDS = (
+    "externalRequestThreshold",
+    "requestThresholdTimeframe",
+    "currentTimeframeRequestCount",
+)
+
+log = logging.getLogger(__name__)
 
 
 def autotask_error(response: httpx.Response, messages: tuple[str, ...]) -> ConnectorError | None:
@@ -61,6 +76,51 @@ def autotask_error(response: httpx.Response, messages: tuple[str, ...]) -> Conne
     if any(marker in text for marker in _PERMISSION):
         return ConnectorPermissionError(f"The Autotask API user lacks permission: {first}")
     return RemoteRejected(f"Autotask rejected the request: {first}")
+
+
+def endpoint_of(url: str) -> str | None:
+    """The object endpoint a request counts against for the thread limit: the first path
+    segment after ``V1.0/``, lower-cased (``Tickets/query``, ``Tickets/7/Notes`` and a next-page
+    URL all count as ``tickets``). Whether Autotask counts child paths such as
+    ``Tickets/{id}/Notes`` under their parent is not documented (§6); counting them under the
+    parent can only keep us further below the limit, never push us over it. None for URLs
+    outside ``V1.0`` (the version lookup)."""
+    path = httpx.URL(url).path
+    marker = path.lower().find("/v1.0/")
+    if marker < 0:
+        return None
+    segment = path[marker + len("/v1.0/") :].split("/", 1)[0]
+    return segment.lower() or None
+
+
+class AutotaskGate:
+    """Holds a slot of the connection's :class:`Governor` around each attempt (HttpChannel's
+    gate). ThresholdInformation has its own slots like any endpoint (the emulator and n8n
+    treat it so) but skips the budget check: reading the budget is what lifts a hold."""
+
+    def __init__(self, governor: Governor, priority: Priority) -> None:
+        self.governor = governor
+        self.priority = priority
+
+    def hold(self, method: str, url: str, *, wait: float) -> AbstractContextManager[object]:
+        endpoint = endpoint_of(url)
+        if endpoint is None or endpoint in _UNGOVERNED:
+            return nullcontext()
+        budgeted = endpoint != BUDGET_ENDPOINT.lower()
+        return self.governor.slot(endpoint, self.priority, wait=wait, budgeted=budgeted)
+
+
+def _threshold(data: Any) -> tuple[int, int, int] | None:
+    """(limit, window minutes, used) from a ThresholdInformation answer (§6), if well formed."""
+    if not isinstance(data, dict):
+        return None
+    found: list[int] = []
+    for name in _THRESHOLD_FIELDS:
+        value = data.get(name)
+        if not isinstance(value, int) or isinstance(value, bool):
+            return None
+        found.append(value)
+    return found[0], found[1], found[2]
 
 
 @dataclass
@@ -88,8 +148,10 @@ class AutotaskClient:
         secret: str,
         integration_code: str,
         cache: AutotaskCache,
+        gate: AutotaskGate | None = None,
     ) -> None:
         self.channel = channel
+        self.gate = gate
         self.lookup_host = lookup_host
         self.username = username
         self._secret = secret
@@ -118,15 +180,18 @@ class AutotaskClient:
         *,
         body: Any = None,
         idempotent: bool | None = None,
+        timeout: float | None = None,
     ) -> Any:
         """Send to ``path`` (relative to V1.0, or an absolute next-page URL); decoded JSON back.
 
         A 401 on a zone taken from the cache rediscovers the zone once and repeats the request:
         the tenant may have moved. A 401 is a refusal, so repeating even a create is safe.
+        ``timeout`` overrides the client's timeout for this request.
         """
         zone, fresh = self.zone()
+        self._read_budget(zone)
         try:
-            return self._send(zone, method, path, body, idempotent)
+            return self._send(zone, method, path, body, idempotent, timeout)
         except ConnectorAuthError as exc:
             if fresh or exc.status_code != 401 or isinstance(exc, ConnectorPermissionError):
                 raise
@@ -136,10 +201,36 @@ class AutotaskClient:
             old_root = zone.url.rstrip("/")
             if path.lower().startswith(old_root.lower()):
                 path = new_zone.url.rstrip("/") + path[len(old_root) :]
-        return self._send(new_zone, method, path, body, idempotent)
+        return self._send(new_zone, method, path, body, idempotent, timeout)
+
+    def _read_budget(self, zone: ZoneInfo) -> None:
+        """Read ``ThresholdInformation`` when the governor's rules say so (every 100 of our
+        requests or 5 minutes). A failed read never fails the request it preceded."""
+        if self.gate is None or not self.gate.governor.claim_read(self.gate.priority):
+            return
+        governor = self.gate.governor
+        try:
+            figures = _threshold(self._send(zone, "GET", BUDGET_ENDPOINT, None, True, None))
+        except ConnectorError as exc:
+            log.warning("Autotask ThresholdInformation could not be read: %s", exc.message)
+            figures = None
+        except BaseException:
+            governor.read_failed()  # never leave the claim taken, or no one reads again
+            raise
+        if figures is None:
+            governor.read_failed()
+        else:
+            limit, window, used = figures
+            governor.note_threshold(limit=limit, window_minutes=window, used=used)
 
     def _send(
-        self, zone: ZoneInfo, method: str, path: str, body: Any, idempotent: bool | None
+        self,
+        zone: ZoneInfo,
+        method: str,
+        path: str,
+        body: Any,
+        idempotent: bool | None,
+        timeout: float | None,
     ) -> Any:
         if path.startswith(("http://", "https://")):
             # Next-page URLs come from the remote; never send credentials to another host.
@@ -151,7 +242,7 @@ class AutotaskClient:
         else:
             url = f"{zone.api_base}/{path.lstrip('/')}"
         response = self.channel.request(
-            method, url, json=body, headers=self._headers(), idempotent=idempotent
+            method, url, json=body, headers=self._headers(), idempotent=idempotent, timeout=timeout
         )
         if not response.content:
             return None
@@ -224,10 +315,10 @@ class AutotaskClient:
             raise ConnectorUnavailable("Autotask gave no count.")
         return value
 
-    def create(self, path: str, body: dict[str, Any]) -> int:
+    def create(self, path: str, body: dict[str, Any], *, timeout: float | None = None) -> int:
         """POST a new record (never retried blindly); the new id."""
         clean = {k: v for k, v in body.items() if v is not None}  # nulls can fail creates (§5.0)
-        return self._item_id(self.call("POST", path, body=clean, idempotent=False))
+        return self._item_id(self.call("POST", path, body=clean, idempotent=False, timeout=timeout))
 
     def update(self, entity: str, body: dict[str, Any]) -> int:
         # Our updates set absolute values, so repeating one cannot change the outcome.

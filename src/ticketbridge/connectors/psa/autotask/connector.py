@@ -22,12 +22,14 @@ from ticketbridge.connectors.errors import (
     RemoteNotFound,
     RemoteRejected,
 )
+from ticketbridge.connectors.governor import Governor
 from ticketbridge.connectors.http import ApiLogLevel, HttpChannel, Redactor, RetryPolicy
 from ticketbridge.connectors.psa.autotask import picklists, query
 from ticketbridge.connectors.psa.autotask.client import (
     SERVICE,
     AutotaskCache,
     AutotaskClient,
+    AutotaskGate,
     autotask_error,
 )
 from ticketbridge.connectors.psa.autotask.zone import lookup_host
@@ -40,6 +42,7 @@ from ticketbridge.connectors.psa.base import (
     RemoteTicket,
     TicketDraft,
 )
+from ticketbridge.core.psa_governor import Priority
 
 TICKET_FIELDS = (
     "id",
@@ -68,6 +71,9 @@ class AutotaskConfig(BaseModel):
     integration_code: str = Field(min_length=1, max_length=100)
     logging_level: ApiLogLevel = "off"
     timeout_seconds: float = Field(default=30.0, gt=0, le=300)
+    # A create may take Autotask longer than a read (workflow rules run), and a timeout on a
+    # create leaves its outcome unknown; a create never gets less than timeout_seconds.
+    create_timeout_seconds: float = Field(default=60.0, gt=0, le=600)
 
     @field_validator("secret")
     @classmethod
@@ -107,13 +113,19 @@ class AutotaskConnector:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
+        governor: Governor | None = None,
+        priority: Priority = Priority.BACKGROUND,
     ) -> None:
+        """``governor``: the connection's request governor, shared by every connector of the
+        process (without one, nothing limits concurrency or watches the hour's budget);
+        ``priority``: where this connector's requests queue."""
         self.config = config
         self._owns_client = http_client is None
         self._http = http_client or httpx.Client(
             timeout=config.timeout_seconds, follow_redirects=False
         )
         secret = config.secret.get_secret_value()
+        gate = AutotaskGate(governor, priority) if governor is not None else None
         self.channel = HttpChannel(
             self._http,
             service=SERVICE,
@@ -124,6 +136,7 @@ class AutotaskConnector:
             log_level=config.logging_level,
             redactor=Redactor([secret, config.integration_code, config.username]),
             error_hook=autotask_error,
+            gate=gate,
         )
         self.clock = clock
         self.client = AutotaskClient(
@@ -133,6 +146,7 @@ class AutotaskConnector:
             secret=secret,
             integration_code=config.integration_code,
             cache=cache or AutotaskCache(),
+            gate=gate,
         )
 
     def close(self) -> None:
@@ -219,7 +233,8 @@ class AutotaskConnector:
             "priority": priority,
             "externalID": draft.external_id,
         }
-        ticket_id = self.client.create("Tickets", body)
+        timeout = max(self.config.create_timeout_seconds, self.config.timeout_seconds)
+        ticket_id = self.client.create("Tickets", body, timeout=timeout)
         try:
             return self._tickets([self.client.get_item("Tickets", ticket_id)])[0]
         except ConnectorError as exc:
