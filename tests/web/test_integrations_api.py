@@ -33,6 +33,7 @@ SETTING_FIELDS = {
     "allow_resolve",
     "allow_manual_ticket_numbers",
     "logging_level",
+    "usage",  # the request governor's gauge, read-only
 }
 
 

@@ -14,12 +14,14 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from ticketbridge.services import (
+    autotask_connection,
     catalog,
     integration_checks,
     integration_settings,
     mapping,
     reference,
 )
+from ticketbridge.services.autotask_connection import Usage
 from ticketbridge.services.integration_settings import StoredSettings
 from ticketbridge.web.api.schemas import ERROR_RESPONSES, ErrorOut
 from ticketbridge.web.deps import ApiAdmin, ApiReader, Ctx, DbSession
@@ -29,6 +31,31 @@ router = APIRouter(tags=["integrations"], responses=ERROR_RESPONSES | UPSTREAM)
 
 Environment = Literal["production", "sandbox", "custom"]
 LogLevel = Literal["off", "summary", "full"]
+
+
+class EndpointUsageOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    endpoint: str
+    in_flight: int
+    queued: int
+
+
+class UsageOut(BaseModel):
+    """The request governor's gauge (this process): the hour's use and the request slots."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    requests_used: int = Field(description="Autotask's last figure plus our requests since")
+    requests_limit: int
+    window_minutes: int
+    share: float = Field(description="requests_used / requests_limit")
+    known: bool = Field(description="False until Autotask's own figure was read once")
+    read_at: datetime | None
+    counted_since_read: int
+    paused: list[Literal["operator", "roundtrip", "background"]]
+    threads_per_endpoint: int
+    endpoints: list[EndpointUsageOut]
 
 
 class AutotaskSettingsOut(BaseModel):
@@ -47,10 +74,16 @@ class AutotaskSettingsOut(BaseModel):
     allow_resolve: bool
     allow_manual_ticket_numbers: bool
     logging_level: LogLevel
+    usage: UsageOut | None = Field(
+        description="Read-only gauge of the request governor; null while disabled"
+    )
 
     @classmethod
-    def of(cls, stored: StoredSettings) -> AutotaskSettingsOut:
-        return cls.model_validate(stored.settings.model_dump() | {"secret_set": stored.secret_set})
+    def of(cls, stored: StoredSettings, usage: Usage | None) -> AutotaskSettingsOut:
+        gauge = UsageOut.model_validate(usage) if usage is not None else None
+        return cls.model_validate(
+            stored.settings.model_dump() | {"secret_set": stored.secret_set, "usage": gauge}
+        )
 
 
 class AutotaskSettingsIn(BaseModel):
@@ -141,8 +174,9 @@ def _mapping_out(customer_id: int, found: mapping.CompanyMapping) -> CompanyMapp
 
 
 @router.get("/integrations/autotask", response_model=AutotaskSettingsOut)
-def get_autotask(session: DbSession, _: ApiAdmin) -> AutotaskSettingsOut:
-    return AutotaskSettingsOut.of(integration_settings.load(session))
+def get_autotask(session: DbSession, ctx: Ctx, _: ApiAdmin) -> AutotaskSettingsOut:
+    stored = integration_settings.load(session)
+    return AutotaskSettingsOut.of(stored, autotask_connection.usage(ctx, session))
 
 
 @router.put("/integrations/autotask", response_model=AutotaskSettingsOut)
@@ -156,7 +190,7 @@ def put_autotask(
         session, ctx.secret_box, changes, actor=principal.actor, now=ctx.clock()
     )
     session.commit()
-    return AutotaskSettingsOut.of(stored)
+    return AutotaskSettingsOut.of(stored, autotask_connection.usage(ctx, session))
 
 
 @router.post("/integrations/autotask/test", response_model=ConnectionTestOut)

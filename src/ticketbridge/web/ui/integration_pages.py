@@ -15,6 +15,7 @@ from ticketbridge.connectors.errors import ConnectorError
 from ticketbridge.connectors.psa.base import CompanyPage
 from ticketbridge.core import resolve_policy
 from ticketbridge.services import (
+    autotask_connection,
     catalog,
     integration_checks,
     integration_settings,
@@ -57,6 +58,7 @@ def _failure(request: Request, title: str, exc: ConnectorError | IntegrationUnav
 def _settings_page(
     request: Request,
     session: DbSession,
+    ctx: Ctx,
     principal: Principal,
     *,
     errors: dict[str, str] | None = None,
@@ -78,12 +80,13 @@ def _settings_page(
         selects=SELECTS,
         notes=(resolve_policy.RESOLVE_NOTE_TEXT, resolve_policy.TIME_ENTRIES_NOTE_TEXT),
         result=request.session.pop(RESULT_KEY, None),
+        usage=autotask_connection.usage(ctx, session),
     )
 
 
 @router.get(PAGE, response_class=HTMLResponse)
-def autotask_page(request: Request, session: DbSession, principal: UiAdmin) -> Response:
-    return _settings_page(request, session, principal)
+def autotask_page(request: Request, session: DbSession, ctx: Ctx, principal: UiAdmin) -> Response:
+    return _settings_page(request, session, ctx, principal)
 
 
 @router.post(PAGE, dependencies=Checked)
@@ -141,7 +144,7 @@ def save_autotask(
         errors = {e.field: e.message for e in exc.errors}
         # The secret is never echoed back, even when the rest of the form is.
         return _settings_page(
-            request, session, principal, errors=errors, entered=entered, status_code=422
+            request, session, ctx, principal, errors=errors, entered=entered, status_code=422
         )
     session.commit()
     return redirect(request, PAGE, "Autotask settings saved.")
