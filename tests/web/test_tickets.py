@@ -119,6 +119,10 @@ def test_run_checks_row_creates_and_resolves_a_ticket(
         )
         [ticket] = emulator_tickets(world)
         assert ticket["ticketNumber"] in done.text and "created" in done.text
+        # The message stands in the row acted on, not at the top of a long page.
+        cell = done.text.split(f'id="ticket-{run_id}"', 1)[1].split("</div>", 1)[0]
+        assert "created" in cell and 'class="flash ok"' in cell
+        assert done.text.count('class="flash') == 1
         assert f'form="ticket-{run_id}-resolve"' in done.text
         resolved = client.post(
             f"/runs/{run_id}/ticket/resolve",

@@ -16,6 +16,7 @@ from ticketbridge.core import ticket_links as rules
 from ticketbridge.core.create_progress import CreatePhase
 from ticketbridge.core.ticket_links import Action, LinkState
 from ticketbridge.services import ticket_store as store
+from ticketbridge.services.ticket_duplicate_store import record_found
 from ticketbridge.services.autotask_connection import ActiveAutotask
 from ticketbridge.services.runtime import Runtime
 from ticketbridge.services.ticket_psa import error_details, ticket_url
@@ -68,6 +69,8 @@ def finish(
         link = rules.created(store.to_link(row), ticket.id, ticket.number, now)
         store.apply(row, link)
         row.create_phase = None
+        if len(found) > 1:  # shown on the run until an operator chooses which one stays
+            record_found(session, row.run_id, row.id, found, now, actor=actor)
         row.ticket_url = ticket_url(autotask, ticket.id)
         row.last_status_id = ticket.status_id
         row.last_status_label = ticket.status_label or None

@@ -1,6 +1,8 @@
 """Ticket actions from Run Checks rows and the Job Details run page (plain forms, no script).
 
-Each action redirects back with a one-time message; a refused or failed action says why.
+Each action redirects back to the row it was taken on, with a one-time message shown next to
+that run's ticket; a refused or failed action says why. An action Autotask has not finished
+within about a second goes on in the background and the run shows where it stands.
 """
 
 from __future__ import annotations
@@ -15,7 +17,14 @@ from sqlalchemy.orm import Session
 from ticketbridge.services import runs, ticketing
 from ticketbridge.services.runtime import Runtime
 from ticketbridge.services.ticket_store import LinkResult, TicketError
-from ticketbridge.web.deps import CsrfChecked, Ctx, DbSession, UiReader, UiReviewer
+from ticketbridge.web.deps import (
+    CsrfChecked,
+    Ctx,
+    DbSession,
+    TicketActions,
+    UiReader,
+    UiReviewer,
+)
 from ticketbridge.web.ui.templating import flash, local_path
 
 router = APIRouter()
@@ -30,13 +39,16 @@ def _back(session: Session, run_id: int, return_to: str) -> str:
     return f"/jobs/{run.job_id}/runs/{run.id}"
 
 
-def _act(request: Request, action: Callable[[], LinkResult]) -> None:
+STILL_WORKING = "Autotask is still working on it; reload to see the outcome."
+
+
+def _act(request: Request, run_id: int, action: Callable[[], LinkResult | None]) -> None:
     try:
         result = action()
     except TicketError as exc:
-        flash(request, exc.message, "error")
+        flash(request, exc.message, "error", run_id=run_id)
     else:
-        flash(request, result.message)
+        flash(request, result.message if result else STILL_WORKING, run_id=run_id)
 
 
 def _done(request: Request, session: Session, run_id: int, return_to: str) -> Response:
@@ -61,10 +73,13 @@ def create_ticket(
     run_id: int,
     ctx: Ctx,
     session: DbSession,
+    actions: TicketActions,
     principal: UiReviewer,
     return_to: ReturnTo = "",
 ) -> Response:
-    _act(request, lambda: ticketing.create(ctx, run_id, actor=principal.actor))
+    _act(
+        request, run_id, lambda: ticketing.create_soon(ctx, actions, run_id, actor=principal.actor)
+    )
     return _done(request, session, run_id, return_to)
 
 
@@ -74,10 +89,15 @@ def resolve_ticket(
     run_id: int,
     ctx: Ctx,
     session: DbSession,
+    actions: TicketActions,
     principal: UiReviewer,
     return_to: ReturnTo = "",
 ) -> Response:
-    _act(request, lambda: ticketing.resolve(ctx, run_id, actor=principal.actor))
+    _act(
+        request,
+        run_id,
+        lambda: actions.run(lambda: ticketing.resolve(ctx, run_id, actor=principal.actor)),
+    )
     return _done(request, session, run_id, return_to)
 
 
@@ -87,13 +107,17 @@ def link_ticket(
     run_id: int,
     ctx: Ctx,
     session: DbSession,
+    actions: TicketActions,
     principal: UiReviewer,
     ticket_number: TicketNumber = "",
     return_to: ReturnTo = "",
 ) -> Response:
     _act(
         request,
-        lambda: ticketing.link_existing(ctx, run_id, ticket_number, actor=principal.actor),
+        run_id,
+        lambda: actions.run(
+            lambda: ticketing.link_existing(ctx, run_id, ticket_number, actor=principal.actor)
+        ),
     )
     return _done(request, session, run_id, return_to)
 
@@ -110,6 +134,7 @@ def manual_ticket(
 ) -> Response:
     _act(
         request,
+        run_id,
         lambda: ticketing.set_manual_number(ctx, run_id, ticket_number, actor=principal.actor),
     )
     return _done(request, session, run_id, return_to)
@@ -123,6 +148,6 @@ def open_ticket(
     try:
         url = ticketing.open_ticket(ctx, run_id, actor=principal.actor)
     except TicketError as exc:
-        flash(request, exc.message, "error")
+        flash(request, exc.message, "error", run_id=run_id)
         return _done(request, session, run_id, "")
     return RedirectResponse(url, status_code=303)
