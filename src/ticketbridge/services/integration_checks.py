@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from ticketbridge.connectors.psa.base import CheckResult, CheckStep
+from ticketbridge.core.psa_governor import Priority
 from ticketbridge.core.ticket_content import check_base_url
 from ticketbridge.services import audit, autotask_connection, integration_settings, reference
 from ticketbridge.services.autotask_connection import IntegrationUnavailable
@@ -52,7 +53,9 @@ def test_connection(runtime: Runtime, *, actor: str) -> CheckResult:
     action = "autotask.test"
     with runtime.session_factory() as session:
         try:
-            with autotask_connection.active(runtime, session) as autotask:
+            with autotask_connection.active(
+                runtime, session, priority=Priority.OPERATOR
+            ) as autotask:
                 result = autotask.connector.check()
         except IntegrationUnavailable as exc:
             session.rollback()
@@ -108,7 +111,9 @@ def validate_configuration(runtime: Runtime, *, actor: str) -> ValidationReport:
         connection: CheckResult | None = None
         if settings.enabled:
             try:
-                with autotask_connection.active(runtime, session) as autotask:
+                with autotask_connection.active(
+                    runtime, session, priority=Priority.OPERATOR
+                ) as autotask:
                     connection = autotask.connector.check()
             except IntegrationUnavailable as exc:
                 problems.append(FieldError("connection", exc.message))

@@ -24,6 +24,7 @@ from ticketbridge.connectors.errors import ConnectorError, ConnectorPermissionEr
 from ticketbridge.connectors.psa.base import CompanyPage, PsaConnector, RemoteCompany
 from ticketbridge.core import mapping_status as rules
 from ticketbridge.core.mapping_status import CompanyMapping, CompanyRead, MappingStatus
+from ticketbridge.core.psa_governor import Priority
 from ticketbridge.services import audit, autotask_connection, catalog, integration_settings
 from ticketbridge.services.integration_settings import KIND
 from ticketbridge.services.runtime import Runtime
@@ -104,7 +105,7 @@ def search_companies(
         raise MappingError("cursor", "not a cursor returned by an earlier page")
     with (
         runtime.session_factory() as session,
-        autotask_connection.active(runtime, session) as autotask,
+        autotask_connection.active(runtime, session, priority=Priority.OPERATOR) as autotask,
     ):
         return autotask.connector.search_companies(text, page_size=page_size, cursor=cursor)
 
@@ -118,7 +119,9 @@ def map_customer(
     with runtime.session_factory() as session:
         customer = catalog.get_customer(session, customer_id)
         try:
-            with autotask_connection.active(runtime, session) as autotask:
+            with autotask_connection.active(
+                runtime, session, priority=Priority.OPERATOR
+            ) as autotask:
                 found = autotask.connector.get_companies([company_id])
         except (ConnectorError, autotask_connection.IntegrationUnavailable) as exc:
             session.rollback()
@@ -322,7 +325,7 @@ def suggestions(runtime: Runtime) -> list[CustomerSuggestion]:
         if not unmapped:
             return []
         companies: list[rules.Company] = []
-        with autotask_connection.active(runtime, session) as autotask:
+        with autotask_connection.active(runtime, session, priority=Priority.OPERATOR) as autotask:
             cursor: str | None = None
             for _ in range(SUGGESTION_MAX_PAGES):
                 page = autotask.connector.search_companies(

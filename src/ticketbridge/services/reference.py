@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from ticketbridge.connectors.errors import ConnectorError
 from ticketbridge.connectors.psa.base import PicklistValue, ReferenceData
+from ticketbridge.core.psa_governor import Priority
 from ticketbridge.services import audit, autotask_connection, integration_settings
 from ticketbridge.services.integration_settings import KIND, SUBJECT, AutotaskSettings
 from ticketbridge.services.runtime import Runtime
@@ -55,7 +56,9 @@ def refresh(runtime: Runtime, *, actor: str) -> RefreshResult:
     (nothing sent) or ConnectorError (after auditing the failure)."""
     with runtime.session_factory() as session:
         try:
-            with autotask_connection.active(runtime, session) as autotask:
+            with autotask_connection.active(
+                runtime, session, priority=Priority.OPERATOR
+            ) as autotask:
                 data = autotask.connector.reference_data()
         except (ConnectorError, autotask_connection.IntegrationUnavailable) as exc:
             session.rollback()

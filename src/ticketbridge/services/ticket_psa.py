@@ -22,6 +22,7 @@ from ticketbridge.connectors.errors import (
     RemoteRejected,
 )
 from ticketbridge.connectors.http import NO_RETRY
+from ticketbridge.core.psa_governor import Priority
 from ticketbridge.core.ticket_links import IntegrationMode
 from ticketbridge.services import autotask_connection, integration_settings
 from ticketbridge.services.autotask_connection import (
@@ -57,16 +58,25 @@ def current_settings(session: Session) -> AutotaskSettings:
 
 
 @contextmanager
-def connect(runtime: Runtime, session: Session, *, quick: bool = False) -> Iterator[ActiveAutotask]:
+def connect(
+    runtime: Runtime,
+    session: Session,
+    *,
+    quick: bool = False,
+    priority: Priority = Priority.OPERATOR,
+) -> Iterator[ActiveAutotask]:
     """A ready connector; IntegrationUnavailable becomes a ticket error before anything is sent.
     ``quick``: one try with a short timeout, for validation while a page is being shown.
+    ``priority``: ticket actions are operator work, the first to get a request slot.
 
     Ends the session's transaction first (what was read stays usable, anything pending is
     committed), so that no database connection is held while Autotask answers: a slow PSA
     must never starve the pool. Writes after the requests take a connection again."""
     timeout, retry = (QUICK_TIMEOUT_SECONDS, NO_RETRY) if quick else (None, None)
     try:
-        with autotask_connection.active(runtime, session, timeout=timeout, retry=retry) as autotask:
+        with autotask_connection.active(
+            runtime, session, timeout=timeout, retry=retry, priority=priority
+        ) as autotask:
             session.commit()
             yield autotask
     except IntegrationUnavailable as exc:

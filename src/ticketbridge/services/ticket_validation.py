@@ -19,6 +19,7 @@ from sqlalchemy import Select, select
 
 from ticketbridge.connectors.errors import ConnectorError
 from ticketbridge.core import ticket_links as rules
+from ticketbridge.core.psa_governor import Priority
 from ticketbridge.core.ticket_links import Action, LinkOrigin, LinkState
 from ticketbridge.services import runs
 from ticketbridge.services import ticket_store as store
@@ -91,7 +92,7 @@ def validate(
         due = [r for r in rows if force or rules.validation_due(store.to_link(r), now)]
         if not due:
             return ValidationSummary(last_id=last_id)
-        with connect(runtime, session, quick=quick) as autotask:
+        with connect(runtime, session, quick=quick, priority=Priority.BACKGROUND) as autotask:
             try:
                 found = autotask.connector.get_tickets(sorted({int(r.ticket_id or 0) for r in due}))
             except ConnectorError as exc:
