@@ -16,9 +16,9 @@ from ticketbridge.core import ticket_links as rules
 from ticketbridge.core.create_progress import CreatePhase
 from ticketbridge.core.ticket_links import Action, LinkState
 from ticketbridge.services import ticket_store as store
-from ticketbridge.services.ticket_duplicate_store import record_found
 from ticketbridge.services.autotask_connection import ActiveAutotask
 from ticketbridge.services.runtime import Runtime
+from ticketbridge.services.ticket_duplicate_store import record_found
 from ticketbridge.services.ticket_psa import error_details, ticket_url
 from ticketbridge.services.ticket_store import LinkResult
 
