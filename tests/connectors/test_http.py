@@ -19,6 +19,7 @@ from ticketbridge.connectors.errors import (
     RemoteRejected,
 )
 from ticketbridge.connectors.http import HttpChannel, Redactor, RetryPolicy, parse_retry_after
+from ticketbridge.connectors.psa.autotask.client import autotask_error
 
 NOW = 1_700_000_000.0
 URL = "https://psa.example/api/things"
@@ -169,6 +170,21 @@ def test_create_refused_with_429_or_503_is_retried(status: int) -> None:
     response = channel(recorder, sleeps).request("POST", URL, json={"title": "x"})
 
     assert response.json() == {"itemId": 5} and len(recorder.requests) == 2
+
+
+def test_create_the_vendor_says_was_refused_unprocessed_is_retried_not_left_unknown() -> None:
+    # Autotask's thread limit answers 500 but processed nothing (reference §6).
+    recorder = Recorder(
+        httpx.Response(500, json={"errors": ["Thread Threshold Exceeded (Itgenatr005)"]}),
+        httpx.Response(200, json={"itemId": 5}),
+    )
+    sleeps: list[float] = []
+
+    response = channel(recorder, sleeps, error_hook=autotask_error).request(
+        "POST", URL, json={"title": "x"}
+    )
+
+    assert response.json() == {"itemId": 5} and len(recorder.requests) == 2 and len(sleeps) == 1
 
 
 def test_read_timeout_on_a_create_is_not_retried() -> None:

@@ -8,7 +8,8 @@ Connectors raise only these (habit 4). Callers decide what to do from the class 
     ConnectorError                  base; .retryable, .status_code, .request, .response
     ├── ConnectorUnavailable        timeouts, connection failures, 5xx, 429 (retryable;
     │                               .retry_after in seconds when the remote said so;
-    │                               .outcome_unknown when a write may have happened)
+    │                               .outcome_unknown when a write may have happened;
+    │                               .unprocessed when refused before processing)
     ├── ConnectorAuthError          credentials refused (401, unknown user, bad integration code)
     │   └── ConnectorPermissionError  authenticated, but not allowed (403, or Autotask's
     │                                 "does not have the adequate permissions" inside a 500)
@@ -63,6 +64,7 @@ class ConnectorUnavailable(ConnectorError):
         *,
         retry_after: float | None = None,
         outcome_unknown: bool = False,
+        unprocessed: bool = False,
         status_code: int | None = None,
         request: str | None = None,
         response: str | None = None,
@@ -79,6 +81,9 @@ class ConnectorUnavailable(ConnectorError):
         # True when a non-idempotent request may have been applied (the request was sent but
         # no answer came back). A create must then be reconciled, not repeated.
         self.outcome_unknown = outcome_unknown
+        # True when the remote said it refused the request before processing it, whatever
+        # the status code (Autotask's thread limit answers 500): nothing was written.
+        self.unprocessed = unprocessed
 
 
 class ConnectorAuthError(ConnectorError):

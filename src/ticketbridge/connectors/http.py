@@ -10,7 +10,8 @@ Retry rules (after pycontribs/jira and django-autotask):
   ``idempotent=True``) are retried on any retryable error: timeouts, connection failures, 5xx
   without a business message, 429.
 - Anything else (a create) is retried only when the remote certainly did not act on it: 429 and
-  503 (refused before processing) and connection failures before the request was sent. A timeout
+  503 (refused before processing), an error the vendor rules mark ``unprocessed`` (Autotask's
+  thread limit, whatever its status) and connection failures before the request was sent. A timeout
   or a 500 on a create raises :class:`ConnectorUnavailable` with ``outcome_unknown=True``: the
   caller reconciles (finds the ticket by its external id) instead of creating a second one.
 - ``Retry-After`` (seconds or an HTTP date) is honoured; a wait longer than
@@ -228,7 +229,7 @@ class HttpChannel:
                 return response
             assert error is not None
             if not idempotent and isinstance(error, ConnectorUnavailable):
-                refused = not reached or error.status_code in (429, 503)
+                refused = not reached or error.status_code in (429, 503) or error.unprocessed
                 if not refused:
                     error.outcome_unknown = True
                     raise error

@@ -66,7 +66,10 @@ def autotask_error(response: httpx.Response, messages: tuple[str, ...]) -> Conne
             "Autotask refused the API tracking identifier (integration code)."
         )
     if any(marker in text for marker in _THROTTLED):
-        return ConnectorUnavailable("Autotask is limiting this integration's concurrent requests.")
+        # Refused before processing (reference §6): a create answered so wrote nothing.
+        return ConnectorUnavailable(
+            "Autotask is limiting this integration's concurrent requests.", unprocessed=True
+        )
     if status != 500 or not messages:
         return None
     if any(marker in text for marker in _TRANSIENT):
