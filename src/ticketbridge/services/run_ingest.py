@@ -18,11 +18,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ticketbridge.core.statuses import RunSource, RunStatus
 from ticketbridge.services import audit
-from ticketbridge.storage.db import session_scope
+from ticketbridge.storage.db import serialise_writers, session_scope
 from ticketbridge.storage.models import Customer, Job, Run, RunObject, utcnow
 
 MAX_BATCH = 1000
 ATTEMPTS = 3
+# Advisory lock key of run ingest on PostgreSQL (any constant the project uses once).
+INGEST_LOCK = 0x7462_0001
 
 
 class RunObjectIn(BaseModel):
@@ -112,6 +114,10 @@ def store(
     Runs and objects go in as two bulk INSERTs rather than through the ORM's unit of work: at
     batch sizes of hundreds the per-object bookkeeping cost more than the database did.
     """
+    # Writers sharing new customers, jobs or external ids would collide on their unique keys
+    # as often as there are writers (the API, mail intake, schedules): they take turns, from
+    # here to the caller's commit.
+    serialise_writers(session, INGEST_LOCK)
     existing = _existing_runs(session, source, items)
     jobs = _jobs_for(session, items)
     session.flush()  # new customers and jobs get their ids

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -49,3 +49,11 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def serialise_writers(session: Session, key: int) -> None:
+    """Let one transaction at a time past this point for ``key``, until it commits or rolls
+    back: concurrent writers that would race on unique keys queue instead. PostgreSQL takes a
+    transaction-scoped advisory lock; SQLite admits one writer at a time anyway."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
