@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     # the run until this long has passed and a search found nothing (never less than the
     # create timeout plus a minute). Clicks wait this long for an action before answering 202.
     ticket_create_quiet_seconds: int = Field(default=300, ge=60)
-    ticket_action_wait_seconds: float = Field(default=1.0, ge=0, le=30)
+    ticket_action_wait_seconds: float = Field(default=0.75, ge=0, le=30)
     # Threads that run operator ticket actions in `serve`, and threads that answer requests;
     # the database pool is sized from these so that no request waits for a connection.
     ticket_action_threads: int = Field(default=8, ge=1, le=64)
