@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -10,35 +9,13 @@ from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 
-from tests.factories import add_runs, add_token, add_user, csrf_of, login
+from tests.factories import add_runs, add_user, csrf_of, login
 from tests.services.autotask_world import AutotaskWorld
 from tests.services.tickets.duplicate_support import copy_behind_our_back
-from tests.services.tickets.support import notes_of, prepare
+from tests.services.tickets.support import notes_of
 from ticketbridge.core.roles import Role
 from ticketbridge.services import ticket_duplicates, ticket_store
 from ticketbridge.services.runtime import Runtime
-
-
-@pytest.fixture
-def world() -> Iterator[AutotaskWorld]:
-    made = AutotaskWorld()
-    yield made
-    made.close()
-
-
-@pytest.fixture
-def ready(app: FastAPI, db: sessionmaker[Session], world: AutotaskWorld) -> Runtime:
-    runtime: Runtime = app.state.ctx
-    world.attach(runtime)
-    prepare(runtime, db)
-    return runtime
-
-
-@pytest.fixture
-def api(app: FastAPI, db: sessionmaker[Session], ready: Runtime) -> Iterator[TestClient]:
-    token = add_token(db, Role.OPERATOR)
-    with TestClient(app, headers={"Authorization": f"Bearer {token}"}) as client:
-        yield client
 
 
 @pytest.fixture

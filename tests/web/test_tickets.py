@@ -2,45 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 
-from tests.factories import add_runs, add_token, add_user, csrf_of, login
+from tests.factories import add_runs, add_user, csrf_of, login
 from tests.services.autotask_world import AutotaskWorld
 from tests.services.tickets.support import (
     delete_ticket,
     emulator_tickets,
     log_time,
-    prepare,
 )
 from ticketbridge.core.roles import Role
 from ticketbridge.services.runtime import Runtime
-
-
-@pytest.fixture
-def world() -> Iterator[AutotaskWorld]:
-    made = AutotaskWorld()
-    yield made
-    made.close()
-
-
-@pytest.fixture
-def ready(app: FastAPI, db: sessionmaker[Session], world: AutotaskWorld) -> Runtime:
-    runtime: Runtime = app.state.ctx
-    world.attach(runtime)
-    prepare(runtime, db)
-    return runtime
-
-
-@pytest.fixture
-def api(app: FastAPI, db: sessionmaker[Session], ready: Runtime) -> Iterator[TestClient]:
-    token = add_token(db, Role.OPERATOR)
-    with TestClient(app, headers={"Authorization": f"Bearer {token}"}) as client:
-        yield client
 
 
 def test_api_create_then_get_then_resolve(
