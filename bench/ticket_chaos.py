@@ -67,7 +67,7 @@ from ticketbridge.emulators.autotask import create_app as create_emulator  # noq
 from ticketbridge.services import integration_settings, mapping, reference, ticketing  # noqa: E402
 from ticketbridge.services import ticket_store as store  # noqa: E402
 from ticketbridge.services.runtime import build_runtime  # noqa: E402
-from ticketbridge.services.ticket_create import installation_of  # noqa: E402
+from ticketbridge.services.ticket_draft import installation_of  # noqa: E402
 from ticketbridge.storage.models import AuditEvent, utcnow  # noqa: E402
 
 WORKER = Path(__file__).resolve().parent / "support" / "chaos_worker.py"

@@ -42,7 +42,7 @@ from ticketbridge.emulators.autotask import create_app as create_emulator
 from ticketbridge.services import integration_settings, mapping, reference, ticketing
 from ticketbridge.services import ticket_store as store
 from ticketbridge.services.runtime import Runtime, build_runtime
-from ticketbridge.services.ticket_create import installation_of
+from ticketbridge.services.ticket_draft import installation_of
 from ticketbridge.settings import Settings
 from ticketbridge.storage.models import Run, TicketLinkRow, utcnow
 from ticketbridge.web.app import create_app

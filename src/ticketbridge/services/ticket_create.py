@@ -28,21 +28,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
 from ticketbridge.connectors.errors import ConnectorError, ConnectorUnavailable
 from ticketbridge.connectors.http import RetryPolicy
-from ticketbridge.connectors.psa.autotask import picklists
 from ticketbridge.connectors.psa.base import TicketDraft
 from ticketbridge.core import create_progress, ticket_content, ticket_fields
 from ticketbridge.core import ticket_links as rules
 from ticketbridge.core.create_progress import CreatePhase, CreateProgress, CreateTiming, Step
 from ticketbridge.core.mapping_status import CompanyMapping
-from ticketbridge.core.statuses import RunStatus
 from ticketbridge.core.ticket_links import Action, LinkState
-from ticketbridge.services import mapping, runs, system_settings, ticket_reservation
+from ticketbridge.services import mapping, runs, system_settings, ticket_draft, ticket_reservation
 from ticketbridge.services import ticket_store as store
 from ticketbridge.services.autotask_connection import ActiveAutotask
 from ticketbridge.services.integration_settings import AutotaskSettings
@@ -61,7 +58,7 @@ from ticketbridge.services.ticket_store import (
     TicketBeingCreated,
     TicketCreationBlocked,
 )
-from ticketbridge.storage.models import Run, TicketLinkRow
+from ticketbridge.storage.models import TicketLinkRow
 
 # Creates sent for one reservation at most: each after a search proved the previous one left
 # nothing, a quiet period after it.
@@ -69,37 +66,6 @@ MAX_CREATE_ATTEMPTS = 3
 # Autotask's create timeout when the connection does not say (the connector's default).
 DEFAULT_CREATE_TIMEOUT_SECONDS = 60.0
 BEING_CREATED = "A ticket is being created for this run."
-
-
-def installation_of(base_url: str) -> str:
-    """The installation part of the run reference: the base URL's host, so two ticketbridge
-    instances on one Autotask tenant never share references."""
-    return urlsplit(base_url.strip()).hostname or "ticketbridge"
-
-
-def run_facts(run: Run) -> ticket_content.RunFacts:
-    return ticket_content.RunFacts(
-        run_id=run.id,
-        job_id=run.job_id,
-        customer_name=run.job.customer.name,
-        job_name=run.job.job_name,
-        backup_product=run.job.backup_product,
-        job_type=run.job.job_type,
-        status=_status(run.status),
-        started_at=run.started_at,
-        overall_remark=run.overall_remark or None,
-        objects=tuple(
-            ticket_content.RunObject(o.name, o.type, _status(o.status), o.message or None)
-            for o in run.objects
-        ),
-    )
-
-
-def _status(value: str) -> RunStatus:
-    try:
-        return RunStatus(value)
-    except ValueError:
-        return RunStatus.UNKNOWN
 
 
 def create_timing(runtime: Runtime, create_timeout: float | None = None) -> CreateTiming:
@@ -165,7 +131,7 @@ def reserve(runtime: Runtime, run_id: int, *, actor: str) -> Reservation:
             _refused(runtime, actor, action, run_id, why, row)
         known = mapping.mapping_for_customer(session, run.job.customer_id)
         if known.company_id is None:  # blocked without a request: no company to ask about
-            _fields(session, run_facts(run), known, settings, actor, action, run_id)
+            _fields(session, ticket_draft.run_facts(run), known, settings, actor, action, run_id)
         reservation = store.new_row(
             rules.reserve(run_id, actor, now),
             attempted_at=now,
@@ -253,7 +219,7 @@ def _send(runtime: Runtime, link_id: int, *, actor: str, action: Action) -> Link
         assert row is not None
         run = runs.get_run(session, row.run_id)
         customer_id = run.job.customer_id
-        facts = run_facts(run)
+        facts = ticket_draft.run_facts(run)
         settings = current_settings(session)
         zone = system_settings.ui_timezone(session)
         with connect(runtime, session) as autotask:  # ends the read transaction
@@ -279,7 +245,7 @@ def _send(runtime: Runtime, link_id: int, *, actor: str, action: Action) -> Link
                     context={"code": fields.code.value, "reason": fields.reason, **context},
                 )  # fmt: skip
                 raise TicketCreationBlocked(fields.reason, details={"code": fields.code.value})
-            content = _content(autotask, facts, zone)
+            content = ticket_draft.compose(autotask, facts, zone)
             if not store.claim_send(session, row, runtime.clock(), content.external_id):
                 raise TicketBeingCreated(BEING_CREATED, details={"link_id": link_id})
             draft = TicketDraft(
@@ -364,30 +330,6 @@ def _fields(
         session.commit()
         raise TicketCreationBlocked(fields.reason, details={"code": fields.code.value})
     return fields
-
-
-def _content(
-    autotask: ActiveAutotask, facts: ticket_content.RunFacts, zone: str
-) -> ticket_content.TicketContent:
-    settings = autotask.settings
-    try:
-        # Field lengths from the metadata (cached for a day, so no request in the usual case).
-        meta = autotask.connector.client.fields("Tickets")
-    except ConnectorError:
-        meta = {}
-    return ticket_content.compose_ticket(
-        facts,
-        ticket_content.ContentSettings(
-            base_url=settings.base_url,
-            installation=installation_of(settings.base_url),
-            ui_timezone=zone,
-            title_prefix=settings.title_prefix,
-            max_listed_objects=settings.max_listed_objects,
-            title_max_length=picklists.field_length(meta, "title"),
-            description_max_length=picklists.field_length(meta, "description"),
-            external_id_max_length=picklists.field_length(meta, "externalID"),
-        ),
-    )
 
 
 def _refused(
