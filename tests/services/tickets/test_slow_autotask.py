@@ -1,10 +1,12 @@
-"""A slow Autotask never gets two tickets for one run (issue 9 item 1).
+"""A slow or faulty Autotask never gets two tickets for one run (issue 9 items 1 and 6).
 
 Autotask may commit a create long after our request timed out. The transport below plays that
 Autotask in emulated time: a create held back for ``latency`` seconds answers normally when
 that is within the client's read timeout, and otherwise times the client out at once and is
 committed by the emulator when the test's clock passes the moment it would have landed. Every
-run is clicked twice at the same moment; the periodic job then runs once a minute.
+run is clicked twice at the same moment; the periodic job then runs once a minute. The same
+holds for creates committed then cut off, refused with 503, or throttled with a 429 whose
+Retry-After is longer than the connector waits.
 """
 
 from __future__ import annotations
@@ -72,16 +74,32 @@ def _click(runtime: Runtime, run_id: int, barrier: threading.Barrier) -> int:
     return 202 if result.link.state == LinkState.CREATING.value else 201
 
 
-@pytest.mark.parametrize("latency", [0, 20, 40, 90, 120])
-def test_a_slow_autotask_gets_exactly_one_ticket_per_run_and_every_run_is_linked(
+CREATES = {"methods": ["POST"], "path_contains": "/V1.0/Tickets", "count": RUNS}
+FAULTS = {
+    "dropped-after-commit": {"kind": "drop", "when": "after_commit"},
+    "503": {"kind": "status", "status": 503, "retry_after": 0},
+    # A Retry-After longer than the connector waits inside one call: the create is queued.
+    "429-retry-after": {"kind": "status", "status": 429, "retry_after": 600},
+}
+
+
+@pytest.mark.parametrize(
+    ("latency", "fault"),
+    [(seconds, None) for seconds in (0, 20, 40, 90, 120)] + [(0, name) for name in FAULTS],
+    ids=[f"latency-{s}s" for s in (0, 20, 40, 90, 120)] + list(FAULTS),
+)
+def test_a_slow_or_faulty_autotask_gets_exactly_one_ticket_per_run_and_every_run_is_linked(
     runtime: Runtime,
     world: AutotaskWorld,
     db: sessionmaker[Session],
     clock: Clock,
     latency: float,
+    fault: str | None,
 ) -> None:
     slow = SlowCreates(world.transport, clock, latency)
     runtime.psa_transport = slow
+    if fault is not None:
+        world.fault(**FAULTS[fault], **CREATES)
     run_ids = add_runs(db, RUNS)
 
     with ThreadPoolExecutor(max_workers=2 * RUNS) as pool:
