@@ -30,6 +30,7 @@ def build_autotask_app(
     api_secret: str = DEMO_API_SECRET,
     integration_code: str = DEMO_INTEGRATION_CODE,
     auto_deliver: bool = True,
+    public_url: str | None = None,
 ) -> Starlette:
     users = [u for u in default_users() if u.username.lower() != api_user.lower()]
     main = ApiUser(api_user, api_secret, integration_code)
@@ -42,7 +43,21 @@ def build_autotask_app(
         speed=speed,
         api_users=[main, *others],
         auto_deliver=auto_deliver,
+        public_url=public_url,
     )
+
+
+def default_public_url(host: str, port: int) -> str | None:
+    """The URL zone discovery gives out when --public-url is not set.
+
+    The address we listen on, unless that is a wildcard (0.0.0.0, ::): then each connection's
+    own local address (the emulator's default), since no single address is right for every
+    client. Never the client's Host header.
+    """
+    if host in {"", "0.0.0.0", "::", "[::]"}:
+        return None
+    shown = f"[{host}]" if ":" in host and not host.startswith("[") else host
+    return f"http://{shown}:{port}"
 
 
 @app.command("autotask")
@@ -61,20 +76,32 @@ def autotask(
     integration_code: Annotated[
         str, typer.Option(help="API tracking identifier (integration code).")
     ] = DEMO_INTEGRATION_CODE,
+    public_url: Annotated[
+        str | None,
+        typer.Option(
+            help="Base URL clients reach the emulator at, given out by zone discovery and in "
+            "next-page URLs (e.g. https://autotask-sandbox.example). Default: "
+            "http://HOST:PORT."
+        ),
+    ] = None,
 ) -> None:
     """Serve the Autotask REST API emulator (real paths under /atservicesrest/v1.0/)."""
     if seed not in {"demo", "empty"}:
         raise typer.BadParameter("seed must be demo or empty", param_hint="--seed")
     if speed <= 0:
         raise typer.BadParameter("speed must be positive", param_hint="--speed")
-    application = build_autotask_app(
-        seed=seed,
-        state=state,
-        speed=speed,
-        api_user=api_user,
-        api_secret=api_secret,
-        integration_code=integration_code,
-    )
+    try:
+        application = build_autotask_app(
+            seed=seed,
+            state=state,
+            speed=speed,
+            api_user=api_user,
+            api_secret=api_secret,
+            integration_code=integration_code,
+            public_url=public_url or default_public_url(host, port),
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--public-url") from None
     typer.echo(
         f"Autotask emulator on http://{host}:{port}/ (zone discovery: "
         f"/atservicesrest/v1.0/zoneInformation?user={api_user}; admin: /_emulator/)"

@@ -2,36 +2,12 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-from collections.abc import Iterator
-
 import httpx
 import pytest
-import uvicorn
 
-from ticketbridge.emulators.autotask import DEMO_API_USER, create_app
+from ticketbridge.emulators.autotask import DEMO_API_USER
 
 from .conftest import HEADERS
-
-
-@pytest.fixture
-def server_url() -> Iterator[str]:
-    # Bind first so that requests queue in the backlog until the server accepts: no polling.
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(64)
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(), log_level="critical", lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
 
 
 def test_zone_discovery_and_crud_over_loopback(server_url: str) -> None:

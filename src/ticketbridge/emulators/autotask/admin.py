@@ -7,9 +7,25 @@ writes do, and are not counted against the request threshold.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from . import rules
+from .admin_input import (
+    MAX_CLOCK_OFFSET_SECONDS,
+    CalloutIn,
+    ClockIn,
+    FaultIn,
+    LimitsIn,
+    PicklistListIn,
+    PicklistPatchIn,
+    PicklistValueIn,
+    ResetIn,
+    SeedIn,
+    SnapshotIn,
+    UdfIn,
+    parse,
+)
 from .entities import ENTITIES
 from .errors import ApiError, app_error
 from .metadata import picklist_value
@@ -22,6 +38,8 @@ if TYPE_CHECKING:
     from .app import Emulator
 
 TECHNICIAN_ID = 31
+MAX_FAULTS_PER_CALL = 1_000
+ID_TEXT = re.compile(r"[0-9]{1,18}")
 ROUTES = [
     "GET /_emulator/",
     "POST /_emulator/reset {seed?}",
@@ -50,21 +68,26 @@ ROUTES = [
 
 
 def _bad(message: str, status: int = 400) -> ApiError:
-    return ApiError(status, {"error": message})
+    return app_error(message, status=status)
 
 
 def _int(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise _bad(f"not an id: {text!r}") from None
+    if not ID_TEXT.fullmatch(text):
+        raise _bad(f"not an id: {text[:40]!r}")
+    return int(text)
+
+
+def _object(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise _bad("The request body must be a JSON object.")
+    return body
 
 
 async def handle(em: Emulator, call: Call, segments: list[str]) -> Reply:
     low = [s.lower() for s in segments]
     method = call.method
     key = (method, *low[:1])
-    body = call.json() if call.body.strip() else {}
+    body = call.json(status=400) if call.body.strip() else {}
     if not low:
         return Reply(body={"routes": ROUTES, "seeds": list(SEEDS)})
     handler = _SIMPLE.get(key if len(low) == 1 else ("", ""))
@@ -106,14 +129,17 @@ async def handle(em: Emulator, call: Call, segments: list[str]) -> Reply:
 
 def _context(em: Emulator, body: dict[str, Any]) -> WriteContext:
     resource = body.pop("resourceID", None) if "asResourceID" not in body else None
-    acting = int(body.pop("asResourceID", resource or TECHNICIAN_ID))
+    acting = body.pop("asResourceID", resource or TECHNICIAN_ID)
+    if isinstance(acting, bool) or not isinstance(acting, int):
+        raise _bad("asResourceID must be the id of a resource")
     if resource is not None:
         body["resourceID"] = resource
     return WriteContext(em.store, em.now_text(), acting)
 
 
-def _create(em: Emulator, entity_name: str, body: dict[str, Any]) -> dict[str, Any]:
+def _create(em: Emulator, entity_name: str, body: Any) -> dict[str, Any]:
     entity = ENTITIES[entity_name.lower()]
+    body = _object(body)
     ctx = _context(em, dict(body))
     row = new_row(entity)
     data = lower_body({k: v for k, v in body.items() if k != "asResourceID"})
@@ -124,8 +150,9 @@ def _create(em: Emulator, entity_name: str, body: dict[str, Any]) -> dict[str, A
     return {"itemId": row["id"], "item": render(em.store, entity, row)}
 
 
-def _update(em: Emulator, entity_name: str, row_id: int, body: dict[str, Any]) -> dict[str, Any]:
+def _update(em: Emulator, entity_name: str, row_id: int, body: Any) -> dict[str, Any]:
     entity = ENTITIES[entity_name.lower()]
+    body = _object(body)
     current = em.store.get(entity.name, row_id)
     if current is None:
         raise _bad(f"{entity.name} {row_id} does not exist", 404)
@@ -170,7 +197,7 @@ def _ticket(
     if tail == ["notes"] and method == "POST":
         if em.store.get("Tickets", ticket_id) is None:
             raise _bad(f"Tickets {ticket_id} does not exist", 404)
-        note = {"noteType": 1, "publish": 1, **body, "ticketID": ticket_id}
+        note = {"noteType": 1, "publish": 1, **_object(body), "ticketID": ticket_id}
         return _create(em, "TicketNotes", note)
     raise _bad("unsupported ticket admin route", 404)
 
@@ -184,55 +211,57 @@ def _picklist(em: Emulator, method: str, rest: list[str], body: Any) -> dict[str
     if method == "GET" and len(rest) == 2:
         return {"values": values}
     if method == "PUT" and len(rest) == 2:
-        items = body.get("values", body) if isinstance(body, dict) else body
-        values[:] = [_pick(v, i) for i, v in enumerate(items, start=1)]
+        listed = parse(PicklistListIn, {"values": body} if isinstance(body, list) else body)
+        values[:] = [_pick(v, i) for i, v in enumerate(listed.values, start=1)]
     elif method == "POST" and len(rest) == 2:
-        if any(v["value"] == str(body.get("value")) for v in values):
+        added = parse(PicklistValueIn, body)
+        if any(v["value"] == str(added.value) for v in values):
             raise _bad("value already exists", 409)
-        values.append(_pick(body, len(values) + 1))
+        values.append(_pick(added, len(values) + 1))
     elif method == "PATCH" and len(rest) == 3:
         match = [v for v in values if v["value"] == rest[2]]
         if not match:
             raise _bad("no such picklist value", 404)
-        for key in ("label", "isActive", "isDefaultValue", "sortOrder", "parentValue"):
-            if key in body:
-                match[0][key] = body[key]
+        changes = parse(PicklistPatchIn, body).model_dump(exclude_unset=True)
+        if "parentValue" in changes:
+            changes["parentValue"] = str(changes["parentValue"] or "")
+        match[0].update(changes)
     else:
         raise _bad("unsupported picklist route", 405)
     em.persist()
     return {"values": values}
 
 
-def _pick(spec: dict[str, Any], order: int) -> dict[str, Any]:
-    if "value" not in spec or "label" not in spec:
-        raise _bad("a picklist value needs value and label")
+def _pick(spec: PicklistValueIn, order: int) -> dict[str, Any]:
     return picklist_value(
-        spec["value"],
-        str(spec["label"]),
-        int(spec.get("sortOrder", order)),
-        default=bool(spec.get("isDefaultValue", False)),
-        active=bool(spec.get("isActive", True)),
-        system=bool(spec.get("isSystem", False)),
-        parent=str(spec.get("parentValue", "")),
+        spec.value,
+        spec.label,
+        spec.sortOrder if spec.sortOrder is not None else order,
+        default=spec.isDefaultValue,
+        active=spec.isActive,
+        system=spec.isSystem,
+        parent=str(spec.parentValue),
     )
 
 
-def _udfs(em: Emulator, method: str, entity_name: str, body: dict[str, Any]) -> dict[str, Any]:
+def _udfs(em: Emulator, method: str, entity_name: str, body: Any) -> dict[str, Any]:
     entity = ENTITIES.get(entity_name.lower())
     if entity is None or not entity.has_udfs:
         raise _bad(f"{entity_name} has no user-defined fields", 404)
     items = em.store.udfs.setdefault(entity.name.lower(), [])
     if method == "POST":
-        if not body.get("name"):
-            raise _bad("a UDF needs a name")
+        udf = parse(UdfIn, body)
+        picks = udf.picklistValues
         items.append(
             {
-                "name": str(body["name"]),
-                "label": body.get("label", body["name"]),
-                "type": body.get("type", "string"),
-                "length": int(body.get("length", 255)),
-                "description": body.get("description", ""),
-                "picklistValues": body.get("picklistValues"),
+                "name": udf.name,
+                "label": udf.label if udf.label is not None else udf.name,
+                "type": udf.type,
+                "length": udf.length,
+                "description": udf.description,
+                "picklistValues": (
+                    [_pick(p, i) for i, p in enumerate(picks, start=1)] if picks else None
+                ),
             }
         )
         em.persist()
@@ -242,32 +271,33 @@ def _udfs(em: Emulator, method: str, entity_name: str, body: dict[str, Any]) -> 
 # --- routes without an id ----------------------------------------------------------------
 
 
-def _reset(em: Emulator, body: dict[str, Any], call: Call) -> Any:
-    seed_name = body.get("seed")
-    if seed_name is not None and seed_name not in SEEDS:
-        raise _bad(f"unknown seed {seed_name!r}")
-    em.reset(seed_name)
+def _reset(em: Emulator, body: Any, call: Call) -> Any:
+    em.reset(parse(ResetIn, body).seed)
     em.threads.reset_stats()
     return {"reset": True, "seed": em.seed_name}
 
 
-def _seed(em: Emulator, body: dict[str, Any], call: Call) -> Any:
-    if body.get("seed") not in SEEDS:
-        raise _bad(f"seed must be one of {list(SEEDS)}")
-    em.load_seed(str(body["seed"]))
-    return {"seed": body["seed"]}
+def _seed(em: Emulator, body: Any, call: Call) -> Any:
+    seed_name = parse(SeedIn, body).seed
+    em.load_seed(seed_name)
+    return {"seed": seed_name}
 
 
-def _restore(em: Emulator, body: dict[str, Any], call: Call) -> Any:
-    if not isinstance(body, dict) or "tables" not in body:
-        raise _bad("restore needs a snapshot from GET /_emulator/snapshot")
-    em.store = Store.from_json(body)
+def _restore(em: Emulator, body: Any, call: Call) -> Any:
+    snapshot = parse(SnapshotIn, body)
+    unknown = sorted(set(snapshot.tables) - set(ENTITIES))
+    if unknown:
+        raise _bad(f"restore needs a snapshot from GET /_emulator/snapshot; unknown {unknown}")
+    em.store = Store.from_json(snapshot.model_dump())
     em.persist()
     return {"restored": True}
 
 
-def _requests(em: Emulator, body: dict[str, Any], call: Call) -> Any:
-    since = int(call.query.get("since", "0") or 0)
+def _requests(em: Emulator, body: Any, call: Call) -> Any:
+    since_text = call.query.get("since", "") or "0"
+    if not ID_TEXT.fullmatch(since_text):
+        raise _bad("since must be a request sequence number")
+    since = int(since_text)
     method = call.query.get("method", "").upper()
     contains = call.query.get("path_contains", "").lower()
     items = [
@@ -287,7 +317,10 @@ def _clear_requests(em: Emulator, body: dict[str, Any], call: Call) -> Any:
 
 def _add_faults(em: Emulator, body: Any, call: Call) -> Any:
     specs = body.get("faults", [body]) if isinstance(body, dict) else body
-    added = [em.faults.add(spec) for spec in specs]
+    if not isinstance(specs, list) or not 1 <= len(specs) <= MAX_FAULTS_PER_CALL:
+        raise _bad(f"faults must be a fault object or a list of 1 to {MAX_FAULTS_PER_CALL}")
+    valid = [parse(FaultIn, spec) for spec in specs]  # all or nothing
+    added = [em.faults.add(spec) for spec in valid]
     return {"added": [f.id for f in added], "faults": em.faults.to_json()}
 
 
@@ -296,12 +329,13 @@ def _clear_faults(em: Emulator, body: Any, call: Call) -> Any:
     return {"faults": []}
 
 
-def _limits(em: Emulator, body: dict[str, Any], call: Call) -> Any:
+def _limits(em: Emulator, body: Any, call: Call) -> Any:
     if call.method == "PATCH":
-        em.limit_settings.update(body)
-        if body.get("reset_counter"):
+        change = parse(LimitsIn, body)
+        em.limit_settings.update(change.settings())
+        if change.reset_counter:
             em.counter.clear()
-        if body.get("reset_threads"):
+        if change.reset_threads:
             em.threads.reset_stats()
     return {
         **em.limit_settings.to_json(),
@@ -310,29 +344,26 @@ def _limits(em: Emulator, body: dict[str, Any], call: Call) -> Any:
     }
 
 
-def _clock(em: Emulator, body: dict[str, Any], call: Call) -> Any:
+def _clock(em: Emulator, body: Any, call: Call) -> Any:
     if call.method == "POST":
-        if "set_offset_seconds" in body:
-            em.clock_offset = float(body["set_offset_seconds"])
-        em.clock_offset += float(body.get("advance_seconds", 0))
+        change = parse(ClockIn, body)
+        offset = em.clock_offset
+        if change.set_offset_seconds is not None:
+            offset = change.set_offset_seconds
+        offset += change.advance_seconds
+        if abs(offset) > MAX_CLOCK_OFFSET_SECONDS:
+            raise _bad(
+                f"the clock may be moved at most {MAX_CLOCK_OFFSET_SECONDS} seconds either way"
+            )
+        em.clock_offset = offset
     return {"now": em.now_text(), "offset_seconds": em.clock_offset}
 
 
-def _add_callout(em: Emulator, body: dict[str, Any], call: Call) -> Any:
-    if not body.get("url"):
-        raise _bad("a callout needs a url")
-    fmt = body.get("format", "name_value")
-    if fmt not in {"name_value", "soap", "xml_rpc"}:
-        raise _bad("format must be name_value, soap or xml_rpc")
-    if str(body.get("http_method", "POST")).upper() not in {"GET", "POST"}:
-        raise _bad("http_method must be GET or POST")
+def _add_callout(em: Emulator, body: Any, call: Call) -> Any:
+    spec = parse(CalloutIn, body)
     callout = {
         "id": max((c["id"] for c in em.store.callouts), default=0) + 1,
-        "active": True,
-        "events": ["create", "update"],
-        "format": fmt,
-        "http_method": "POST",
-        **body,
+        **spec.model_dump(exclude_none=True),
     }
     em.store.callouts.append(callout)
     em.persist()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -10,11 +11,11 @@ from . import metadata
 from .auth import ApiUser, permission_error, require
 from .entities import CHILD_ROUTES, ENTITIES
 from .errors import ApiError, app_error, method_not_allowed, no_route, not_found
-from .query import Query, parse_query, select
+from .query import MAX_RECORDS, Query, parse_query, select
 from .rules import attachment_created, on_create, on_delete, on_update
 from .schema import EntityDef
 from .store import Row
-from .wire import Call, Reply
+from .wire import Call, Reply, parse_json
 from .writes import WriteContext, assign_fields, lower_body, new_row, render
 
 if TYPE_CHECKING:
@@ -29,6 +30,9 @@ DELETE_MISSING_TEXT = (
     "No matching records found. The logged in Resource may not have the required "
     "permissions to delete the data."
 )
+# An id as the API's routes take it: ASCII digits within bigint ("²".isdigit() is true, and
+# int() refuses strings of more than 4,300 digits).
+ID_TEXT = re.compile(r"[0-9]{1,18}")
 
 
 def entity_of(name: str) -> EntityDef:
@@ -39,7 +43,7 @@ def entity_of(name: str) -> EntityDef:
 
 
 def _int(text: str) -> int | None:
-    return int(text) if text.isdigit() else None
+    return int(text) if ID_TEXT.fullmatch(text) else None
 
 
 def route(em: Emulator, call: Call, user: ApiUser, rest: list[str]) -> Reply:
@@ -189,20 +193,14 @@ def _query_route(
     require(user, entity.name, "query")
     paging: dict[str, Any] = {}
     if tail == ["next"]:
-        try:
-            paging = json.loads(call.query.get("paging", ""))
-        except ValueError:
-            raise app_error("Invalid paging parameter.") from None
+        paging = _paging(call.query.get("paging", ""))
         if method == "GET" and paging.get("method") == "POST":
             raise method_not_allowed("GET")
     if method == "GET":
         search = call.query.get("search")
         if search is None:
             raise app_error("Invalid query syntax. The search parameter is required.")
-        try:
-            body = json.loads(search)
-        except ValueError:
-            raise app_error("Invalid query syntax.") from None
+        body = parse_json(search)
     else:
         body = call.json()
     query = parse_query(entity, body, em.store.udf_defs(entity.name))
@@ -210,6 +208,25 @@ def _query_route(
     if tail == ["count"]:
         return Reply(body={"queryCount": len(rows)})
     return _page(em, call, entity, query, rows, paging, body)
+
+
+def _paging(text: str) -> dict[str, Any]:
+    """The opaque paging token of a next/prev URL; anything we did not write is refused."""
+    try:
+        paging = parse_json(text) if text else None
+    except ApiError:
+        paging = None
+    if not isinstance(paging, dict):
+        raise app_error("Invalid paging parameter.")
+    size = paging.get("pageSize", MAX_RECORDS)
+    ids = [paging[k] for k in ("afterId", "beforeId") if k in paging]
+    if not (_whole(size) and 1 <= size <= MAX_RECORDS and all(_whole(i) for i in ids)):
+        raise app_error("Invalid paging parameter.")
+    return paging
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**63
 
 
 def _page(
@@ -256,7 +273,8 @@ def _context(em: Emulator, call: Call, user: ApiUser, operation: str) -> WriteCo
     impersonate = call.headers.get("impersonationresourceid")
     impersonator: int | None = None
     if impersonate:
-        resource = em.store.get("Resources", int(impersonate)) if impersonate.isdigit() else None
+        resource_id = _int(impersonate)
+        resource = em.store.get("Resources", resource_id) if resource_id is not None else None
         if resource is None or not resource.get("isActive"):
             raise permission_error(operation)
         impersonator = resource["id"]
@@ -301,9 +319,10 @@ def update(
     ctx = _context(em, call, user, "update")
     data = lower_body(body)
     raw_id = data.get("id")
-    if raw_id is None or isinstance(raw_id, bool) or not str(raw_id).isdigit():
+    row_id = None if raw_id is None or isinstance(raw_id, bool) else _int(str(raw_id))
+    if row_id is None:
         raise app_error("Value does not exist for the required field id.")
-    current = em.store.get(entity.name, int(raw_id))
+    current = em.store.get(entity.name, row_id)
     if current is None or any(current.get(k) != v for k, v in (fixed or {}).items()):
         raise app_error(UPDATE_MISSING_TEXT)
     row = json.loads(json.dumps(current))

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from random import Random
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 import anyio
 import httpx
@@ -18,9 +19,10 @@ from starlette.types import Receive, Scope, Send
 
 from . import admin, api, dates, hooks, persistence, seed
 from .auth import ApiUser, authenticate, coerce_users, find_user
-from .errors import ApiError, EmulatedConnectionDrop, no_route
+from .errors import INTERNAL_ERROR_TEXT, ApiError, EmulatedConnectionDrop, app_error, no_route
 from .faults import FaultBook
 from .limits import LimitSettings, RequestCounter, ThreadLimiter
+from .urls import http_url_problem
 from .wire import Call, Reply
 from .writes import WriteContext
 
@@ -31,6 +33,9 @@ ZONE_ERROR = {"errors": ["Zone information could not be determined"]}
 MAX_URL_LENGTH = 2048
 WRITE_METHODS = {"POST", "PATCH", "PUT", "DELETE"}
 REQUEST_LOG_LIMIT = 50_000
+# Larger than the largest real body: a 6 MiB attachment is 8 MiB of base64 in its JSON.
+MAX_BODY_BYTES = 10 * 1024 * 1024
+log = logging.getLogger(__name__)
 
 
 class _Drop(Exception):
@@ -57,9 +62,11 @@ class Emulator:
         random_seed: int,
         outbound: Outbound | None,
         sleep: Sleep | None,
+        public_url: str | None = None,
     ) -> None:
         if speed <= 0:
             raise ValueError("speed must be positive")
+        self.public_url = _public_url(public_url) if public_url else None
         self.seed_name = seed_name
         self.state_file = state_file
         self.speed = speed
@@ -72,7 +79,7 @@ class Emulator:
         self.limit_settings = LimitSettings()
         self.counter = RequestCounter(self.limit_settings)
         self.threads = ThreadLimiter(self.limit_settings)
-        self.base_url = "http://127.0.0.1:8765"
+        self.base_url = self.public_url or "http://127.0.0.1:8765"
         loaded = persistence.load(state_file) if state_file else None
         self.store = loaded or seed.build(seed_name, self.now())
         self._reset_runtime()
@@ -216,6 +223,8 @@ class Emulator:
         return Reply(
             body={
                 "zoneName": self.store.tenant.get("zone_name", "EMU1"),
+                # The configured public URL (or the server's own address), never the Host
+                # header: a client must not be able to send the next one elsewhere.
                 "url": f"{call.base_url}/ATServicesRest/",
                 "webUrl": f"{call.base_url}/",
                 "ci": int(self.store.tenant.get("ci", 8675309)),
@@ -223,20 +232,52 @@ class Emulator:
         )
 
 
-class _AsgiEndpoint:
-    def __init__(self, emulator: Emulator) -> None:
-        self.emulator = emulator
+def _public_url(value: str) -> str:
+    problem = http_url_problem(value)
+    parts = urlsplit(value) if problem is None else None
+    if parts is None or parts.query or parts.fragment:
+        raise ValueError(f"public_url must be an absolute http(s) URL, got {value!r}")
+    return value.rstrip("/")
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+
+class _AsgiEndpoint:
+    def __init__(self, emulator: Emulator, max_body_bytes: int) -> None:
+        self.emulator = emulator
+        self.max_body_bytes = max_body_bytes
+
+    async def _body(self, scope: Scope, receive: Receive) -> bytes | None:
+        """The request body, or None when it is larger than allowed (read no further)."""
+        for name, value in scope["headers"]:
+            if name.lower() == b"content-length":
+                declared = value.decode("latin-1").strip()
+                if not declared.isascii() or not declared.isdigit():
+                    return None
+                if int(declared) > self.max_body_bytes:
+                    return None
         chunks = []
+        size = 0
         more = True
         while more:
             message = await receive()
-            chunks.append(message.get("body", b""))
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                return None
+            chunks.append(chunk)
             more = message.get("more_body", False)
-        call = _call(scope, b"".join(chunks))
+        return b"".join(chunks)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        body = await self._body(scope, receive)
+        call = _call(scope, body or b"", self.emulator.public_url)
         try:
+            if body is None:
+                raise app_error(
+                    f"Request body too large: at most {self.max_body_bytes} bytes.", status=413
+                )
             reply = await self.emulator.handle(call)
+        except ApiError as exc:
+            reply = Reply(exc.status, exc.body, exc.headers)
         except _Drop:
             # Start the response, then fail: a real server closes the socket mid-response;
             # in-process clients re-raise the exception below.
@@ -251,32 +292,52 @@ class _AsgiEndpoint:
                 "connection dropped by fault injection",
                 request=httpx.Request(call.method, call.base_url + call.path),
             ) from None
-        body = reply.encode()
-        headers = [
-            (b"content-type", reply.content_type.encode()),
-            (b"content-length", str(len(body)).encode()),
-        ]
-        headers += [(k.lower().encode(), v.encode()) for k, v in reply.headers.items()]
-        if isinstance(reply.body, str) and not reply.body.startswith("{"):
-            headers[0] = (b"content-type", b"text/html")
-        await send({"type": "http.response.start", "status": reply.status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        except Exception:
+            # A bug, not bad input: logged, answered in the API's shape, nothing given away.
+            log.exception("Autotask emulator failed on %s %s", call.method, call.path)
+            reply = Reply(500, {"errors": [INTERNAL_ERROR_TEXT]})
+        await _respond(send, reply)
 
 
-def _call(scope: Scope, body: bytes) -> Call:
+async def _respond(send: Send, reply: Reply) -> None:
+    body = reply.encode()
+    headers = [
+        (b"content-type", reply.content_type.encode()),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    headers += [(k.lower().encode(), v.encode()) for k, v in reply.headers.items()]
+    if isinstance(reply.body, str) and not reply.body.startswith("{"):
+        headers[0] = (b"content-type", b"text/html")
+    await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _server_url(scope: Scope) -> str:
+    """Where this server is reached, from the socket it accepted on (the ASGI ``server``)."""
+    scheme = scope.get("scheme", "http")
+    server = scope.get("server")
+    if not server or server[1] is None:  # a Unix socket, or a server that does not say
+        return f"{scheme}://localhost"
+    host, port = str(server[0]), int(server[1])
+    if ":" in host:
+        host = f"[{host}]"
+    default = 443 if scheme == "https" else 80
+    return f"{scheme}://{host}" if port == default else f"{scheme}://{host}:{port}"
+
+
+def _call(scope: Scope, body: bytes, public_url: str | None) -> Call:
     headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
     root = scope.get("root_path", "")
     path = scope["path"]
     if root and path.startswith(root):
         path = path[len(root) :]
-    host = headers.get("host")
-    if not host:
-        server = scope.get("server") or ("127.0.0.1", 80)
-        host = f"{server[0]}:{server[1]}"
-    base = f"{scope.get('scheme', 'http')}://{host}{root}".rstrip("/")
+    # Never the Host header: whoever sends one must not choose the URLs others are given.
+    base = public_url or f"{_server_url(scope)}{root}".rstrip("/")
     raw_query = scope.get("query_string", b"").decode("latin-1")
     query = dict(parse_qsl(raw_query, keep_blank_values=True))
     segments = [s for s in path.split("/") if s]
+    # The length limit is on the URL the client sent, so it counts the client's host.
+    sent = f"{scope.get('scheme', 'http')}://{headers.get('host') or urlsplit(base).netloc}{root}"
     return Call(
         scope["method"].upper(),
         path,
@@ -285,7 +346,7 @@ def _call(scope: Scope, body: bytes) -> Call:
         headers,
         body,
         base,
-        url_length=len(base) + len(path) + len(raw_query) + 1,
+        url_length=len(sent) + len(path) + len(raw_query) + 1,
     )
 
 
@@ -300,13 +361,20 @@ def create_app(
     outbound_client: Outbound | None = None,
     sleep: Sleep | None = None,
     auto_deliver: bool = False,
+    public_url: str | None = None,
+    max_body_bytes: int = MAX_BODY_BYTES,
 ) -> Starlette:
     """An Autotask REST API emulator for one tenant, as an ASGI app.
 
     ``app.state.emulator`` is the :class:`Emulator` (tests may call its methods directly).
     ``auto_deliver`` starts a loop that sends due webhooks and callouts every second of real
     time while the app's lifespan runs (the CLI turns it on; tests call deliver instead).
+    ``public_url`` (``http://host:port``) is the base that zone discovery and next-page URLs
+    give out; by default the address the server accepted the connection on (the ASGI scope's
+    ``server``), never the client's Host header. Bodies over ``max_body_bytes`` get a 413.
     """
+    if max_body_bytes < 1:
+        raise ValueError("max_body_bytes must be positive")
     emulator = Emulator(
         seed_name=seed,
         state_file=state_file,
@@ -316,6 +384,7 @@ def create_app(
         random_seed=random_seed,
         outbound=outbound_client,
         sleep=sleep,
+        public_url=public_url,
     )
 
     @contextlib.asynccontextmanager
@@ -328,7 +397,8 @@ def create_app(
             yield
             group.cancel_scope.cancel()
 
-    app = Starlette(routes=[Route("/{path:path}", _AsgiEndpoint(emulator))], lifespan=lifespan)
+    endpoint = _AsgiEndpoint(emulator, max_body_bytes)
+    app = Starlette(routes=[Route("/{path:path}", endpoint)], lifespan=lifespan)
     app.state.emulator = emulator
     return app
 

@@ -1,4 +1,9 @@
-"""Time formats of the API: UTC on the wire, US Eastern in extension callouts."""
+"""Time formats of the API: UTC on the wire, US Eastern in extension callouts.
+
+Dates are kept within SQL Server's ``datetime`` range (1753-01-01 to 9999-12-31), the type
+behind the API: a value outside it fails as the tenant database fails, never with a Python
+overflow deeper in (converting 9999-12-31T23:00-05:00 to UTC leaves ``datetime``'s range).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,12 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 EASTERN = ZoneInfo("America/New_York")
+EARLIEST = datetime(1753, 1, 1, tzinfo=UTC)
+LATEST = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+
+
+class OutOfRange(ValueError):
+    """A well-formed date outside SQL Server's ``datetime`` range."""
 
 
 def fmt(moment: datetime) -> str:
@@ -15,11 +26,21 @@ def fmt(moment: datetime) -> str:
 
 
 def parse(text: str) -> datetime:
-    """Parse an ISO 8601 string; naive values are UTC. Raises ValueError."""
+    """Parse an ISO 8601 string; naive values are UTC.
+
+    Raises ValueError when unreadable and :class:`OutOfRange` (a ValueError) when outside
+    1753-01-01..9999-12-31 UTC.
+    """
     value = datetime.fromisoformat(text.strip())
     if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+        value = value.replace(tzinfo=UTC)
+    try:
+        value = value.astimezone(UTC)
+    except OverflowError:
+        raise OutOfRange(text) from None
+    if not EARLIEST <= value <= LATEST:
+        raise OutOfRange(text)
+    return value
 
 
 def callout_time(text: str | None) -> str:

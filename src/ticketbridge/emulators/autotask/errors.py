@@ -39,6 +39,7 @@ def no_route(url: str) -> ApiError:
 
 
 NOT_FOUND_TEXT = "No matching records found."
+INTERNAL_ERROR_TEXT = "An unexpected error has occurred. Please try again."
 
 
 def not_found() -> ApiError:

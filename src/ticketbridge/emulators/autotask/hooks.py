@@ -23,6 +23,7 @@ from . import dates
 from .callouts import build_request, callout_fields
 from .entities import webhook_field_ids
 from .store import Row, Store
+from .urls import http_url_problem
 
 WEBHOOK_FAILURE_LIMIT = 25
 CALLOUT_RETRIES = 10
@@ -167,6 +168,9 @@ class Outbox:
         return results
 
     async def _send(self, item: Delivery) -> tuple[int | None, str | None]:
+        problem = http_url_problem(item.url)
+        if problem is not None:  # a restored snapshot or a hand-written state file
+            return None, f"refused: {problem}"
         client = self.client
         if client is None:
             client = self.client = httpx.AsyncClient(timeout=10.0)

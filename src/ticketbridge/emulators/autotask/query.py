@@ -19,6 +19,9 @@ from .values import coerce, coerce_udf
 
 MAX_RECORDS = 500
 MAX_OR_CONDITIONS = 500
+# No documented limit; real queries nest a few levels. Without one, a filter nested thousands
+# of levels deep exhausted the interpreter's stack.
+MAX_FILTER_DEPTH = 32
 Predicate = Callable[[Row], bool]
 
 OPERATORS = {
@@ -40,6 +43,9 @@ TEXT_MAX_RECORDS = "maxCountOfRecordsToReturn must be between 1 and 500"
 TEXT_OR_LIMIT = "Invalid query syntax. Queries are limited to 500 or fewer 'OR' conditions."
 TEXT_ONE_UDF = "Only one user-defined field can be queried at a time."
 TEXT_NO_FILTER = "Invalid query syntax. A query must contain at least one filter."
+TEXT_TOO_DEEP = (
+    f"Invalid query syntax. Filters may be nested at most {MAX_FILTER_DEPTH} levels deep."
+)
 
 
 @dataclass
@@ -76,6 +82,8 @@ def parse_query(entity: EntityDef, body: Any, udf_defs: list[dict[str, Any]]) ->
     include: list[str] | None = None
     raw_include = model.get("includefields")
     if raw_include:
+        if not isinstance(raw_include, list):
+            raise app_error("Invalid query syntax.")
         include = []
         for name in raw_include:
             fdef = entity.field(str(name))
@@ -89,7 +97,7 @@ def parse_query(entity: EntityDef, body: Any, udf_defs: list[dict[str, Any]]) ->
         filters = [filters]
     udfs = {u["name"].lower(): u for u in udf_defs}
     counter = _Counter()
-    parts = [_compile(entity, f, udfs, counter) for f in filters]
+    parts = [_compile(entity, f, udfs, counter, 1) for f in filters]
     if counter.udfs > 1:
         raise app_error(TEXT_ONE_UDF)
     if counter.ors > MAX_OR_CONDITIONS:
@@ -108,8 +116,14 @@ def _any(parts: list[Predicate]) -> Predicate:
 
 
 def _compile(
-    entity: EntityDef, node: Any, udfs: dict[str, dict[str, Any]], counter: _Counter
+    entity: EntityDef,
+    node: Any,
+    udfs: dict[str, dict[str, Any]],
+    counter: _Counter,
+    depth: int,
 ) -> Predicate:
+    if depth > MAX_FILTER_DEPTH:
+        raise app_error(TEXT_TOO_DEEP)
     spec = _lower_keys(node)
     op = str(spec.get("op", "")).lower()
     if op in {"and", "or"}:
@@ -118,7 +132,7 @@ def _compile(
             raise app_error("Invalid query syntax.")
         if op == "or":
             counter.ors += len(items)
-        parts = [_compile(entity, item, udfs, counter) for item in items]
+        parts = [_compile(entity, item, udfs, counter, depth + 1) for item in items]
         if op == "and":
             return _all(parts) if parts else (lambda row: True)
         return _any(parts) if parts else (lambda row: False)

@@ -9,12 +9,14 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
+from collections.abc import Iterable
 from random import Random
 from typing import Any
 
 from . import dates
 from .errors import app_error
 from .store import Row
+from .urls import http_url_problem
 from .writes import WriteContext
 
 COMPLETE = 5
@@ -191,13 +193,27 @@ def _stamp_update(*names: str) -> Any:
     return updated
 
 
+def _check_webhook_urls(row: Row, names: Iterable[str] = ("webhookUrl", "deactivationUrl")) -> None:
+    for name in names:
+        problem = http_url_problem(row.get(name))
+        if problem is not None:
+            raise app_error(
+                f"The value for field {name} is not a valid http or https URL ({problem})."
+            )
+
+
 def _webhook_created(ctx: WriteContext, row: Row, rng: Random) -> None:
+    _check_webhook_urls(row)
     row["webhookGUID"] = str(uuid.UUID(int=rng.getrandbits(128), version=4))
     row["isReady"] = False
     if row.get("isActive") is None:
         row["isActive"] = True
     row.setdefault("_failures", 0)
     row.setdefault("_sequence", 0)
+
+
+def _webhook_updated(ctx: WriteContext, old: Row, row: Row, changed: set[str]) -> None:
+    _check_webhook_urls(row, sorted({"webhookUrl", "deactivationUrl"} & changed))
 
 
 def _refresh_webhook_ready(ctx: WriteContext, webhook_id: Any, pending: Row | None = None) -> None:
@@ -268,4 +284,5 @@ _UPDATE: dict[str, Any] = {
     "Contacts": _stamp_update("lastActivityDate", "lastModifiedDate"),
     "ConfigurationItems": _stamp_update("lastModifiedTime"),
     "TicketWebhookFields": _webhook_field_updated,
+    "TicketWebhooks": _webhook_updated,
 }
