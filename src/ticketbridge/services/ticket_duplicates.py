@@ -40,6 +40,7 @@ from ticketbridge.connectors.psa.base import RemoteTicket
 from ticketbridge.core import resolve_policy as policy
 from ticketbridge.core import ticket_duplicates as rules
 from ticketbridge.core import ticket_links as links
+from ticketbridge.core.psa_governor import Priority
 from ticketbridge.core.ticket_duplicates import FoundTicket, InvalidChoice
 from ticketbridge.core.ticket_links import LinkState
 from ticketbridge.services import reference, runs
@@ -101,14 +102,17 @@ class SweepSummary:
 
 
 @contextmanager
-def _autotask(runtime: Runtime, *, quick: bool = False) -> Iterator[ActiveAutotask | None]:
+def _autotask(
+    runtime: Runtime, *, quick: bool = False, priority: Priority = Priority.OPERATOR
+) -> Iterator[ActiveAutotask | None]:
     """A ready connector, or None while the integration is disabled. The session that read the
-    settings is closed before the caller talks to Autotask."""
+    settings is closed before the caller talks to Autotask. Searching is background work for
+    the request governor; applying an operator's choice is not."""
     with runtime.session_factory() as session:
         if not current_settings(session).enabled:
             yield None
             return
-        with connect(runtime, session, quick=quick) as autotask:
+        with connect(runtime, session, quick=quick, priority=priority) as autotask:
             session.close()
             yield autotask
 
@@ -144,7 +148,7 @@ def sweep(runtime: Runtime, *, actor: str = "system") -> SweepSummary:
     cannot be asked (pages recorded before stay recorded)."""
     summary = SweepSummary()
     since = runtime.clock() - rules.SWEEP_WINDOW
-    with _autotask(runtime) as autotask:
+    with _autotask(runtime, priority=Priority.BACKGROUND) as autotask:
         if autotask is None:
             return summary
         after_id = 0
@@ -175,7 +179,7 @@ def check_run(runtime: Runtime, run_id: int) -> None:
             return
         target = Target(run_id, link.id, str(link.reference))
     try:
-        with _autotask(runtime, quick=True) as autotask:
+        with _autotask(runtime, quick=True, priority=Priority.BACKGROUND) as autotask:
             if autotask is None:
                 return
             found = _search(autotask, [target.reference])
