@@ -50,6 +50,11 @@ def unknown_field(field: str, entity: str) -> ApiError:
     return app_error(f"Unable to find {field} in the {entity} Entity")
 
 
+class DropConnection(Exception):
+    """Raised inside the emulator when a fault drops the connection; the ASGI layer turns it
+    into a started response and :class:`EmulatedConnectionDrop`."""
+
+
 class EmulatedConnectionDrop(httpx.ReadTimeout):
     """Raised by the app when a fault drops the connection.
 
