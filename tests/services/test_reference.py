@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.factories import NOW
 from tests.services.autotask_world import AutotaskWorld, configure
-from ticketbridge.connectors.errors import ConnectorAuthError
+from ticketbridge.connectors.errors import ConnectorAuthError, ConnectorUnavailable
 from ticketbridge.services import integration_checks, integration_settings, reference
 from ticketbridge.services.autotask_connection import IntegrationDisabled
 from ticketbridge.services.runtime import Runtime, build_runtime
@@ -176,3 +176,19 @@ def test_refresh_while_disabled_sends_nothing(runtime: Runtime, world: AutotaskW
         reference.refresh(runtime, actor="alice")
 
     assert world.requests() == []
+
+
+def test_a_throttled_refresh_answers_the_operator_at_once_instead_of_waiting_a_minute(
+    runtime: Runtime, world: AutotaskWorld
+) -> None:
+    reference.refresh(runtime, actor="admin")  # zone and metadata known
+    world.forget_requests()
+    world.fault(
+        kind="status", status=429, retry_after=60, path_contains="/Tickets/entityInformation"
+    )
+
+    with pytest.raises(ConnectorUnavailable) as caught:
+        reference.refresh(runtime, actor="admin")
+
+    assert caught.value.retry_after == 60
+    assert len(world.requests()) == 1  # not retried after waiting out the Retry-After

@@ -168,6 +168,11 @@ def _connection_key(
     )
 
 
+# A person waits on operator work: a throttled Autotask is answered at once ("try again in N
+# seconds") instead of holding the click for up to a minute; jobs keep the patient default.
+OPERATOR_RETRY = RetryPolicy(max_retry_after=5.0, max_total_wait=10.0)
+
+
 @contextmanager
 def active(
     runtime: Runtime,
@@ -196,7 +201,7 @@ def active(
                 config,
                 http_client=http,
                 cache=runtime.autotask_cache,
-                retry=retry,
+                retry=retry or (OPERATOR_RETRY if priority is Priority.OPERATOR else None),
                 governor=governor(runtime, config),
                 priority=priority,
             ),

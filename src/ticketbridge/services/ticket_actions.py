@@ -13,6 +13,7 @@ SQLite, procrastinate workers on PostgreSQL).
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -28,21 +29,37 @@ class ActionPool:
     """Threads for operator ticket actions, apart from the threads answering requests."""
 
     def __init__(self, threads: int, wait_seconds: float) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="tb-ticket")
+        self.threads = threads
         self.wait_seconds = wait_seconds
+        self._pool: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
 
     def run(self, action: Callable[[], LinkResult]) -> LinkResult | None:
         """The action's result when it finishes within the wait (its TicketError raised), else
         None: it goes on in the background."""
-        future = self._pool.submit(action)
+        future = self._executor().submit(action)
         try:
             return future.result(timeout=self.wait_seconds)
         except FutureTimeout:
             future.add_done_callback(_log_late_failure)
             return None
 
+    def _executor(self) -> ThreadPoolExecutor:
+        # Started on first use and again after a shutdown: an application whose lifespan runs
+        # more than once (tests, an embedding server) keeps working.
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(
+                    max_workers=self.threads, thread_name_prefix="tb-ticket"
+                )
+            return self._pool
+
     def shutdown(self) -> None:
-        self._pool.shutdown(wait=True)
+        """Wait for the actions under way; the next action starts the threads again."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
 
 
 def _log_late_failure(future: Future[LinkResult]) -> None:
