@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ticketbridge.connectors.parsers.mime import decode_header_value
 from ticketbridge.connectors.parsers.registry import ParseOutcome, ParseState, parse_message
+from ticketbridge.core.ates_mail import redact_mail
 from ticketbridge.core.mail_keys import key_digest, message_key
 from ticketbridge.services import mail_routing
 from ticketbridge.storage.db import session_scope
@@ -82,13 +83,15 @@ def accept(
     received_at: datetime | None = None,
 ) -> Accepted:
     """Store, parse and route one mail within the caller's transaction."""
-    facts = header_facts(raw)
-    key = message_key(facts.message_id, raw)
+    too_large = len(raw) > max_bytes
+    # ATES tokens' credentials (ID, PW) never reach storage, a parser or a log: their values
+    # are redacted first; a mail without them stays byte-identical (docs/alerts.md).
+    kept = redact_mail(_header_section(raw) if too_large else raw)
+    facts = header_facts(kept)
+    key = message_key(facts.message_id, raw if too_large else kept)
     stored = session.scalars(select(MailMessage).where(MailMessage.message_key == key)).first()
     if stored is not None:
         return _accepted(stored, created=False)
-    too_large = len(raw) > max_bytes
-    kept = _header_section(raw) if too_large else raw
     mail = MailMessage(
         message_key=key,
         key_digest=key_digest(key),
@@ -117,7 +120,7 @@ def accept(
         )
         mail.parsed_at = now
     else:
-        process(session, mail, raw, now=now, max_bytes=max_bytes)
+        process(session, mail, kept, now=now, max_bytes=max_bytes)
     return _accepted(mail, created=True)
 
 
