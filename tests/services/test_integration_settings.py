@@ -63,11 +63,13 @@ def test_settings_survive_a_reload_and_an_empty_secret_keeps_the_stored_one(
 ) -> None:
     _save(runtime, **demo_settings(allow_resolve=True, logging_level="summary"))
 
-    _save(runtime, secret="", username="other@example.com")
+    # The tracking identifier binds no secret (a change of destination does: see
+    # tests/services/test_secret_binding.py).
+    _save(runtime, secret="", integration_code="OTHER-CODE")
 
     stored = _load(runtime)
     assert stored.secret_set
-    assert stored.settings.username == "other@example.com"
+    assert stored.settings.integration_code == "OTHER-CODE"
     assert stored.settings.allow_resolve is True
     assert stored.settings.logging_level == "summary"
     assert stored.settings.api_host == EMULATOR_URL

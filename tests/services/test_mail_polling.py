@@ -156,11 +156,11 @@ def test_the_secret_is_stored_encrypted_and_kept_when_left_empty(runtime: Runtim
             session,
             runtime.secret_box,
             source_id,
-            config={"host": "127.0.0.1", "security": "plain", "username": "other"},
+            config={"host": "127.0.0.1", "security": "plain", "username": "u", "folder": "Backups"},
             secret="",
             actor="test",
         )
-        assert source.secret == before and source.config["username"] == "other"
+        assert source.secret == before and source.config["folder"] == "Backups"
         view = mail_sources.SourceView.of(source)
         assert view.has_secret and "pw" not in repr(view)
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
+from ticketbridge.core.names import problem
 from ticketbridge.services import audit
 from ticketbridge.storage.models import Customer, Job
+from ticketbridge.storage.models.catalog import CUSTOMER_KEY_LENGTH
 
 
 class CatalogError(ValueError):
@@ -34,19 +37,38 @@ def get_customer(session: Session, customer_id: int) -> Customer:
 
 
 def _check_name(session: Session, name: str, own_id: int | None = None) -> str:
+    """The name to store; refused when it is empty, too long, holds invisible or control
+    characters, or is another customer's name once normalised (core/names.py)."""
     name = name.strip()
     if not name or len(name) > 200:
         raise CatalogError("name", "a name of 1 to 200 characters is required")
-    clash = session.scalar(select(Customer).where(func.lower(Customer.name) == name.lower()))
+    trouble = problem(name, key_length=CUSTOMER_KEY_LENGTH)
+    if trouble:
+        raise CatalogError("name", trouble)
+    clash = session.scalar(select(Customer).where(Customer.name_key == Customer.key_for(name)))
     if clash is not None and clash.id != own_id:
         raise CatalogError("name", f"a customer named {clash.name!r} exists already")
     return name
 
 
+def _write_name(session: Session, customer: Customer, name: str) -> None:
+    """Add the customer, or rename it, and write now: a customer of the same name stored by a
+    concurrent request since our look-up is refused here (422) instead of failing the commit
+    (500). Inside a savepoint, so a refusal leaves the session usable and the row unchanged."""
+    try:
+        with session.begin_nested():
+            if customer in session:
+                customer.name = name
+            else:
+                session.add(customer)
+            session.flush()
+    except IntegrityError:
+        raise CatalogError("name", f"a customer named {name!r} exists already") from None
+
+
 def create_customer(session: Session, name: str, *, actor: str, active: bool = True) -> Customer:
     customer = Customer(name=_check_name(session, name), active=active)
-    session.add(customer)
-    session.flush()
+    _write_name(session, customer, customer.name)
     audit.record(
         session,
         actor=actor,
@@ -69,7 +91,7 @@ def update_customer(
     changes: dict[str, object] = {}
     if name is not None and name.strip() != customer.name:
         changes["name"] = [customer.name, _check_name(session, name, customer.id)]
-        customer.name = name.strip()
+        _write_name(session, customer, name.strip())
     if active is not None and active != customer.active:
         changes["active"] = [customer.active, active]
         customer.active = active

@@ -2,13 +2,14 @@
 
 The API secret is write-only: it is encrypted with the installation's SecretBox before it is
 stored, and nothing here returns, logs or audits it. An empty secret on save keeps the stored
-one. The ready connector built from these settings comes from
-:func:`ticketbridge.services.autotask_connection.active`.
+one, unless the save points the settings at another destination (SECRET_BINDING): then the
+stored secret is cleared and an audit event says so. The ready connector built from these
+settings comes from :func:`ticketbridge.services.autotask_connection.active`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -17,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ticketbridge.core.secret_binding import fields_clearing_secret
 from ticketbridge.core.ticket_content import (
     DEFAULT_MAX_LISTED_OBJECTS,
     DEFAULT_TITLE_PREFIX,
@@ -33,6 +35,14 @@ ENVIRONMENTS = ("production", "sandbox", "custom")
 LOGGING_LEVELS = ("off", "summary", "full")
 MAX_LISTED_OBJECTS_LIMIT = 50
 TITLE_PREFIX_MAX = 40
+
+# The settings that say where the API secret goes and whose it is (core/secret_binding.py).
+# The secret travels to the zone host that the lookup host names for the username: the lookup
+# host comes from the environment (and the API host, in the custom environment), so a change of
+# either can send it to another server; the username says whose secret it is. The integration
+# code (tracking identifier) is sent along but only names the integrating software, so changing
+# it sends the secret nowhere new; the base URL, defaults and options never travel with it.
+SECRET_BINDING = ("environment", "api_host", "username")
 
 # Which reference category each ticket default is chosen from.
 DEFAULT_FIELDS: dict[str, str] = {
@@ -84,6 +94,8 @@ class StoredSettings:
     updated_by: str = ""
     updated_at: datetime | None = None
     reference_synced_at: datetime | None = None
+    # Set by save(): the destination fields whose change cleared the stored secret just now.
+    secret_cleared_by: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -148,10 +160,20 @@ def save(
     if errors:
         raise InvalidIntegrationSettings(errors)
     merged = AutotaskSettings.model_validate(merged_raw)
+    # Judged with the secret as it was: a change that clears it is saved (the integration then
+    # answers "secret not set" and sends nothing) rather than refused for a missing secret.
     errors = check(session, merged, secret_set=current.secret_set or new_secret is not None)
     errors += _new_inactive_defaults(session, current.settings, merged)
     if errors:
         raise InvalidIntegrationSettings(errors)
+    cleared: tuple[str, ...] = ()
+    if current.secret_set:
+        cleared = fields_clearing_secret(
+            destination(current.settings),
+            destination(merged),
+            SECRET_BINDING,
+            new_secret=new_secret is not None,
+        )
 
     row = _row(session)
     if row is None:
@@ -163,10 +185,12 @@ def save(
     row.config = {k: v for k, v in after.items() if k != "enabled"}
     if new_secret is not None:
         row.secret_encrypted = box.encrypt(new_secret)
+    elif cleared:
+        row.secret_encrypted = None
     row.updated_by = actor
     row.updated_at = now
     changed = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
-    fields = sorted(changed) + (["secret"] if new_secret is not None else [])
+    fields = sorted(changed) + (["secret"] if new_secret is not None or cleared else [])
     audit.record(
         session,
         actor=actor,
@@ -174,8 +198,29 @@ def save(
         subject=SUBJECT,
         details={"fields": fields, "changes": changed},
     )
+    if cleared:
+        audit.record(
+            session,
+            actor=actor,
+            action="autotask.secret_cleared",
+            subject=SUBJECT,
+            details={
+                "reason": "the destination changed and no new secret came with the change",
+                "fields": list(cleared),
+            },
+        )
     session.flush()
-    return load(session)
+    return replace(load(session), secret_cleared_by=cleared)
+
+
+def destination(settings: AutotaskSettings) -> dict[str, object]:
+    """Where the secret goes: the API host counts only in the custom environment (the others
+    ignore it), so editing a leftover host under production clears nothing."""
+    return {
+        "environment": settings.environment,
+        "api_host": settings.api_host if settings.environment == "custom" else None,
+        "username": settings.username,
+    }
 
 
 def _clean(changes: dict[str, Any]) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from ticketbridge.core.mail_keys import (
 from ticketbridge.core.reports import ParsedReport, ReportKind
 from ticketbridge.core.statuses import RunSource
 from ticketbridge.services import run_ingest
-from ticketbridge.services.run_ingest import RunIn, RunObjectIn
+from ticketbridge.services.run_ingest import RecordedRun, RunObjectIn
 from ticketbridge.storage.models import (
     Customer,
     Job,
@@ -135,9 +135,13 @@ def ensure_job(
     """The customer's job for this report (created when missing) and its mail key."""
     name = job_name_of(report, subject)
     product = report.product[:100]
+    # By name keys (core/names.py), as run ingest matches: 'Nightly' and 'NIGHTLY' are one job.
+    product_key, name_key = Job.keys_for(product, name)
     job = session.scalars(
         select(Job).where(
-            Job.customer_id == customer_id, Job.backup_product == product, Job.job_name == name
+            Job.customer_id == customer_id,
+            Job.product_key == product_key,
+            Job.job_name_key == name_key,
         )
     ).first()
     if job is None:
@@ -200,7 +204,7 @@ def record_run(
         return same_session.id
     customer = session.get(Customer, job.customer_id)
     assert customer is not None  # jobs.customer_id is a foreign key
-    item = RunIn(
+    item = RecordedRun(
         customer=customer.name,
         job_name=job.job_name,
         backup_product=job.backup_product,

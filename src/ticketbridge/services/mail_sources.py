@@ -2,7 +2,9 @@
 
 The config is stored as JSON without its secret; the secret (IMAP password, Graph client secret)
 is encrypted at rest with the installation's key and never rendered, logged or returned: views
-only say whether one is set. An update with an empty secret keeps the stored one.
+only say whether one is set. An update with an empty secret keeps the stored one, unless it
+points the source at another destination (core/secret_binding.py): then the stored secret is
+cleared, and the source polls nothing until a secret is entered for the new destination.
 """
 
 from __future__ import annotations
@@ -12,13 +14,17 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ticketbridge.connectors.errors import ConnectorConfigError
 from ticketbridge.connectors.registry import load
+from ticketbridge.core.names import problem
+from ticketbridge.core.secret_binding import fields_clearing_secret
 from ticketbridge.services import audit
 from ticketbridge.storage.models import MailSource
+from ticketbridge.storage.models.mail import SOURCE_KEY_LENGTH
 from ticketbridge.storage.secrets import SecretBox
 
 KINDS = ("imap", "graph", "smtp", "upload")
@@ -34,6 +40,19 @@ CONFIG_CLASSES: dict[str, str] = {
     "smtp": "ticketbridge.connectors.mail.smtp:SmtpReceiver",
 }
 SECRET_FIELDS = {"imap": "password", "graph": "client_secret"}
+# The settings that say where a source's secret goes and whose it is; a change of any of them
+# clears the stored secret unless a new one comes with it (core/secret_binding.py).
+# - IMAP: the password is sent to host:port (the effective port: 993 or 143 when none is set),
+#   over the channel `security` and `verify_tls` choose (switching to STARTTLS, or turning
+#   certificate checks off, changes who can read it), and belongs to `username`.
+# - Graph: the client secret is sent to `authority_url` for tokens that `graph_url` accepts; it
+#   belongs to the app `client_id` of `tenant_id`, and `mailbox` is what it is used to read (an
+#   app secret usually reads every mailbox of a tenant: pointing it at another one is a new use).
+# - SMTP and upload sources have no secret. Folders, batch sizes and timeouts bind nothing.
+SECRET_BINDING: dict[str, tuple[str, ...]] = {
+    "imap": ("host", "port", "security", "verify_tls", "username"),
+    "graph": ("tenant_id", "client_id", "mailbox", "authority_url", "graph_url"),
+}
 # Stands in for a kept secret while the rest of the config is validated.
 _PLACEHOLDER = "x" * 12
 
@@ -122,13 +141,53 @@ def get_source(session: Session, source_id: int) -> MailSource:
 
 
 def _check_name(session: Session, name: str, own_id: int | None = None) -> str:
+    """The name to store; refused when empty, too long, holding invisible or control characters,
+    or another source's name once normalised (core/names.py)."""
     name = name.strip()
     if not name or len(name) > 200:
         raise SourceError("name", "a name of 1 to 200 characters is required")
-    clash = session.scalar(select(MailSource).where(func.lower(MailSource.name) == name.lower()))
+    trouble = problem(name, key_length=SOURCE_KEY_LENGTH)
+    if trouble:
+        raise SourceError("name", trouble)
+    clash = session.scalar(
+        select(MailSource).where(MailSource.name_key == MailSource.key_for(name))
+    )
     if clash is not None and clash.id != own_id:
         raise SourceError("name", f"a mail source named {clash.name!r} exists already")
     return name
+
+
+def _write_name(session: Session, source: MailSource, name: str) -> None:
+    """Add the source, or rename it, and write now: a source of the same name stored by a
+    concurrent request since our look-up is refused (422) instead of failing the commit (500).
+    Inside a savepoint, so a refusal leaves the session usable and the row unchanged."""
+    try:
+        with session.begin_nested():
+            if source in session:
+                source.name = name
+            else:
+                session.add(source)
+            session.flush()
+    except IntegrityError:
+        raise SourceError("name", f"a mail source named {name!r} exists already") from None
+
+
+def destination(kind: str, config: dict[str, Any]) -> dict[str, object]:
+    """The binding settings of a config, defaults filled in (a missing port is the port the
+    connector will use), for comparing before and after a change."""
+    binding = SECRET_BINDING.get(kind, ())
+    model = config_class(kind)
+    values: dict[str, object] = {name: config.get(name) for name in binding}
+    if model is None or not binding:
+        return values
+    try:
+        checked = model.model_validate({**config, SECRET_FIELDS[kind]: _PLACEHOLDER})
+    except ValidationError:
+        return values  # a stored config that no longer validates: compare what is there
+    values = {name: getattr(checked, name, None) for name in binding}
+    if "port" in values:
+        values["port"] = getattr(checked, "effective_port", values["port"])
+    return values
 
 
 def create_source(
@@ -157,8 +216,7 @@ def create_source(
         stored_count=0,
         duplicate_count=0,
     )
-    session.add(source)
-    session.flush()
+    _write_name(session, source, source.name)
     audit.record(
         session,
         actor=actor,
@@ -180,15 +238,24 @@ def update_source(
     enabled: bool | None = None,
     actor: str,
 ) -> MailSource:
-    """Change a source. `secret` None or "" keeps the stored secret."""
+    """Change a source. `secret` None or "" keeps the stored secret, unless the change points
+    the source at another destination (SECRET_BINDING): then the stored secret is cleared and
+    an audit event says so."""
     source = get_source(session, source_id)
     changed: list[str] = []
+    cleared: tuple[str, ...] = ()
     if name is not None and name.strip() != source.name:
-        source.name = _check_name(session, name, source.id)
+        _write_name(session, source, _check_name(session, name, source.id))
         changed.append("name")
     if config is not None:
         merged = _validated(source.kind, config, secret or None)
         if merged != source.config:
+            cleared = fields_clearing_secret(
+                destination(source.kind, source.config or {}),
+                destination(source.kind, merged),
+                SECRET_BINDING.get(source.kind, ()),
+                new_secret=bool(secret),
+            )
             source.config = merged
             # A different folder or mailbox makes the old watermark meaningless.
             source.watermark = None
@@ -196,6 +263,19 @@ def update_source(
     if secret and source.kind in SECRET_FIELDS:
         source.secret = box.encrypt(secret)
         changed.append("secret")
+    elif cleared and source.secret:
+        source.secret = None
+        changed.append("secret")
+        audit.record(
+            session,
+            actor=actor,
+            action="mail_source.secret_cleared",
+            subject=f"mail source {source.id}",
+            details={
+                "reason": "the destination changed and no new secret came with the change",
+                "fields": list(cleared),
+            },
+        )
     if enabled is not None and enabled != source.enabled:
         source.enabled = enabled
         changed.append("enabled")
@@ -230,6 +310,10 @@ def connector_for(source: MailSource, box: SecretBox, **options: Any) -> Any:
         raise SourceError("kind", f"a {source.kind} source is not polled")
     cls = load(source.kind, SOURCE_CLASSES)
     secret_field = SECRET_FIELDS[source.kind]
-    secret = box.decrypt(source.secret) if source.secret else ""
+    if not source.secret:
+        # Cleared by a change of destination (or never set): nothing is sent anywhere.
+        label = secret_field.replace("_", " ")
+        raise SourceError("secret", f"the {label} is not set: enter it for this source")
+    secret = box.decrypt(source.secret)
     config = cls.Config.model_validate({**(source.config or {}), secret_field: secret})
     return cls(config, **options)

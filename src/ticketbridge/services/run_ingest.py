@@ -7,24 +7,89 @@ returns the run stored the first time.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+)
 from sqlalchemy import insert, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from ticketbridge.core.names import problem
 from ticketbridge.core.statuses import RunSource, RunStatus
 from ticketbridge.services import audit
 from ticketbridge.storage.db import serialise_writers, session_scope
 from ticketbridge.storage.models import Customer, Job, Run, RunObject, utcnow
+from ticketbridge.storage.models.catalog import (
+    CUSTOMER_KEY_LENGTH,
+    JOB_NAME_KEY_LENGTH,
+    PRODUCT_KEY_LENGTH,
+)
 
 MAX_BATCH = 1000
 ATTEMPTS = 3
 # Advisory lock key of run ingest on PostgreSQL (any constant the project uses once).
 INGEST_LOCK = 0x7462_0001
+
+
+# Run times must lie in this range. Backup software older than 2000 reports no runs to us, and a
+# time far off is a mistake (a clock reset, seconds read as years); at the very ends of the
+# calendar (year 1 at +14:00, 9999 at -14:00) the time cannot even be turned into UTC.
+EARLIEST_RUN = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_RUN = datetime(2100, 1, 1, tzinfo=UTC)
+# A date, a time and the rest: pydantic would also read a number (or a string of digits) as
+# seconds since 1970, which is nobody's way of writing a backup time.
+_ISO_8601 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
+def iso_8601_only(value: object) -> object:
+    """Before pydantic reads a time: ISO 8601 text, or a datetime handed over from Python."""
+    if isinstance(value, datetime) or (isinstance(value, str) and _ISO_8601.match(value)):
+        return value
+    raise ValueError(
+        "expected an ISO 8601 date and time with an offset, such as 2026-11-20T01:00:00Z"
+    )
+
+
+def time_range(earliest: datetime, latest: datetime) -> AfterValidator:
+    """After pydantic read an aware time: it lies in [earliest, latest)."""
+
+    def in_range(value: datetime) -> datetime:
+        if not earliest <= value < latest:
+            raise ValueError(f"must lie from {earliest:%Y-%m-%d} to before {latest:%Y-%m-%d} (UTC)")
+        return value
+
+    return AfterValidator(in_range)
+
+
+RunTime = Annotated[
+    AwareDatetime,
+    BeforeValidator(iso_8601_only),
+    time_range(EARLIEST_RUN, LATEST_RUN),
+    # The year is what a schema can say of the range (the offset can still cross it).
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": "^20[0-9]{2}-"}),
+]
+
+
+def _name_rule(key_length: int) -> AfterValidator:
+    def check(value: str) -> str:
+        trouble = problem(value, key_length=key_length)
+        if trouble:
+            raise ValueError(trouble)
+        return value
+
+    return AfterValidator(check)
 
 
 class RunObjectIn(BaseModel):
@@ -41,14 +106,19 @@ class RunIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    customer: str = Field(min_length=1, max_length=200, description="Customer name")
-    job_name: str = Field(min_length=1, max_length=300)
-    backup_product: str = Field(min_length=1, max_length=100)
+    # Names are matched by their keys (core/names.py) and may not hold invisible characters.
+    customer: Annotated[str, _name_rule(CUSTOMER_KEY_LENGTH)] = Field(
+        min_length=1, max_length=200, description="Customer name"
+    )
+    job_name: Annotated[str, _name_rule(JOB_NAME_KEY_LENGTH)] = Field(min_length=1, max_length=300)
+    backup_product: Annotated[str, _name_rule(PRODUCT_KEY_LENGTH)] = Field(
+        min_length=1, max_length=100
+    )
     job_type: str = Field(default="", max_length=100)
     host: str = Field(default="", max_length=300)
     status: RunStatus
-    started_at: AwareDatetime
-    ended_at: AwareDatetime | None = None
+    started_at: RunTime = Field(description="ISO 8601 with an offset, 2000 to 2099")
+    ended_at: RunTime | None = None
     overall_remark: str = Field(default="", max_length=20_000)
     external_id: str | None = Field(
         default=None,
@@ -57,6 +127,16 @@ class RunIn(BaseModel):
         description="Your id for this run; a repeat with the same id returns the stored run",
     )
     objects: list[RunObjectIn] = Field(default_factory=list, max_length=10_000)
+
+
+class RecordedRun(RunIn):
+    """A run that mail intake or the schedules build from a job already stored: its names were
+    accepted when the job was made (perhaps before today's name rule), so they are not judged
+    again; one odd legacy name must not stop every later report or missed run of that job."""
+
+    customer: str = Field(min_length=1, max_length=200)
+    job_name: str = Field(min_length=1, max_length=300)
+    backup_product: str = Field(min_length=1, max_length=100)
 
 
 @dataclass(frozen=True)
@@ -136,7 +216,7 @@ def store(
             first_seen[item.external_id] = index
         rows.append(
             {
-                "job_id": jobs[(item.customer, item.backup_product, item.job_name)].id,
+                "job_id": jobs[_job_key(item)].id,
                 "status": item.status.value,
                 "started_at": item.started_at,
                 "ended_at": item.ended_at,
@@ -185,22 +265,33 @@ def _existing_runs(session: Session, source: RunSource, items: Sequence[RunIn]) 
     return {str(external_id): run_id for external_id, run_id in rows}
 
 
+def _job_key(item: RunIn) -> tuple[str, str, str]:
+    return (Customer.key_for(item.customer), *Job.keys_for(item.backup_product, item.job_name))
+
+
 def _jobs_for(session: Session, items: Sequence[RunIn]) -> dict[tuple[str, str, str], Job]:
-    names = {item.customer for item in items}
+    """Customers and jobs by their name keys (core/names.py), created when new: 'ÖKO Bau' and
+    'öko bau' are one customer, on every database. A new one takes its first spelling."""
+    names: dict[str, str] = {}
+    for item in items:
+        names.setdefault(Customer.key_for(item.customer), item.customer)
     customers = {
-        c.name: c for c in session.scalars(select(Customer).where(Customer.name.in_(names)))
+        c.name_key: c for c in session.scalars(select(Customer).where(Customer.name_key.in_(names)))
     }
-    for name in names - customers.keys():
-        customers[name] = Customer(name=name, active=True)
-        session.add(customers[name])
+    for name_key, name in names.items():
+        if name_key not in customers:
+            customers[name_key] = Customer(name=name, active=True)
+            session.add(customers[name_key])
     session.flush()
 
-    wanted = {(item.customer, item.backup_product, item.job_name): item for item in items}
+    wanted: dict[tuple[str, str, str], RunIn] = {}
+    for item in items:
+        wanted.setdefault(_job_key(item), item)
     keys = {(customers[c].id, product, job) for c, product, job in wanted}
     found = session.scalars(
-        select(Job).where(tuple_(Job.customer_id, Job.backup_product, Job.job_name).in_(keys))
+        select(Job).where(tuple_(Job.customer_id, Job.product_key, Job.job_name_key).in_(keys))
     ).all()
-    by_key = {(j.customer_id, j.backup_product, j.job_name): j for j in found}
+    by_key = {(j.customer_id, j.product_key, j.job_name_key): j for j in found}
     jobs: dict[tuple[str, str, str], Job] = {}
     for (customer, product, job_name), item in wanted.items():
         key = (customers[customer].id, product, job_name)
@@ -208,8 +299,8 @@ def _jobs_for(session: Session, items: Sequence[RunIn]) -> dict[tuple[str, str, 
         if job is None:
             job = Job(
                 customer=customers[customer],
-                backup_product=product,
-                job_name=job_name,
+                backup_product=item.backup_product,
+                job_name=item.job_name,
                 job_type=item.job_type,
                 host=item.host,
             )

@@ -28,7 +28,7 @@ from ticketbridge.core.schedule_inference import (
 from ticketbridge.core.statuses import RunSource, RunStatus
 from ticketbridge.core.timezones import is_valid_zone
 from ticketbridge.services import audit, catalog, run_ingest, system_settings
-from ticketbridge.services.run_ingest import RunIn
+from ticketbridge.services.run_ingest import RecordedRun
 from ticketbridge.storage.db import session_scope
 from ticketbridge.storage.models import Job, JobScheduleState, Run
 
@@ -235,7 +235,7 @@ def _missed(session: Session, job: Job, expected: datetime, grace: timedelta) ->
     )
     if near is not None:
         return []
-    item = RunIn(
+    item = RecordedRun(
         customer=job.customer.name,
         job_name=job.job_name,
         backup_product=job.backup_product,

@@ -1,4 +1,10 @@
-"""Errors to HTTP: JSON under /api, pages elsewhere. A 500 means a bug, never bad input."""
+"""Errors to HTTP: JSON under /api, pages elsewhere. A 500 means a bug, never bad input.
+
+A bug still gets a proper answer on a connection that stays open: Starlette's own last-resort
+handler answers and then raises again so the server can log it, and uvicorn then closes the
+keep-alive connection, taking any request queued behind on it down too. :class:`CatchBugs`
+answers the 500 itself, logs the traceback, and lets the connection carry on.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware import Middleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ticketbridge.connectors.errors import (
     ConnectorConfigError,
@@ -93,7 +101,54 @@ def connector_status(exc: ConnectorError) -> tuple[int, dict[str, str]]:
     return 502, {}  # refused credentials or permissions, rejected input: the PSA said no
 
 
+# A path parameter is always an id (web/api/schemas.py: Id); one out of range names nothing.
+_OUT_OF_RANGE = {"greater_than_equal", "less_than_equal", "greater_than", "less_than"}
+
+
+def _names_nothing(exc: RequestValidationError) -> bool:
+    """The path names nothing that can exist: 404, whatever else is wrong with the request."""
+    return any(
+        tuple(e.get("loc", ()))[:1] == ("path",) and e.get("type") in _OUT_OF_RANGE
+        for e in exc.errors()
+    )
+
+
+class CatchBugs:
+    """Innermost middleware: an exception no handler took becomes a logged 500 answer, and the
+    exception stops here, so the server keeps the connection. When the response had already
+    begun there is nothing left to answer with: the exception goes on and the server closes
+    the connection, as it must."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception:
+            request = Request(scope)
+            log.exception("unhandled error on %s %s", request.method, request.url.path)
+            if started:
+                raise
+            response = _respond(request, 500, "internal error; it has been logged")
+            await response(scope, receive, send)
+
+
 def install(app: FastAPI) -> None:
+    # Appended, so innermost: the 500 still passes the session, limits and header middleware.
+    app.user_middleware.append(Middleware(CatchBugs))
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         response = _respond(request, exc.status_code, str(exc.detail))
@@ -103,6 +158,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        if _names_nothing(exc):
+            return _respond(request, 404, "not found: no such id")
         fields = _field_errors(exc)
         summary = "; ".join(f"{f['field']}: {f['message']}" for f in fields[:5])
         return _respond(request, 422, f"invalid input: {summary}", {"fields": fields})
@@ -166,8 +223,3 @@ def install(app: FastAPI) -> None:
         return _respond(
             request, 400, str(exc), {"fields": [{"field": "cursor", "message": str(exc)}]}
         )
-
-    @app.exception_handler(Exception)
-    async def bug(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return _respond(request, 500, "internal error; it has been logged")

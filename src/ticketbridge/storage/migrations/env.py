@@ -30,9 +30,28 @@ def _render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str |
     return False
 
 
-def _run(connection: object) -> None:
+def _run(connection: Any) -> None:
+    # SQLite alters a table by copying it, dropping the original and renaming the copy; with
+    # foreign keys enforced, dropping a table that other rows point at fails (or cascades).
+    # SQLite's advice is to switch them off around such a change, outside any transaction (the
+    # copy keeps every id, so the references hold again once it is renamed). A connection
+    # handed in already inside a transaction is left as it is.
+    switch = connection.dialect.name == "sqlite" and not connection.in_transaction()
+    if switch:
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        connection.commit()
+    try:
+        _migrate(connection)
+    finally:
+        if switch:
+            connection.rollback()
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()
+
+
+def _migrate(connection: Any) -> None:
     context.configure(
-        connection=connection,  # type: ignore[arg-type]
+        connection=connection,
         target_metadata=Base.metadata,
         render_as_batch=True,  # SQLite can only alter tables by copying them
         compare_type=True,

@@ -15,9 +15,19 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from ticketbridge.core.names import normalise
 from ticketbridge.storage.models.base import Base, UTCDateTime, utcnow
+
+# Name keys (core/names.py) are kept next to the names they come from and carry the unique
+# constraints, so 'ÖKO Bau' and 'öko bau' are one customer on every database. Every writer gets
+# its key from the validators below. A key has room for twice its name: normalising can lengthen
+# a name (ligatures, 'ß' -> 'ss'); the services refuse a name whose key would not fit, and a key
+# cut short here (a pathological name from a mail) still compares its first part.
+CUSTOMER_KEY_LENGTH = 400
+PRODUCT_KEY_LENGTH = 200
+JOB_NAME_KEY_LENGTH = 600
 
 
 class Customer(Base):
@@ -25,27 +35,60 @@ class Customer(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
+    name_key: Mapped[str] = mapped_column(String(CUSTOMER_KEY_LENGTH), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     jobs: Mapped[list[Job]] = relationship(back_populates="customer")
 
+    @staticmethod
+    def key_for(name: str) -> str:
+        return normalise(name)[:CUSTOMER_KEY_LENGTH]
+
+    @validates("name")
+    def _key_name(self, _: str, name: str) -> str:
+        self.name_key = self.key_for(name)
+        return name
+
 
 class Job(Base):
     __tablename__ = "jobs"
-    __table_args__ = (UniqueConstraint("customer_id", "backup_product", "job_name"),)
+    __table_args__ = (
+        UniqueConstraint("customer_id", "backup_product", "job_name"),
+        UniqueConstraint("customer_id", "product_key", "job_name_key"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     backup_product: Mapped[str] = mapped_column(String(100))
+    product_key: Mapped[str] = mapped_column(String(PRODUCT_KEY_LENGTH))
     job_type: Mapped[str] = mapped_column(String(100), default="")
     job_name: Mapped[str] = mapped_column(String(300))
+    job_name_key: Mapped[str] = mapped_column(String(JOB_NAME_KEY_LENGTH))
     host: Mapped[str] = mapped_column(String(300), default="")
     # A declared schedule: {"cron": "...", "timezone": "...", "grace_minutes": N}.
     schedule: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     customer: Mapped[Customer] = relationship(back_populates="jobs")
+
+    @staticmethod
+    def keys_for(backup_product: str, job_name: str) -> tuple[str, str]:
+        """(product_key, job_name_key): with the customer, what makes a job one job."""
+        return (
+            normalise(backup_product)[:PRODUCT_KEY_LENGTH],
+            normalise(job_name)[:JOB_NAME_KEY_LENGTH],
+        )
+
+    @validates("backup_product")
+    def _key_product(self, _: str, product: str) -> str:
+        self.product_key = normalise(product)[:PRODUCT_KEY_LENGTH]
+        return product
+
+    @validates("job_name")
+    def _key_job_name(self, _: str, job_name: str) -> str:
+        self.job_name_key = normalise(job_name)[:JOB_NAME_KEY_LENGTH]
+        return job_name
 
 
 class Run(Base):

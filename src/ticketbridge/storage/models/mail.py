@@ -16,9 +16,12 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
+from ticketbridge.core.names import normalise
 from ticketbridge.storage.models.base import Base, UTCDateTime, utcnow
+
+SOURCE_KEY_LENGTH = 400  # twice the name: see CUSTOMER_KEY_LENGTH in catalog.py
 
 
 class MailSource(Base):
@@ -29,6 +32,8 @@ class MailSource(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(20))
     name: Mapped[str] = mapped_column(String(200), unique=True)
+    # core/names.py: 'Inbox' and 'INBOX' are one source on every database.
+    name_key: Mapped[str] = mapped_column(String(SOURCE_KEY_LENGTH), unique=True)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     # Non-secret settings only; the password or client secret lives encrypted in `secret`.
     config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -43,6 +48,15 @@ class MailSource(Base):
     stored_count: Mapped[int] = mapped_column(Integer, default=0)
     duplicate_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @staticmethod
+    def key_for(name: str) -> str:
+        return normalise(name)[:SOURCE_KEY_LENGTH]
+
+    @validates("name")
+    def _key_name(self, _: str, name: str) -> str:
+        self.name_key = self.key_for(name)
+        return name
 
 
 class MailMessage(Base):

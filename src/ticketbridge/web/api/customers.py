@@ -4,7 +4,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from ticketbridge.services import catalog
-from ticketbridge.web.api.schemas import ERROR_RESPONSES, CustomerOut, JobOut
+from ticketbridge.web.api.schemas import ERROR_RESPONSES, CustomerOut, Id, IdFilter, JobOut
 from ticketbridge.web.deps import ApiAdmin, ApiReader, DbSession
 
 router = APIRouter(tags=["customers"], responses=ERROR_RESPONSES)
@@ -35,13 +35,13 @@ def create_customer(body: CustomerIn, session: DbSession, principal: ApiAdmin) -
 
 
 @router.get("/customers/{customer_id}", response_model=CustomerOut)
-def get_customer(customer_id: int, session: DbSession, _: ApiReader) -> CustomerOut:
+def get_customer(customer_id: Id, session: DbSession, _: ApiReader) -> CustomerOut:
     return CustomerOut.of(catalog.get_customer(session, customer_id))
 
 
 @router.patch("/customers/{customer_id}", response_model=CustomerOut)
 def update_customer(
-    customer_id: int, body: CustomerPatch, session: DbSession, principal: ApiAdmin
+    customer_id: Id, body: CustomerPatch, session: DbSession, principal: ApiAdmin
 ) -> CustomerOut:
     customer = catalog.update_customer(
         session, customer_id, actor=principal.actor, name=body.name, active=body.active
@@ -51,7 +51,7 @@ def update_customer(
 
 
 @router.delete("/customers/{customer_id}", status_code=204)
-def delete_customer(customer_id: int, session: DbSession, principal: ApiAdmin) -> Response:
+def delete_customer(customer_id: Id, session: DbSession, principal: ApiAdmin) -> Response:
     """Only a customer without jobs can be deleted; deactivate one with history instead."""
     catalog.delete_customer(session, customer_id, actor=principal.actor)
     session.commit()
@@ -59,5 +59,5 @@ def delete_customer(customer_id: int, session: DbSession, principal: ApiAdmin) -
 
 
 @router.get("/jobs", response_model=list[JobOut], tags=["jobs"])
-def list_jobs(session: DbSession, _: ApiReader, customer_id: int | None = None) -> list[JobOut]:
+def list_jobs(session: DbSession, _: ApiReader, customer_id: IdFilter = None) -> list[JobOut]:
     return [JobOut.of(job) for job in catalog.list_jobs(session, customer_id=customer_id)]

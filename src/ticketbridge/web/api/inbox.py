@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from ticketbridge.services import inbox
 from ticketbridge.storage.models import MailMessage
-from ticketbridge.web.api.schemas import ERROR_RESPONSES
+from ticketbridge.web.api.schemas import ERROR_RESPONSES, Id, IdField, Page
 from ticketbridge.web.deps import ApiReader, ApiReviewer, Ctx, DbSession
 
 router = APIRouter(prefix="/inbox", tags=["inbox"], responses=ERROR_RESPONSES)
@@ -71,7 +71,7 @@ class InboxPageOut(BaseModel):
 
 
 class ApproveIn(BaseModel):
-    customer_id: int
+    customer_id: IdField
 
 
 @router.get("", response_model=InboxPageOut, summary="Mail waiting for an operator")
@@ -79,7 +79,7 @@ def list_inbox(
     session: DbSession,
     _: ApiReader,
     lane: Annotated[str, Query(pattern="^(waiting|could_not_tell|failed)$")] = "waiting",
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Page = 1,
     per_page: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> InboxPageOut:
     """One lane: `waiting` (a job not approved yet), `could_not_tell` (no parser read it) or
@@ -98,7 +98,7 @@ def list_inbox(
 
 @router.post("/{mail_id}/approve", response_model=MailOut, summary="Approve under a customer")
 def approve(
-    mail_id: int, body: ApproveIn, ctx: Ctx, session: DbSession, principal: ApiReviewer
+    mail_id: Id, body: ApproveIn, ctx: Ctx, session: DbSession, principal: ApiReviewer
 ) -> MailOut:
     """Creates the mail's jobs under the customer and their runs; later mails of the same
     sender, product and job name become runs directly."""
@@ -115,7 +115,7 @@ def approve(
 
 
 @router.post("/{mail_id}/ignore", response_model=MailOut, summary="Ignore a mail")
-def ignore(mail_id: int, session: DbSession, principal: ApiReviewer) -> MailOut:
+def ignore(mail_id: Id, session: DbSession, principal: ApiReviewer) -> MailOut:
     mail = inbox.ignore(session, mail_id, actor=principal.actor)
     session.commit()
     return MailOut.of(mail)

@@ -23,7 +23,7 @@ from ticketbridge.services import (
 )
 from ticketbridge.services.autotask_connection import Usage
 from ticketbridge.services.integration_settings import StoredSettings
-from ticketbridge.web.api.schemas import ERROR_RESPONSES, ErrorOut
+from ticketbridge.web.api.schemas import ERROR_RESPONSES, ErrorOut, Id, RemoteIdField
 from ticketbridge.web.deps import ApiAdmin, ApiReader, Ctx, DbSession
 
 UPSTREAM: dict[int | str, dict[str, Any]] = {502: {"model": ErrorOut}, 503: {"model": ErrorOut}}
@@ -148,7 +148,7 @@ class CompanyPageOut(BaseModel):
 class CompanyMappingIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    company_id: int = Field(gt=0)
+    company_id: RemoteIdField
 
 
 class CompanyMappingOut(BaseModel):
@@ -240,21 +240,21 @@ def search_companies(
 
 
 @router.get("/customers/{customer_id}/autotask-company", response_model=CompanyMappingOut)
-def get_mapping(customer_id: int, session: DbSession, _: ApiReader) -> CompanyMappingOut:
+def get_mapping(customer_id: Id, session: DbSession, _: ApiReader) -> CompanyMappingOut:
     catalog.get_customer(session, customer_id)
     return _mapping_out(customer_id, mapping.mapping_for_customer(session, customer_id))
 
 
 @router.put("/customers/{customer_id}/autotask-company", response_model=CompanyMappingOut)
 def put_mapping(
-    customer_id: int, body: CompanyMappingIn, ctx: Ctx, principal: ApiAdmin
+    customer_id: Id, body: CompanyMappingIn, ctx: Ctx, principal: ApiAdmin
 ) -> CompanyMappingOut:
     made = mapping.map_customer(ctx, customer_id, body.company_id, actor=principal.actor)
     return _mapping_out(customer_id, made)
 
 
 @router.delete("/customers/{customer_id}/autotask-company", status_code=204)
-def delete_mapping(customer_id: int, session: DbSession, principal: ApiAdmin) -> Response:
+def delete_mapping(customer_id: Id, session: DbSession, principal: ApiAdmin) -> Response:
     mapping.unmap_customer(session, customer_id, actor=principal.actor)
     session.commit()
     return Response(status_code=204)

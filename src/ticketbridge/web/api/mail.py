@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from ticketbridge.services import inbox, mail_intake, mail_sources, mail_view
 from ticketbridge.services.mail_sources import SourceView
 from ticketbridge.services.runtime import Runtime
-from ticketbridge.web.api.schemas import ERROR_RESPONSES
+from ticketbridge.web.api.schemas import ERROR_RESPONSES, Id
 from ticketbridge.web.deps import ApiAdmin, ApiIngester, ApiReader, Ctx, DbSession
 
 router = APIRouter(prefix="/mail", tags=["mail"], responses=ERROR_RESPONSES)
@@ -90,7 +90,7 @@ async def upload(
         410: {"description": "The raw mail was purged by the retention setting"},
     },
 )
-def raw_mail(mail_id: int, session: DbSession, _: ApiReader) -> Response:
+def raw_mail(mail_id: Id, session: DbSession, _: ApiReader) -> Response:
     """The raw mail exactly as it was received. Once retention purged the raw bytes, the mail's
     row (sender, subject, detected fields, runs) stays and this answers 410."""
     mail = inbox.get_mail(session, mail_id)
@@ -168,13 +168,13 @@ def create_source(body: SourceIn, ctx: Ctx, session: DbSession, principal: ApiAd
 
 
 @router.get("/sources/{source_id}", response_model=SourceOut)
-def get_source(source_id: int, session: DbSession, _: ApiAdmin) -> SourceOut:
+def get_source(source_id: Id, session: DbSession, _: ApiAdmin) -> SourceOut:
     return SourceOut.of(SourceView.of(mail_sources.get_source(session, source_id)))
 
 
 @router.patch("/sources/{source_id}", response_model=SourceOut)
 def update_source(
-    source_id: int, body: SourcePatch, ctx: Ctx, session: DbSession, principal: ApiAdmin
+    source_id: Id, body: SourcePatch, ctx: Ctx, session: DbSession, principal: ApiAdmin
 ) -> SourceOut:
     source = mail_sources.update_source(
         session,
@@ -191,7 +191,7 @@ def update_source(
 
 
 @router.delete("/sources/{source_id}", status_code=204)
-def delete_source(source_id: int, session: DbSession, principal: ApiAdmin) -> Response:
+def delete_source(source_id: Id, session: DbSession, principal: ApiAdmin) -> Response:
     """Stored mail and runs stay."""
     mail_sources.delete_source(session, source_id, actor=principal.actor)
     session.commit()

@@ -3,12 +3,21 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime, BaseModel, Discriminator, Field, Tag
+from pydantic import BaseModel, Discriminator, Field, Tag
 
 from ticketbridge.core.statuses import RunSource, RunStatus
 from ticketbridge.services import run_ingest, runs
 from ticketbridge.services.run_ingest import MAX_BATCH, RunIn
-from ticketbridge.web.api.schemas import ERROR_RESPONSES, IngestItemOut, IngestOut, RunOut, RunPage
+from ticketbridge.web.api.schemas import (
+    ERROR_RESPONSES,
+    Id,
+    IdFilter,
+    IngestItemOut,
+    IngestOut,
+    RunOut,
+    RunPage,
+    TimeFilter,
+)
 from ticketbridge.web.deps import ApiIngester, ApiReader, ApiReviewer, Ctx, DbSession
 
 router = APIRouter(prefix="/runs", tags=["runs"], responses=ERROR_RESPONSES)
@@ -61,12 +70,12 @@ def report_runs(body: RunOrBatch, ctx: Ctx, principal: ApiIngester) -> IngestOut
 def list_runs(
     session: DbSession,
     _: ApiReader,
-    customer_id: int | None = None,
-    job_id: int | None = None,
+    customer_id: IdFilter = None,
+    job_id: IdFilter = None,
     status: Annotated[list[RunStatus] | None, Query()] = None,
     product: str | None = None,
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
+    since: TimeFilter | None = None,
+    until: TimeFilter | None = None,
     reviewed: bool | None = None,
     source: RunSource | None = None,
     cursor: str | None = None,
@@ -87,13 +96,13 @@ def list_runs(
 
 
 @router.get("/{run_id}", response_model=RunOut)
-def get_run(run_id: int, session: DbSession, _: ApiReader) -> RunOut:
+def get_run(run_id: Id, session: DbSession, _: ApiReader) -> RunOut:
     return RunOut.of(runs.get_run(session, run_id))
 
 
 @router.post("/{run_id}/review", response_model=RunOut, summary="Mark a run reviewed")
 def review_run(
-    run_id: int, session: DbSession, principal: ApiReviewer, body: ReviewIn | None = None
+    run_id: Id, session: DbSession, principal: ApiReviewer, body: ReviewIn | None = None
 ) -> RunOut:
     runs.review(session, [run_id], actor=principal.actor, note=body.note if body else "")
     session.commit()

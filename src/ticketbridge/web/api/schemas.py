@@ -1,13 +1,50 @@
-"""Response models of the JSON API."""
+"""Response models of the JSON API, and the parameter types every route shares."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict
+from fastapi import Form, Path, Query
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
+from ticketbridge.services.run_ingest import iso_8601_only, time_range
 from ticketbridge.storage.models import Customer, Job, Run
+
+# --- parameters ----------------------------------------------------------------------------
+# One place for ids, page numbers and times taken from a path, a query or a form, so that no
+# number, however long, reaches the database unchecked (docs/api.md, "Odd input").
+#
+# Ids are PostgreSQL `integer` columns: 2**31 - 1 is the largest id there can be, and a larger
+# number is refused before any query (SQLite would overflow at 2**63, PostgreSQL at 2**31). An id
+# out of range in a path names nothing: 404 (web/errors.py); in a query, a form or a body: 422.
+MAX_ID = 2**31 - 1
+# Ids of things in a PSA (Autotask tickets and companies) are stored as 64-bit integers; the
+# bound is the largest integer every JSON reader keeps exactly (a double's 53 bits).
+MAX_REMOTE_ID = 2**53 - 1
+# Far beyond any real page (a million pages of the largest page size is 200 million rows), far
+# below where page x page size overflows an SQL OFFSET.
+MAX_PAGE = 1_000_000
+# Dates a filter may name (UI date pickers); the ends of the calendar overflow time arithmetic.
+EARLIEST_DAY = date(1970, 1, 1)
+LATEST_DAY = date(2100, 12, 31)
+
+Id = Annotated[int, Path(ge=1, le=MAX_ID, description="An id: 1 to 2147483647")]
+IdFilter = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+IdForm = Annotated[int, Form(ge=1, le=MAX_ID)]
+IdField = Annotated[int, Field(ge=1, le=MAX_ID)]
+RemoteIdField = Annotated[int, Field(ge=1, le=MAX_REMOTE_ID)]
+Page = Annotated[int, Query(ge=1, le=MAX_PAGE)]
+DayFilter = Annotated[date | None, Query(ge=EARLIEST_DAY, le=LATEST_DAY)]
+# Run time filters (since, until): ISO 8601 text only, 1970 to 2100.
+TimeFilter = Annotated[
+    AwareDatetime,
+    BeforeValidator(iso_8601_only),
+    time_range(datetime(1970, 1, 1, tzinfo=UTC), datetime(2101, 1, 1, tzinfo=UTC)),
+    WithJsonSchema(
+        {"type": "string", "format": "date-time", "pattern": "^(19[7-9][0-9]|20[0-9]{2}|2100)-"}
+    ),
+]
 
 
 class ErrorDetail(BaseModel):

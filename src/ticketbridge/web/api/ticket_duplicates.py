@@ -14,14 +14,16 @@ from pydantic import BaseModel, Field
 
 from ticketbridge.services import runs, ticket_duplicates
 from ticketbridge.storage.models import TicketDuplicateRow
-from ticketbridge.web.api.schemas import ERROR_RESPONSES
+from ticketbridge.web.api.schemas import ERROR_RESPONSES, Id, RemoteIdField
 from ticketbridge.web.deps import ApiReader, ApiReviewer, Ctx, DbSession
 
 router = APIRouter(prefix="/runs", tags=["tickets"], responses=ERROR_RESPONSES)
 
 
 class KeepIn(BaseModel):
-    ticket_id: int = Field(description="The Autotask ticket ID that stays linked to the run")
+    ticket_id: RemoteIdField = Field(
+        description="The Autotask ticket ID that stays linked to the run"
+    )
 
 
 class FoundTicketOut(BaseModel):
@@ -86,7 +88,7 @@ def _out(ctx: Ctx, run_id: int, message: str | None = None) -> DuplicatesOut:
     response_model=DuplicatesOut,
     summary="Duplicate tickets found in Autotask for a run",
 )
-def get_duplicates(run_id: int, ctx: Ctx, session: DbSession, _: ApiReader) -> DuplicatesOut:
+def get_duplicates(run_id: Id, ctx: Ctx, session: DbSession, _: ApiReader) -> DuplicatesOut:
     runs.get_run(session, run_id)
     return _out(ctx, run_id)
 
@@ -96,7 +98,7 @@ def get_duplicates(run_id: int, ctx: Ctx, session: DbSession, _: ApiReader) -> D
     response_model=DuplicatesOut,
     summary="Choose the duplicate ticket that stays linked",
 )
-def keep_duplicate(run_id: int, body: KeepIn, ctx: Ctx, principal: ApiReviewer) -> DuplicatesOut:
+def keep_duplicate(run_id: Id, body: KeepIn, ctx: Ctx, principal: ApiReviewer) -> DuplicatesOut:
     """The run links the chosen ticket; every other ticket carrying the run's reference gets an
     internal note naming it. Nothing is closed or deleted."""
     result = ticket_duplicates.keep(ctx, run_id, body.ticket_id, actor=principal.actor)

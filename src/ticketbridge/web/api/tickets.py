@@ -17,7 +17,7 @@ from ticketbridge.core.ticket_links import LinkState
 from ticketbridge.services import runs, ticketing
 from ticketbridge.services.ticket_store import LinkResult
 from ticketbridge.storage.models import TicketLinkRow
-from ticketbridge.web.api.schemas import ERROR_RESPONSES
+from ticketbridge.web.api.schemas import ERROR_RESPONSES, Id
 from ticketbridge.web.deps import ApiReader, ApiReviewer, Ctx, DbSession, TicketActions
 
 router = APIRouter(prefix="/runs", tags=["tickets"], responses=ERROR_RESPONSES)
@@ -96,7 +96,7 @@ def _out(session: Session, run_id: int, message: str | None = None) -> TicketOut
 
 
 @router.get("/{run_id}/ticket", response_model=TicketOut, summary="A run's ticket and history")
-def get_ticket(run_id: int, session: DbSession, _: ApiReader) -> TicketOut:
+def get_ticket(run_id: Id, session: DbSession, _: ApiReader) -> TicketOut:
     runs.get_run(session, run_id)
     return _out(session, run_id)
 
@@ -127,7 +127,7 @@ def _answer(
     responses=STILL_WORKING,
 )
 def create_ticket(
-    run_id: int,
+    run_id: Id,
     ctx: Ctx,
     session: DbSession,
     actions: TicketActions,
@@ -148,7 +148,7 @@ def create_ticket(
     responses=STILL_WORKING,
 )
 def link_ticket(
-    run_id: int,
+    run_id: Id,
     body: TicketNumberIn,
     ctx: Ctx,
     session: DbSession,
@@ -171,7 +171,7 @@ def link_ticket(
     responses=STILL_WORKING,
 )
 def resolve_ticket(
-    run_id: int,
+    run_id: Id,
     ctx: Ctx,
     session: DbSession,
     actions: TicketActions,
@@ -188,7 +188,7 @@ def resolve_ticket(
     "/{run_id}/ticket/manual", response_model=TicketOut, summary="Record a manual ticket number"
 )
 def manual_ticket(
-    run_id: int, body: TicketNumberIn, ctx: Ctx, session: DbSession, principal: ApiReviewer
+    run_id: Id, body: TicketNumberIn, ctx: Ctx, session: DbSession, principal: ApiReviewer
 ) -> TicketOut:
     """Only while the integration is disabled or compatibility mode is on; never resolved."""
     result = ticketing.set_manual_number(ctx, run_id, body.ticket_number, actor=principal.actor)

@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
@@ -16,6 +16,7 @@ from ticketbridge.services import accounts, audit, catalog, mapping, system_sett
 from ticketbridge.services.accounts import AccountError
 from ticketbridge.services.catalog import CatalogError
 from ticketbridge.storage.models import ApiToken, User
+from ticketbridge.web.api.schemas import Id, Page
 from ticketbridge.web.deps import CsrfChecked, DbSession, UiAdmin, UiReader
 from ticketbridge.web.ui.templating import flash, pager_base, redirect, render, ui_zone
 
@@ -52,7 +53,7 @@ def create_customer(
 
 @router.get("/customers/{customer_id}", response_class=HTMLResponse)
 def customer_page(
-    request: Request, customer_id: int, session: DbSession, principal: UiAdmin
+    request: Request, customer_id: Id, session: DbSession, principal: UiAdmin
 ) -> Response:
     customer = catalog.get_customer(session, customer_id)
     jobs = catalog.list_jobs(session, customer_id=customer_id)
@@ -64,7 +65,7 @@ def customer_page(
 @router.post("/customers/{customer_id}", dependencies=Checked)
 def update_customer(
     request: Request,
-    customer_id: int,
+    customer_id: Id,
     session: DbSession,
     principal: UiAdmin,
     name: Annotated[str, Form(max_length=300)],
@@ -115,7 +116,7 @@ def create_user(
 @router.post("/admin/users/{user_id}", dependencies=Checked)
 def update_user(
     request: Request,
-    user_id: int,
+    user_id: Id,
     session: DbSession,
     principal: UiAdmin,
     role: Annotated[Role, Form()],
@@ -194,7 +195,7 @@ def create_token(
 
 @router.post("/admin/tokens/{token_id}/revoke", dependencies=Checked)
 def revoke_token(
-    request: Request, token_id: int, session: DbSession, principal: UiAdmin
+    request: Request, token_id: Id, session: DbSession, principal: UiAdmin
 ) -> Response:
     token = session.get(ApiToken, token_id)
     if token is not None:
@@ -217,7 +218,7 @@ def audit_page(
     outcome: str | None = None,
     date_from: date | None = None,
     date_to: date | None = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Page = 1,
 ) -> Response:
     tz = ZoneInfo(ui_zone(request, session))
     filters = audit.AuditFilter(

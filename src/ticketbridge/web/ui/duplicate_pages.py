@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from ticketbridge.services import runs, ticket_duplicates
 from ticketbridge.services.runtime import Runtime
 from ticketbridge.services.ticket_store import TicketError
+from ticketbridge.web.api.schemas import MAX_REMOTE_ID, Id
 from ticketbridge.web.deps import CsrfChecked, Ctx, DbSession, UiReviewer
 from ticketbridge.web.ui.templating import local_path, redirect
 
@@ -34,11 +35,11 @@ def for_runs(session: Session, run_ids: Sequence[int]) -> set[int]:
 @router.post("/runs/{run_id}/ticket/duplicates/keep", dependencies=[CsrfChecked])
 def keep_duplicate(
     request: Request,
-    run_id: int,
+    run_id: Id,
     ctx: Ctx,
     session: DbSession,
     principal: UiReviewer,
-    ticket_id: Annotated[int, Form()] = 0,
+    ticket_id: Annotated[int, Form(ge=0, le=MAX_REMOTE_ID)] = 0,
     return_to: Annotated[str, Form()] = "",
 ) -> Response:
     run = runs.get_run(session, run_id)

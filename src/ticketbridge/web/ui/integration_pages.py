@@ -26,6 +26,7 @@ from ticketbridge.services.accounts import Principal
 from ticketbridge.services.autotask_connection import IntegrationUnavailable
 from ticketbridge.services.integration_settings import InvalidIntegrationSettings
 from ticketbridge.services.mapping import MappingError
+from ticketbridge.web.api.schemas import MAX_REMOTE_ID, Id
 from ticketbridge.web.deps import CsrfChecked, Ctx, DbSession, UiAdmin
 from ticketbridge.web.ui.templating import local_path, redirect, render
 
@@ -132,7 +133,7 @@ def save_autotask(
         "max_listed_objects": max_listed_objects,
     }
     try:
-        integration_settings.save(
+        saved = integration_settings.save(
             session,
             ctx.secret_box,
             entered | {"secret": secret},
@@ -147,6 +148,15 @@ def save_autotask(
             request, session, ctx, principal, errors=errors, entered=entered, status_code=422
         )
     session.commit()
+    if saved.secret_cleared_by:
+        changed = ", ".join(f.replace("_", " ") for f in saved.secret_cleared_by)
+        return redirect(
+            request,
+            PAGE,
+            f"Autotask settings saved. The stored API secret was cleared because the {changed} "
+            "changed: enter the secret again.",
+            "error",
+        )
     return redirect(request, PAGE, "Autotask settings saved.")
 
 
@@ -225,7 +235,7 @@ def suggestions_page(
 @router.get("/customers/{customer_id}/autotask", response_class=HTMLResponse)
 def customer_mapping_page(
     request: Request,
-    customer_id: int,
+    customer_id: Id,
     session: DbSession,
     ctx: Ctx,
     principal: UiAdmin,
@@ -258,10 +268,10 @@ def customer_mapping_page(
 @router.post("/customers/{customer_id}/autotask", dependencies=Checked)
 def map_customer(
     request: Request,
-    customer_id: int,
+    customer_id: Id,
     ctx: Ctx,
     principal: UiAdmin,
-    company_id: Annotated[int, Form(gt=0)],
+    company_id: Annotated[int, Form(gt=0, le=MAX_REMOTE_ID)],
     back: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     target = local_path(back, "/customers")
@@ -278,7 +288,7 @@ def map_customer(
 
 @router.post("/customers/{customer_id}/autotask/unmap", dependencies=Checked)
 def unmap_customer(
-    request: Request, customer_id: int, session: DbSession, principal: UiAdmin
+    request: Request, customer_id: Id, session: DbSession, principal: UiAdmin
 ) -> Response:
     mapping.unmap_customer(session, customer_id, actor=principal.actor)
     session.commit()
@@ -287,7 +297,7 @@ def unmap_customer(
 
 @router.post("/customers/{customer_id}/autotask/acknowledge", dependencies=Checked)
 def acknowledge_rename(
-    request: Request, customer_id: int, session: DbSession, principal: UiAdmin
+    request: Request, customer_id: Id, session: DbSession, principal: UiAdmin
 ) -> Response:
     try:
         mapping.acknowledge_rename(session, customer_id, actor=principal.actor)

@@ -12,6 +12,7 @@ from ticketbridge.services import catalog, inbox, mail_polling, mail_sources
 from ticketbridge.services.catalog import NotFound
 from ticketbridge.services.inbox import InboxError
 from ticketbridge.services.mail_sources import SourceError, SourceView
+from ticketbridge.web.api.schemas import Id, IdForm
 from ticketbridge.web.deps import CsrfChecked, Ctx, DbSession, UiAdmin
 from ticketbridge.web.ui.templating import flash, redirect, render
 
@@ -77,7 +78,7 @@ def create_source(
 @router.post(SOURCES + "/{source_id}", dependencies=Checked)
 def update_source(
     request: Request,
-    source_id: int,
+    source_id: Id,
     ctx: Ctx,
     session: DbSession,
     principal: UiAdmin,
@@ -87,7 +88,7 @@ def update_source(
     enabled: Annotated[bool, Form()] = False,
 ) -> Response:
     try:
-        mail_sources.update_source(
+        source = mail_sources.update_source(
             session,
             ctx.secret_box,
             source_id,
@@ -100,12 +101,21 @@ def update_source(
     except SourceError as exc:
         return redirect(request, SOURCES, f"Not saved: {exc}", "error")
     session.commit()
+    if source.kind in mail_sources.SECRET_FIELDS and not source.secret:
+        label = mail_sources.SECRET_FIELDS[source.kind].replace("_", " ")
+        return redirect(
+            request,
+            SOURCES,
+            f"Mail source saved. Its {label} is not set (a change of destination clears it): "
+            "enter it again, or the source is not polled.",
+            "error",
+        )
     return redirect(request, SOURCES, "Mail source saved.")
 
 
 @router.post(SOURCES + "/{source_id}/delete", dependencies=Checked)
 def delete_source(
-    request: Request, source_id: int, session: DbSession, principal: UiAdmin
+    request: Request, source_id: Id, session: DbSession, principal: UiAdmin
 ) -> Response:
     mail_sources.delete_source(session, source_id, actor=principal.actor)
     session.commit()
@@ -113,7 +123,7 @@ def delete_source(
 
 
 @router.post(SOURCES + "/{source_id}/poll", dependencies=Checked)
-def poll_source(request: Request, source_id: int, ctx: Ctx, _: UiAdmin) -> Response:
+def poll_source(request: Request, source_id: Id, ctx: Ctx, _: UiAdmin) -> Response:
     result = mail_polling.poll(ctx, source_id)
     if not result.polled:
         flash(request, "Not polled: the source is disabled or being polled right now.", "error")
@@ -147,7 +157,7 @@ def create_rule(
     request: Request,
     session: DbSession,
     principal: UiAdmin,
-    customer_id: Annotated[int, Form()],
+    customer_id: IdForm,
     sender: Annotated[str, Form(max_length=400)] = "",
     subject_pattern: Annotated[str, Form(max_length=400)] = "",
 ) -> Response:
@@ -166,7 +176,7 @@ def create_rule(
 
 
 @router.post(RULES + "/{rule_id}/delete", dependencies=Checked)
-def delete_rule(request: Request, rule_id: int, session: DbSession, principal: UiAdmin) -> Response:
+def delete_rule(request: Request, rule_id: Id, session: DbSession, principal: UiAdmin) -> Response:
     inbox.delete_rule(session, rule_id, actor=principal.actor)
     session.commit()
     return redirect(request, RULES, "Rule deleted.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi import APIRouter, File, HTTPException, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
 from ticketbridge.core.roles import Permission
@@ -14,6 +14,7 @@ from ticketbridge.services.inbox import InboxError
 from ticketbridge.services.mail_intake import raw_bytes
 from ticketbridge.storage.models import MailMessage
 from ticketbridge.web.api.mail import read_limited, store_uploads
+from ticketbridge.web.api.schemas import Id, IdForm, Page
 from ticketbridge.web.deps import CsrfChecked, Ctx, DbSession, UiReader, UiReviewer, ui_access
 from ticketbridge.web.ui.templating import flash, redirect, render
 
@@ -33,7 +34,7 @@ def inbox_page(
     session: DbSession,
     principal: UiReader,
     lane: Annotated[str, Query(pattern="^(waiting|could_not_tell|failed)$")] = "waiting",
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Page = 1,
 ) -> Response:
     return render(
         request,
@@ -51,7 +52,7 @@ def inbox_page(
 @router.get("/inbox/{mail_id}", response_class=HTMLResponse)
 def mail_page(
     request: Request,
-    mail_id: int,
+    mail_id: Id,
     session: DbSession,
     principal: UiReader,
     view: Annotated[str, Query(pattern="^(text|html)$")] = "text",
@@ -85,12 +86,12 @@ def _eml(mail: MailMessage) -> Response:
 
 
 @router.get("/inbox/{mail_id}/raw")
-def mail_raw(mail_id: int, session: DbSession, _: UiReader) -> Response:
+def mail_raw(mail_id: Id, session: DbSession, _: UiReader) -> Response:
     return _eml(inbox.get_mail(session, mail_id))
 
 
 @router.get("/runs/{run_id}/mail.eml")
-def run_mail_raw(run_id: int, session: DbSession, _: UiReader) -> Response:
+def run_mail_raw(run_id: Id, session: DbSession, _: UiReader) -> Response:
     mail = inbox.mail_for_run(session, runs.get_run(session, run_id))
     if mail is None:
         raise HTTPException(404, "this run did not come from a mail")
@@ -100,11 +101,11 @@ def run_mail_raw(run_id: int, session: DbSession, _: UiReader) -> Response:
 @router.post("/inbox/{mail_id}/approve", dependencies=Checked)
 def approve_mail(
     request: Request,
-    mail_id: int,
+    mail_id: Id,
     ctx: Ctx,
     session: DbSession,
     principal: UiReviewer,
-    customer_id: Annotated[int, Form()],
+    customer_id: IdForm,
 ) -> Response:
     try:
         mail = inbox.approve(
@@ -125,7 +126,7 @@ def approve_mail(
 
 @router.post("/inbox/{mail_id}/ignore", dependencies=Checked)
 def ignore_mail(
-    request: Request, mail_id: int, session: DbSession, principal: UiReviewer
+    request: Request, mail_id: Id, session: DbSession, principal: UiReviewer
 ) -> Response:
     inbox.ignore(session, mail_id, actor=principal.actor)
     session.commit()

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ticketbridge.core.statuses import RunStatus
 from ticketbridge.services import catalog, dashboard, runs
+from ticketbridge.web.api.schemas import DayFilter, Id, IdField, IdFilter, Page
 from ticketbridge.web.deps import CsrfChecked, Ctx, DbSession, UiReader, UiReviewer, UiViewer
 from ticketbridge.web.ui import duplicate_pages, ticket_pages
 from ticketbridge.web.ui.schedule_pages import job_schedule_context
@@ -69,13 +70,13 @@ def run_checks_page(
     ctx: Ctx,
     session: DbSession,
     principal: UiReader,
-    customer_id: int | None = None,
+    customer_id: IdFilter = None,
     status: Annotated[list[RunStatus] | None, Query()] = None,
     product: str | None = None,
-    date_from: date | None = None,
-    date_to: date | None = None,
+    date_from: DayFilter = None,
+    date_to: DayFilter = None,
     reviewed: Annotated[str, Query(pattern="^(no|yes|all)$")] = "no",
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Page = 1,
 ) -> Response:
     filters = _run_filter(
         ui_zone(request, session), customer_id, status or [], product, date_from, date_to, reviewed
@@ -113,8 +114,8 @@ def review_runs(
     request: Request,
     session: DbSession,
     principal: UiReviewer,
-    run_ids: Annotated[list[int] | None, Form()] = None,
-    only: Annotated[int | None, Form()] = None,
+    run_ids: Annotated[list[IdField] | None, Form()] = None,
+    only: Annotated[IdField | None, Form()] = None,
     note: Annotated[str, Form(max_length=2000)] = "",
     return_to: Annotated[str, Form()] = "/run-checks",
 ) -> Response:
@@ -132,7 +133,7 @@ def review_runs(
 
 @router.get("/jobs", response_class=HTMLResponse)
 def jobs_page(
-    request: Request, session: DbSession, principal: UiReader, customer_id: int | None = None
+    request: Request, session: DbSession, principal: UiReader, customer_id: IdFilter = None
 ) -> Response:
     return render(
         request,
@@ -146,11 +147,11 @@ def jobs_page(
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)
 def job_details(
     request: Request,
-    job_id: int,
+    job_id: Id,
     ctx: Ctx,
     session: DbSession,
     principal: UiReader,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Page = 1,
 ) -> Response:
     job = catalog.get_job(session, job_id)
     history = runs.job_runs(session, job_id, page=page, per_page=PER_PAGE)
@@ -168,8 +169,8 @@ def job_details(
 @router.get("/jobs/{job_id}/runs/{run_id}", response_class=HTMLResponse)
 def run_details(
     request: Request,
-    job_id: int,
-    run_id: int,
+    job_id: int,  # only compared, never looked up: any number (links use 0) redirects
+    run_id: Id,
     ctx: Ctx,
     session: DbSession,
     principal: UiReader,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from ticketbridge.core.timezones import to_zone, zone_names
 from ticketbridge.services import schedules
 from ticketbridge.services.schedules import ScheduleError
+from ticketbridge.web.api.schemas import DayFilter, Id
 from ticketbridge.web.deps import CsrfChecked, Ctx, DbSession, UiReader, UiReviewer
 from ticketbridge.web.ui.templating import redirect, render, ui_zone
 
@@ -20,7 +21,7 @@ router = APIRouter()
 
 @router.get("/daily-jobs", response_class=HTMLResponse)
 def daily_jobs_page(
-    request: Request, ctx: Ctx, session: DbSession, principal: UiReader, day: date | None = None
+    request: Request, ctx: Ctx, session: DbSession, principal: UiReader, day: DayFilter = None
 ) -> Response:
     zone = ui_zone(request, session)
     now = ctx.clock()
@@ -40,7 +41,7 @@ def daily_jobs_page(
 @router.post("/jobs/{job_id}/schedule", dependencies=[CsrfChecked])
 def declare_schedule(
     request: Request,
-    job_id: int,
+    job_id: Id,
     session: DbSession,
     principal: UiReviewer,
     cron: Annotated[str, Form(max_length=200)] = "",

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from ticketbridge.services import runs, ticketing
 from ticketbridge.services.runtime import Runtime
 from ticketbridge.services.ticket_store import LinkResult, TicketError
+from ticketbridge.web.api.schemas import Id
 from ticketbridge.web.deps import (
     CsrfChecked,
     Ctx,
@@ -70,7 +71,7 @@ def for_run(ctx: Runtime, session: Session, run_id: int) -> ticketing.TicketView
 @router.post("/runs/{run_id}/ticket/create", dependencies=[CsrfChecked])
 def create_ticket(
     request: Request,
-    run_id: int,
+    run_id: Id,
     ctx: Ctx,
     session: DbSession,
     actions: TicketActions,
@@ -86,7 +87,7 @@ def create_ticket(
 @router.post("/runs/{run_id}/ticket/resolve", dependencies=[CsrfChecked])
 def resolve_ticket(
     request: Request,
-    run_id: int,
+    run_id: Id,
     ctx: Ctx,
     session: DbSession,
     actions: TicketActions,
@@ -104,7 +105,7 @@ def resolve_ticket(
 @router.post("/runs/{run_id}/ticket/link", dependencies=[CsrfChecked])
 def link_ticket(
     request: Request,
-    run_id: int,
+    run_id: Id,
     ctx: Ctx,
     session: DbSession,
     actions: TicketActions,
@@ -125,7 +126,7 @@ def link_ticket(
 @router.post("/runs/{run_id}/ticket/manual", dependencies=[CsrfChecked])
 def manual_ticket(
     request: Request,
-    run_id: int,
+    run_id: Id,
     ctx: Ctx,
     session: DbSession,
     principal: UiReviewer,
@@ -142,7 +143,7 @@ def manual_ticket(
 
 @router.get("/runs/{run_id}/ticket/open")
 def open_ticket(
-    request: Request, run_id: int, ctx: Ctx, session: DbSession, principal: UiReader
+    request: Request, run_id: Id, ctx: Ctx, session: DbSession, principal: UiReader
 ) -> Response:
     """Open ticket: checked in Autotask first, then a redirect to the ticket's page there."""
     try:
