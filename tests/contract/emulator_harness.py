@@ -27,6 +27,11 @@ from ticketbridge.emulators.autotask import (
 EMULATOR_URL = "http://emulator.test"
 DEMO_RESOURCE_ID = 31  # a seeded technician; companies and time entries need one
 DEMO_ROLE_ID = 29683400  # "Technician" in the demo seed
+API_HEADERS = {
+    "ApiIntegrationCode": DEMO_INTEGRATION_CODE,
+    "UserName": DEMO_API_USER,
+    "Secret": DEMO_API_SECRET,
+}
 
 
 def emulator_client(seed: str = "demo") -> TestClient:
@@ -95,6 +100,33 @@ class AutotaskEmulatorHarness:
 
     def delete_ticket(self, ticket_id: int) -> None:
         self._admin("DELETE", f"tickets/{ticket_id}")
+
+    def define_udf(self, entity: str, name: str) -> None:
+        known = self._admin("GET", f"udfs/{entity}")["fields"]
+        if name not in {field["name"] for field in known}:
+            self._admin("POST", f"udfs/{entity}", {"name": name})
+
+    def add_configuration_item(self, company_id: int, name: str, udfs: dict[str, str]) -> int:
+        # Through the REST API, as an RMM's device sync would (the admin API has no route).
+        response = self.http.post(
+            "/ATServicesRest/V1.0/ConfigurationItems",
+            headers=API_HEADERS,
+            json={
+                "companyID": company_id,
+                "configurationItemCategoryID": 101,
+                "productID": 1,
+                "isActive": True,
+                "referenceTitle": name,
+                "userDefinedFields": [{"name": k, "value": v} for k, v in udfs.items()],
+            },
+        )
+        assert response.is_success, response.text
+        return int(response.json()["itemId"])
+
+    def set_ticket_udf(self, ticket_id: int, name: str, value: str) -> None:
+        self._admin(
+            "PATCH", f"tickets/{ticket_id}", {"userDefinedFields": [{"name": name, "value": value}]}
+        )
 
     def close(self) -> None:
         self.http.close()

@@ -28,6 +28,14 @@ class PsaHarness(Protocol):
 
     def delete_ticket(self, ticket_id: int) -> None: ...
 
+    def define_udf(self, entity: str, name: str) -> None:
+        """Create a user-defined field of ``entity`` ("tickets", "configurationitems")."""
+        ...
+
+    def add_configuration_item(self, company_id: int, name: str, udfs: dict[str, str]) -> int: ...
+
+    def set_ticket_udf(self, ticket_id: int, name: str, value: str) -> None: ...
+
     def close(self) -> None: ...
 
 
@@ -53,6 +61,15 @@ class FakeHarness:
 
     def delete_ticket(self, ticket_id: int) -> None:
         self.fake.delete_ticket(ticket_id)
+
+    def define_udf(self, entity: str, name: str) -> None:
+        pass  # the fake takes any field name
+
+    def add_configuration_item(self, company_id: int, name: str, udfs: dict[str, str]) -> int:
+        return self.fake.add_configuration_item(company_id, name, udfs)
+
+    def set_ticket_udf(self, ticket_id: int, name: str, value: str) -> None:
+        self.fake.set_ticket_udf(ticket_id, name, value)
 
     def close(self) -> None:
         pass

@@ -245,3 +245,57 @@ def test_changed_since_is_strictly_after_the_timestamp(harness: PsaHarness) -> N
 
     assert ticket.id in {t.id for t in before}
     assert ticket.id not in {t.id for t in after}
+
+
+ALERT_UDF = "XYZ Monitoring Application Alert ID"
+DEVICE_UDF = "XYZ Monitoring Application Device ID"
+
+
+def test_tickets_are_found_by_exact_udf_value_within_a_company(harness: PsaHarness) -> None:
+    harness.define_udf("tickets", ALERT_UDF)
+    psa = harness.connector
+    company = harness.add_company(unique("Contoso"))
+    other = harness.add_company(unique("Fabrikam"))
+    alert = unique("alert")
+    first = new_ticket(psa, company, user_defined_fields=((ALERT_UDF, alert),))
+    elsewhere = new_ticket(psa, other, user_defined_fields=((ALERT_UDF, alert),))
+    marked = new_ticket(psa, company)
+    harness.set_ticket_udf(marked.id, ALERT_UDF, alert)  # set by hand, or by Autotask's ATES
+    new_ticket(psa, company, user_defined_fields=((ALERT_UDF, alert.upper()),))  # not exact
+    psa.close_ticket(marked.id, complete_status(psa))
+
+    mine = psa.find_tickets_by_udf(ALERT_UDF, alert, company_id=company)
+    anywhere = psa.find_tickets_by_udf(ALERT_UDF, alert)
+
+    assert [t.id for t in mine] == [first.id, marked.id]
+    assert [t.is_completed for t in mine] == [False, True]
+    assert [t.id for t in anywhere] == [first.id, elsewhere.id, marked.id]
+    assert psa.find_tickets_by_udf(ALERT_UDF, unique("none")) == []
+
+
+def test_configuration_items_are_found_by_exact_udf_value(harness: PsaHarness) -> None:
+    harness.define_udf("configurationitems", DEVICE_UDF)
+    company = harness.add_company(unique("Contoso"))
+    other = harness.add_company(unique("Fabrikam"))
+    device = unique("device")
+    mine = harness.add_configuration_item(company, "SRV01", {DEVICE_UDF: device})
+    theirs = harness.add_configuration_item(other, "SRV01", {DEVICE_UDF: device})
+    harness.add_configuration_item(company, "SRV02", {DEVICE_UDF: device.upper()})
+
+    found = harness.connector.find_configuration_items(DEVICE_UDF, device)
+
+    assert [(d.id, d.company_id, d.name, d.active) for d in found] == [
+        (mine, company, "SRV01", True),
+        (theirs, other, "SRV01", True),
+    ]
+    assert harness.connector.find_configuration_items(DEVICE_UDF, unique("none")) == []
+
+
+def test_ticket_is_created_for_a_configuration_item(harness: PsaHarness) -> None:
+    harness.define_udf("configurationitems", DEVICE_UDF)
+    company = harness.add_company(unique("Contoso"))
+    item = harness.add_configuration_item(company, "SRV01", {DEVICE_UDF: unique("device")})
+
+    ticket = new_ticket(harness.connector, company, configuration_item_id=item)
+
+    assert harness.connector.get_tickets([ticket.id]) == {ticket.id: ticket}

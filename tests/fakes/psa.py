@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from ticketbridge.connectors.errors import ConnectorError, RemoteNotFound, RemoteRejected
@@ -20,6 +20,7 @@ from ticketbridge.connectors.psa.base import (
     PicklistValue,
     ReferenceData,
     RemoteCompany,
+    RemoteConfigurationItem,
     RemoteTicket,
     TicketDraft,
 )
@@ -62,6 +63,14 @@ class _Ticket:
     ticket: RemoteTicket
     notes: list[tuple[int, str, bool]]
     time_entries: int = 0
+    udfs: dict[str, str] = field(default_factory=dict)
+    configuration_item_id: int | None = None
+
+
+@dataclass
+class _Device:
+    item: RemoteConfigurationItem
+    udfs: dict[str, str]
 
 
 class FakePsa:
@@ -77,6 +86,7 @@ class FakePsa:
         self.clock = clock or (lambda: datetime.now(UTC))
         self.companies: dict[int, RemoteCompany] = {}
         self.tickets: dict[int, _Ticket] = {}
+        self.devices: dict[int, _Device] = {}
         self.calls: list[str] = []
         self._failures: dict[str | None, deque[ConnectorError]] = {}
         self._next_id = 1000
@@ -103,6 +113,25 @@ class FakePsa:
 
     def delete_ticket(self, ticket_id: int) -> None:
         del self.tickets[ticket_id]
+
+    def add_configuration_item(
+        self, company_id: int, name: str, udfs: dict[str, str], *, active: bool = True
+    ) -> int:
+        item_id = self._new_id()
+        self.devices[item_id] = _Device(
+            RemoteConfigurationItem(item_id, company_id, name, active), dict(udfs)
+        )
+        return item_id
+
+    def set_ticket_udf(self, ticket_id: int, name: str, value: str) -> None:
+        """As a user (or Autotask's own mail service) filling in a ticket's UDF."""
+        self.tickets[ticket_id].udfs[name] = value
+
+    def ticket_udfs(self, ticket_id: int) -> dict[str, str]:
+        return dict(self.tickets[ticket_id].udfs)
+
+    def ticket_configuration_item(self, ticket_id: int) -> int | None:
+        return self.tickets[ticket_id].configuration_item_id
 
     def notes(self, ticket_id: int) -> list[tuple[int, str, bool]]:
         """(note id, text, internal) in creation order."""
@@ -177,7 +206,16 @@ class FakePsa:
             last_activity=now,
             completed_at=now if status_id == COMPLETE_STATUS_ID else None,
         )
-        self.tickets[ticket.id] = _Ticket(ticket, [])
+        if draft.configuration_item_id is not None and (
+            draft.configuration_item_id not in self.devices
+        ):
+            raise RemoteRejected("The PSA rejected the ticket: the device does not exist.")
+        self.tickets[ticket.id] = _Ticket(
+            ticket,
+            [],
+            udfs=dict(draft.user_defined_fields),
+            configuration_item_id=draft.configuration_item_id,
+        )
         return ticket
 
     def get_tickets(self, ids: Sequence[int]) -> dict[int, RemoteTicket]:
@@ -210,6 +248,21 @@ class FakePsa:
             if external_id is not None and external_id in found:
                 found[external_id].append(stored.ticket)
         return found
+
+    def find_tickets_by_udf(
+        self, name: str, value: str, *, company_id: int | None = None
+    ) -> list[RemoteTicket]:
+        self._enter("find_tickets_by_udf")
+        return [
+            t.ticket
+            for _, t in sorted(self.tickets.items())
+            if _udf(t.udfs, name) == value
+            and (company_id is None or t.ticket.company_id == company_id)
+        ]
+
+    def find_configuration_items(self, udf_name: str, value: str) -> list[RemoteConfigurationItem]:
+        self._enter("find_configuration_items")
+        return [d.item for _, d in sorted(self.devices.items()) if _udf(d.udfs, udf_name) == value]
 
     def add_note(self, ticket_id: int, text: str, *, internal: bool = True) -> int:
         self._enter("add_note")
@@ -276,3 +329,8 @@ class FakePsa:
             if value.id == status_id:
                 return value.name
         return str(status_id)
+
+
+def _udf(values: dict[str, str], name: str) -> str | None:
+    """A UDF's value; names ignore case, as in Autotask."""
+    return next((v for k, v in values.items() if k.lower() == name.lower()), None)

@@ -76,6 +76,10 @@ class TicketDraft:
     # Our de-duplication key, stored on the remote ticket so an uncertain create can be
     # reconciled with find_tickets(external_id=...) instead of repeated.
     external_id: str | None = None
+    # The device the ticket is about (Autotask: configurationItemID), and user-defined fields
+    # to set as (name, value) pairs (RMM alerts: "<source> Alert ID", "<source> Ticket ID").
+    configuration_item_id: int | None = None
+    user_defined_fields: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,16 @@ class RemoteTicket:
     @property
     def is_completed(self) -> bool:
         return self.completed_at is not None
+
+
+@dataclass(frozen=True)
+class RemoteConfigurationItem:
+    """A device (Autotask: a configuration item) as the PSA knows it."""
+
+    id: int
+    company_id: int | None
+    name: str
+    active: bool = True
 
 
 @dataclass(frozen=True)
@@ -166,6 +180,18 @@ class PsaConnector(Protocol):
         """Tickets whose external id is exactly one of ``references`` (case counts), oldest
         first, keyed by every distinct reference given (an empty list when none carries it).
         Batched: one query per 500 references; none for an empty sequence."""
+        ...
+
+    def find_tickets_by_udf(
+        self, name: str, value: str, *, company_id: int | None = None
+    ) -> list[RemoteTicket]:
+        """Tickets whose user-defined field ``name`` holds exactly ``value`` (case counts),
+        of ``company_id`` when given, open or not, oldest first. One query (a page per 500)."""
+        ...
+
+    def find_configuration_items(self, udf_name: str, value: str) -> list[RemoteConfigurationItem]:
+        """Configuration items whose user-defined field ``udf_name`` holds exactly ``value``,
+        of any company, active or not, oldest first."""
         ...
 
     def add_note(self, ticket_id: int, text: str, *, internal: bool = True) -> int:

@@ -24,7 +24,7 @@ from ticketbridge.connectors.errors import (
 )
 from ticketbridge.connectors.governor import Governor
 from ticketbridge.connectors.http import ApiLogLevel, HttpChannel, Redactor, RetryPolicy
-from ticketbridge.connectors.psa.autotask import picklists, query
+from ticketbridge.connectors.psa.autotask import picklists, query, udfs
 from ticketbridge.connectors.psa.autotask.client import (
     SERVICE,
     AutotaskCache,
@@ -39,6 +39,7 @@ from ticketbridge.connectors.psa.base import (
     CompanyPage,
     ReferenceData,
     RemoteCompany,
+    RemoteConfigurationItem,
     RemoteTicket,
     TicketDraft,
 )
@@ -232,7 +233,12 @@ class AutotaskConnector:
             "status": status,
             "priority": priority,
             "externalID": draft.external_id,
+            "configurationItemID": draft.configuration_item_id,
         }
+        if draft.user_defined_fields:
+            body["userDefinedFields"] = [
+                {"name": name, "value": value} for name, value in draft.user_defined_fields
+            ]
         timeout = max(self.config.create_timeout_seconds, self.config.timeout_seconds)
         ticket_id = self.client.create("Tickets", body, timeout=timeout)
         try:
@@ -286,6 +292,25 @@ class AutotaskConnector:
         for tickets in found.values():
             tickets.sort(key=lambda t: t.id)
         return found
+
+    def find_tickets_by_udf(
+        self, name: str, value: str, *, company_id: int | None = None
+    ) -> list[RemoteTicket]:
+        filters = [query.udf_eq(name, value)]
+        if company_id is not None:
+            filters.append(query.eq("companyID", int(company_id)))
+        found = self.client.query_all("Tickets", filters, include_fields=TICKET_FIELDS)
+        # UDFs come back with every item, whatever includeFields says (reference §4.3);
+        # Autotask compares text ignoring case, the protocol promises exact matches.
+        exact = [item for item in found if udfs.udf_value(item, name) == value]
+        return sorted(self._tickets(exact), key=lambda t: t.id)
+
+    def find_configuration_items(self, udf_name: str, value: str) -> list[RemoteConfigurationItem]:
+        found = self.client.query_all(
+            "ConfigurationItems", [query.udf_eq(udf_name, value)], include_fields=udfs.DEVICE_FIELDS
+        )
+        items = [udfs.device(item) for item in found if udfs.udf_value(item, udf_name) == value]
+        return sorted(items, key=lambda d: d.id)
 
     def add_note(self, ticket_id: int, text: str, *, internal: bool = True) -> int:
         fields = self.client.fields("TicketNotes")

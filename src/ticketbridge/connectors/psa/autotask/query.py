@@ -29,6 +29,11 @@ def eq(field: str, value: Any) -> Filter:
     return {"op": "eq", "field": field, "value": value}
 
 
+def udf_eq(name: str, value: Any) -> Filter:
+    """A user-defined field; Autotask takes one per query (reference §4.2)."""
+    return {"op": "eq", "field": name, "udf": True, "value": value}
+
+
 def gt(field: str, value: Any) -> Filter:
     return {"op": "gt", "field": field, "value": value}
 
