@@ -2,6 +2,9 @@
 §9). Pure: every function takes the current time and returns a new value.
 
     (none) --reserve--> creating --created--> active --resolve, no time entries--> resolved
+                           |                    |  --Complete in Autotask--> resolved, "in Autotask"
+                           |                    |     (also from left_open_time_entries)
+                           |                    |  <--reopened in Autotask-- resolved
                            |                    |
                            |                    +--resolve, time entries--> left_open_time_entries
                            |                    |
@@ -14,6 +17,9 @@
 A run has at most one current link (any state but superseded); the storage layer holds that line
 with a unique constraint on the run's current link, which is what makes two clicks or two workers
 give one ticket. Nothing is deleted: a superseded link stays in the run's history.
+
+What Autotask reports back (callouts, webhooks, polling; ``core/ticket_observations.py`` decides
+which report counts) moves a link with :func:`resolved_in_psa` and :func:`reopened`.
 """
 
 from __future__ import annotations
@@ -89,6 +95,11 @@ class TicketLink:
     deleted_at: datetime | None = None
     superseded_at: datetime | None = None
     time_entries: int | None = None
+    # The ticket's last activity as last reported by Autotask (its ordering key: an older
+    # report never overwrites a newer one), and who completed it there and when.
+    last_activity_at: datetime | None = None
+    resolved_in_psa_by: str | None = None
+    resolved_in_psa_at: datetime | None = None
 
     @property
     def has_validated_ticket(self) -> bool:
@@ -175,6 +186,29 @@ def left_open(link: TicketLink, time_entries: int, status_id: int, now: datetime
     return replace(
         link, state=LinkState.LEFT_OPEN_TIME_ENTRIES, time_entries=time_entries,
         last_status_id=status_id, last_status_at=now, missing_since=None,
+    )  # fmt: skip
+
+
+# --- closure coming back from Autotask (issue 13) ---------------------------------------------
+
+
+def resolved_in_psa(
+    link: TicketLink, status_id: int | None, by: str | None, at: datetime, now: datetime
+) -> TicketLink:
+    """The ticket was completed in Autotask (by someone there, at ``at``)."""
+    _require(link, LinkState.ACTIVE, LinkState.LEFT_OPEN_TIME_ENTRIES, LinkState.RESOLVED)
+    return replace(
+        link, state=LinkState.RESOLVED, last_status_id=status_id, last_status_at=now,
+        missing_since=None, resolved_in_psa_by=by, resolved_in_psa_at=at,
+    )  # fmt: skip
+
+
+def reopened(link: TicketLink, status_id: int | None, now: datetime) -> TicketLink:
+    """A completed ticket was given an open status again in Autotask: Resolve is offered again."""
+    _require(link, LinkState.RESOLVED)
+    return replace(
+        link, state=LinkState.ACTIVE, last_status_id=status_id, last_status_at=now,
+        missing_since=None, resolved_in_psa_by=None, resolved_in_psa_at=None,
     )  # fmt: skip
 
 
@@ -277,6 +311,10 @@ def state_label(link: TicketLink) -> str:
         entries = link.time_entries or 0
         noun = "time entry" if entries == 1 else "time entries"
         return f"Resolve requested, left open: {entries} {noun}"
+    if link.state is LinkState.RESOLVED and link.resolved_in_psa_at is not None:
+        return "Resolved in Autotask" + (
+            f" by {link.resolved_in_psa_by}" if link.resolved_in_psa_by else ""
+        )
     if link.origin is LinkOrigin.MANUAL:
         return "Manual ticket number"
     return {

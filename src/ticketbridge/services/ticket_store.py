@@ -92,6 +92,9 @@ def to_link(row: TicketLinkRow) -> TicketLink:
         deleted_at=row.deleted_at,
         superseded_at=row.superseded_at,
         time_entries=row.time_entries,
+        last_activity_at=row.last_activity_at,
+        resolved_in_psa_by=row.resolved_in_psa_by,
+        resolved_in_psa_at=row.resolved_in_psa_at,
     )
 
 
@@ -108,6 +111,9 @@ def apply(row: TicketLinkRow, link: TicketLink) -> None:
     row.deleted_at = link.deleted_at
     row.superseded_at = link.superseded_at
     row.time_entries = link.time_entries
+    row.last_activity_at = link.last_activity_at
+    row.resolved_in_psa_by = link.resolved_in_psa_by
+    row.resolved_in_psa_at = link.resolved_in_psa_at
     row.current_run_id = None if link.state is LinkState.SUPERSEDED else link.run_id
 
 

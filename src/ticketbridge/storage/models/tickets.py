@@ -62,3 +62,8 @@ class TicketLinkRow(Base):
     # Autotask has not said whether it created the ticket).
     create_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     create_phase: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    # The round trip (issue 13): the ticket's last activity as last reported by Autotask
+    # (reports are applied in that order), and who completed it in Autotask and when.
+    last_activity_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    resolved_in_psa_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    resolved_in_psa_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
