@@ -124,3 +124,11 @@ def test_device_is_an_item_of_the_alert_company_only() -> None:
     assert choose_device("123", 501, [other, own]).device is None
     assert choose_device("123", 500, []).device is None
     assert choose_device(None, 500, [own]).device is None
+
+
+def test_alert_reference_fits_autotask_external_id() -> None:
+    from ticketbridge.core.alert_dedup import alert_reference
+
+    assert alert_reference(7, "TB.Example.com") == "alert-7@tb-example-com"
+    long = alert_reference(7, "x" * 80)
+    assert len(long) == 50 and long.startswith("alert-7@")

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 NOTE_INTERVAL = timedelta(minutes=15)
+EXTERNAL_ID_MAX_LENGTH = 50  # Autotask's Tickets.externalID
 NOTE_LIST_LIMIT = 20  # occurrences named one by one in a note; the rest are counted
 
 
@@ -122,6 +124,19 @@ def choose_ticket(keys: AlertKeys, candidates: Iterable[CandidateTicket]) -> Dec
         f"{_describe(dedup)}: the alert joins it.",
         tuple(considered),
     )
+
+
+def alert_reference(
+    alert_id: int, installation: str, max_length: int = EXTERNAL_ID_MAX_LENGTH
+) -> str:
+    """The alert ticket's idempotency reference (externalID and description marker), like a
+    run's but ``alert-<id>@<installation>``; a hash prefix when the installation is too long."""
+    slug = re.sub(r"[^a-z0-9-]+", "-", installation.strip().lower()).strip("-") or "default"
+    head = f"alert-{alert_id}@"
+    room = max_length - len(head)
+    if len(slug) <= room:
+        return head + slug
+    return head + hashlib.sha256(slug.encode()).hexdigest()[: max(room, 6)]
 
 
 def note_due(last_note_at: datetime | None, now: datetime, interval: timedelta) -> bool:

@@ -26,6 +26,7 @@ from ticketbridge.core.mail_keys import (
 from ticketbridge.core.reports import ParsedReport, ReportKind
 from ticketbridge.core.statuses import RunSource
 from ticketbridge.services import run_ingest
+from ticketbridge.services.alerts import intake as alert_intake
 from ticketbridge.services.run_ingest import RecordedRun, RunObjectIn
 from ticketbridge.storage.models import (
     Customer,
@@ -62,6 +63,9 @@ def mail_sender(mail: MailMessage, outcome: ParseOutcome) -> str:
 
 def route(session: Session, mail: MailMessage, outcome: ParseOutcome, *, now: datetime) -> None:
     """Record the outcome on the mail and create or find its runs (caller's transaction)."""
+    # A mail carrying an ATES token is an RMM alert, not a run, from any source (docs/alerts.md).
+    if alert_intake.take(session, mail, outcome, now=now):
+        return
     keep_approved = mail.state == "approved"
     mail.parsed_at = now
     mail.parser = outcome.parser

@@ -19,6 +19,8 @@ from ticketbridge.services import (
     ticket_duplicates,
     ticketing,
 )
+from ticketbridge.services.alerts import correlate as alert_correlation
+from ticketbridge.services.roundtrip import polling as roundtrip_polling
 from ticketbridge.services.runtime import Runtime
 from ticketbridge.storage.db import session_scope
 
@@ -51,6 +53,9 @@ SCHEDULES: tuple[Schedule, ...] = (
     Schedule("tickets.validate_links", "*/15 * * * *"),
     Schedule("tickets.sweep_duplicates", "7,37 * * * *"),
     Schedule("autotask.validate_mappings", "41 2 * * *"),
+    Schedule("roundtrip.poll", "*/5 * * * *"),
+    Schedule("roundtrip.fetch_hinted", "* * * * *"),
+    Schedule("alerts.process", "* * * * *"),
 )
 
 
@@ -106,3 +111,24 @@ def tickets_validate_links(runtime: Runtime) -> None:
 def tickets_sweep_duplicates(runtime: Runtime) -> None:
     # Duplicate tickets (issue 9): one externalID-in query per 500 links of the last 30 days.
     ticket_duplicates.sweep(runtime)
+
+
+@task("alerts.process")
+def alerts_process(runtime: Runtime) -> None:
+    # RMM alerts (docs/alerts.md): correlate new ones with Autotask, settle ticket creates,
+    # send due notes for repeats. Mail intake records alerts in its own transaction and never
+    # waits on Autotask; this is where Autotask is asked. Sends nothing while disabled.
+    alert_correlation.process_pending(runtime)
+
+
+@task("roundtrip.poll")
+def roundtrip_poll(runtime: Runtime) -> None:
+    # Polling is the truth (docs/round-trip.md): tickets changed since the watermark, one
+    # request per 500; hint coverage; webhook states. Sends nothing while disabled.
+    roundtrip_polling.cycle(runtime)
+
+
+@task("roundtrip.fetch_hinted")
+def roundtrip_fetch_hinted(runtime: Runtime) -> None:
+    # The read that confirms each callout or webhook (and a deletion's second miss).
+    roundtrip_polling.fetch_hinted(runtime)
