@@ -41,7 +41,7 @@ from ticketbridge.core.psa_governor import Priority
 from ticketbridge.core.ticket_links import LinkOrigin, LinkState
 from ticketbridge.core.ticket_observations import Observation, Source
 from ticketbridge.services import ticket_store as store
-from ticketbridge.services.roundtrip import apply, config
+from ticketbridge.services.roundtrip import apply, config, hook_log, webhooks
 from ticketbridge.services.runtime import Runtime
 from ticketbridge.services.ticket_psa import connect, current_settings
 from ticketbridge.services.ticket_store import TicketError
@@ -222,6 +222,21 @@ def _finish_poll(
         else:
             state.last_error, state.last_error_at = (result.error or "")[:500], now
         session.commit()
+
+
+def cycle(runtime: Runtime) -> PollResult | None:
+    """The periodic job: the poll, each webhook's state in Autotask (one request each), and
+    hook requests older than the retention purged."""
+    result = poll(runtime)
+    if result is not None:
+        try:
+            webhooks.refresh(runtime)
+        except (ConnectorError, TicketError) as exc:
+            log.info("webhook states not read: %s", exc)
+    with runtime.session_factory() as session:
+        hook_log.purge(session, now=runtime.clock())
+        session.commit()
+    return result
 
 
 # --- the targeted fetch -------------------------------------------------------------------

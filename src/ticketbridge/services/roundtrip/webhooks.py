@@ -41,6 +41,7 @@ from ticketbridge.services.roundtrip.config import RoundtripInputError, Roundtri
 from ticketbridge.services.roundtrip.receipt import Answer, Incoming, handle
 from ticketbridge.services.runtime import Runtime
 from ticketbridge.services.ticket_psa import connect
+from ticketbridge.services.ticket_store import TicketError
 from ticketbridge.storage.models import HookRequest, TicketLinkRow, WebhookRegistration
 from ticketbridge.storage.secrets import SecretUnreadable
 
@@ -114,7 +115,7 @@ def register(
                     secret_key=key,
                     excluded_resource_id=own,
                 )
-        except ConnectorError as exc:
+        except (ConnectorError, TicketError) as exc:
             session.rollback()
             return _failed(runtime, registration_id, actor, exc.message)
     with runtime.session_factory() as session:
