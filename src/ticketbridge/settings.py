@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     # the retention is purged (its runs stay). 0 keeps raw mail forever.
     mail_max_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
     mail_retention_days: int = Field(default=180, ge=0)
+    # Request bodies, refused with 413 from Content-Length or once this much has streamed in:
+    # JSON API calls and UI forms; POST /api/v1/runs (a 1,000-run batch, every run with a full
+    # 20,000-character remark and five objects, is 28 MiB); mail uploads may carry up to
+    # mail_max_bytes per file (web/limits.py).
+    request_max_bytes: int = Field(default=1024 * 1024, ge=64 * 1024)
+    runs_request_max_bytes: int = Field(default=32 * 1024 * 1024, ge=1024 * 1024)
     # Ticket creates: after a create whose outcome we did not see, no other create is sent for
     # the run until this long has passed and a search found nothing (never less than the
     # create timeout plus a minute). Clicks wait this long for an action before answering 202.

@@ -21,7 +21,7 @@ from ticketbridge.services import ticketing
 from ticketbridge.services.runtime import Runtime, build_runtime
 from ticketbridge.settings import Settings, get_settings
 from ticketbridge.storage.models import utcnow
-from ticketbridge.web import api, errors
+from ticketbridge.web import api, errors, limits
 from ticketbridge.web.ui import routes as ui_routes
 from ticketbridge.web.ui.templating import make_templates
 
@@ -69,6 +69,7 @@ def create_app(
     app.state.ctx = ctx
     app.state.ticket_actions = actions
     app.state.templates = make_templates()
+    app.add_middleware(limits.RequestLimits)  # added first: runs inside the session middleware
     app.add_middleware(
         SessionMiddleware,
         secret_key=ctx.secret_key,

@@ -3,20 +3,54 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, File, HTTPException, Response, UploadFile
+import anyio
+import anyio.to_thread
+from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
+from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ticketbridge.services import inbox, mail_intake, mail_sources, mail_view
 from ticketbridge.services.mail_sources import SourceView
 from ticketbridge.services.runtime import Runtime
-from ticketbridge.web.api.schemas import ERROR_RESPONSES, Id
+from ticketbridge.web import limits
+from ticketbridge.web.api.schemas import ERROR_RESPONSES, ErrorOut, Id
 from ticketbridge.web.deps import ApiAdmin, ApiIngester, ApiReader, Ctx, DbSession
 
 router = APIRouter(prefix="/mail", tags=["mail"], responses=ERROR_RESPONSES)
-MAX_FILES = 100
+MAX_FILES = limits.MAIL_UPLOAD_MAX_FILES
+# Besides the files: the UI's CSRF token. Text fields are small.
+MAX_FIELDS = 10
+MAX_FIELD_BYTES = 16 * 1024
+UPLOAD_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["files"],
+                    "properties": {
+                        "files": {
+                            "type": "array",
+                            "items": {"type": "string", "format": "binary"},
+                            "description": f"One or more .eml files (at most {MAX_FILES})",
+                        }
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+# Five 17 MB mails uploaded at once took the server past 1.7 GB, and parsing is CPU-bound
+# Python holding the GIL: with one upload parsed at a time they peaked at +250 MB instead of
+# +550 MB (two at a time) and /healthz stayed under a second (bench/abuse.py).
+PARSING_UPLOADS = 1
+_PARSING = anyio.Semaphore(PARSING_UPLOADS)
 
 
 class UploadItemOut(BaseModel):
@@ -28,57 +62,82 @@ class UploadItemOut(BaseModel):
     run_ids: list[int]
 
 
-async def read_limited(upload: UploadFile, limit: int) -> bytes:
-    """The whole upload, or a 413 as soon as it passes `limit` bytes."""
-    chunks: list[bytes] = []
-    size = 0
-    while chunk := await upload.read(1024 * 1024):
-        size += len(chunk)
-        if size > limit:
+async def upload_form(request: Request) -> FormData:
+    """The upload's form, parsed with limits: at most MAX_FILES files (413 beyond; the parser
+    stops there) and a few small fields. Each file is spooled (in memory up to 1 MiB, then a
+    temporary file); web/limits.py keeps the whole body under its cap. Close it when done."""
+    try:
+        return await request.form(
+            max_files=MAX_FILES, max_fields=MAX_FIELDS, max_part_size=MAX_FIELD_BYTES
+        )
+    except StarletteHTTPException as exc:
+        # Starlette says 400 for every multipart limit; too many files is a size refusal.
+        if exc.status_code == 400 and "too many files" in str(exc.detail).lower():
+            raise HTTPException(413, f"at most {MAX_FILES} files per upload") from exc
+        raise
+
+
+def uploaded_files(form: FormData) -> list[UploadFile]:
+    files = [item for item in form.getlist("files") if isinstance(item, UploadFile)]
+    if not files:
+        raise HTTPException(422, "no files: send one or more .eml files as the field 'files'")
+    return files
+
+
+async def store(ctx: Runtime, files: list[UploadFile]) -> list[UploadItemOut]:
+    """``store_files`` on a worker thread, PARSING_UPLOADS uploads at a time: the others wait
+    here, holding neither a request thread nor a transaction."""
+    async with _PARSING:
+        return await anyio.to_thread.run_sync(store_files, ctx, files)
+
+
+def store_files(ctx: Runtime, files: list[UploadFile]) -> list[UploadItemOut]:
+    """Store each uploaded mail, then parse and route it; all or nothing. Blocking and heavy
+    (a 17 MB HTML mail takes seconds and some 300 MB to parse): never on the event loop (use
+    ``store``). One mail of an upload is held in memory at a time."""
+    limit = ctx.settings.mail_max_bytes
+    for upload in files:
+        if upload.size is None or upload.size > limit:
             raise HTTPException(413, f"{upload.filename or 'file'} is over the {limit}-byte limit")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def store_uploads(
-    ctx: Runtime, session: Session, files: list[tuple[str, bytes]]
-) -> list[UploadItemOut]:
     out = []
-    for filename, raw in files:
-        accepted = mail_intake.accept(
-            session, raw, now=ctx.clock(), max_bytes=ctx.settings.mail_max_bytes
-        )
-        out.append(
-            UploadItemOut(
-                filename=filename,
-                mail_id=accepted.mail_id,
-                created=accepted.created,
-                state=accepted.state,
-                awaiting_approval=accepted.awaiting_approval,
-                run_ids=list(accepted.run_ids),
+    with ctx.session_factory() as session:
+        for upload in files:
+            upload.file.seek(0)
+            accepted = mail_intake.accept(
+                session, upload.file.read(limit + 1), now=ctx.clock(), max_bytes=limit
             )
-        )
+            out.append(
+                UploadItemOut(
+                    filename=upload.filename or "upload.eml",
+                    mail_id=accepted.mail_id,
+                    created=accepted.created,
+                    state=accepted.state,
+                    awaiting_approval=accepted.awaiting_approval,
+                    run_ids=list(accepted.run_ids),
+                )
+            )
+        session.commit()
     return out
 
 
-@router.post("/upload", response_model=list[UploadItemOut], summary="Upload .eml files")
-async def upload(
-    files: Annotated[list[UploadFile], File(description="One or more .eml files")],
-    ctx: Ctx,
-    session: DbSession,
-    _: ApiIngester,
-) -> list[UploadItemOut]:
+@router.post(
+    "/upload",
+    response_model=list[UploadItemOut],
+    summary="Upload .eml files",
+    openapi_extra=UPLOAD_BODY,
+    responses={413: {"model": ErrorOut, "description": "Too many files, or one too large"}},
+)
+async def upload(request: Request, ctx: Ctx, _: ApiIngester) -> list[UploadItemOut]:
     """Each file is stored raw, then parsed and routed like polled mail. A mail stored before
-    (same Message-ID) comes back with `created: false` and makes no second run."""
-    if len(files) > MAX_FILES:
-        raise HTTPException(413, f"at most {MAX_FILES} files per upload")
-    read = [
-        (f.filename or "upload.eml", await read_limited(f, ctx.settings.mail_max_bytes))
-        for f in files
-    ]
-    out = store_uploads(ctx, session, read)
-    session.commit()
-    return out
+    (same Message-ID) comes back with `created: false` and makes no second run. At most 100
+    files, each up to the mail size limit (`TICKETBRIDGE_MAIL_MAX_BYTES`); more is refused
+    with 413 and nothing is stored."""
+    # The caller was identified before the body is read (here, and by web/limits.py).
+    form = await upload_form(request)
+    try:
+        return await store(ctx, uploaded_files(form))
+    finally:
+        await form.close()
 
 
 @router.get(

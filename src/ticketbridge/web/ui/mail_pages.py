@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, File, HTTPException, Query, Request, UploadFile
+import anyio.to_thread
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ticketbridge.core.roles import Permission
 from ticketbridge.services import catalog, inbox, mail_view, runs
@@ -13,9 +17,17 @@ from ticketbridge.services.accounts import Principal
 from ticketbridge.services.inbox import InboxError
 from ticketbridge.services.mail_intake import raw_bytes
 from ticketbridge.storage.models import MailMessage
-from ticketbridge.web.api.mail import read_limited, store_uploads
+from ticketbridge.web.api.mail import store, upload_form, uploaded_files
 from ticketbridge.web.api.schemas import Id, IdForm, Page
-from ticketbridge.web.deps import CsrfChecked, Ctx, DbSession, UiReader, UiReviewer, ui_access
+from ticketbridge.web.deps import (
+    CsrfChecked,
+    Ctx,
+    DbSession,
+    UiReader,
+    UiReviewer,
+    ui_access,
+    verify_csrf,
+)
 from ticketbridge.web.ui.templating import flash, redirect, render
 
 router = APIRouter()
@@ -50,24 +62,36 @@ def inbox_page(
 
 
 @router.get("/inbox/{mail_id}", response_class=HTMLResponse)
-def mail_page(
+async def mail_page(
     request: Request,
     mail_id: Id,
+    ctx: Ctx,
     session: DbSession,
     principal: UiReader,
     view: Annotated[str, Query(pattern="^(text|html)$")] = "text",
 ) -> Response:
-    mail = inbox.get_mail(session, mail_id)
-    return render(
-        request,
-        "mail.html",
-        session=session,
-        principal=principal,
-        mail=mail,
-        view=view,
-        content=mail_view.content(mail),
-        customers=catalog.list_customers(session, include_inactive=False),
+    # Async so that waiting for a large mail's view holds no request thread: the database
+    # work and the page run on worker threads, the view renders on its own (services/mail_view).
+    mail, key = await anyio.to_thread.run_sync(_mail_and_key, session, mail_id)
+    content = await asyncio.wrap_future(mail_view.content(ctx.session_factory, key))
+    return await anyio.to_thread.run_sync(
+        lambda: render(
+            request,
+            "mail.html",
+            session=session,
+            principal=principal,
+            mail=mail,
+            view=view,
+            content=content,
+            shown_chars=mail_view.MAX_SHOWN_CHARS,
+            customers=catalog.list_customers(session, include_inactive=False),
+        )
     )
+
+
+def _mail_and_key(session: Session, mail_id: int) -> tuple[MailMessage, mail_view.ViewKey]:
+    mail = mail_view.load_mail(session, mail_id)
+    return mail, mail_view.view_key(mail)
 
 
 def _eml(mail: MailMessage) -> Response:
@@ -133,27 +157,24 @@ def ignore_mail(
     return redirect(request, "/inbox", "Mail ignored.")
 
 
-@router.post("/inbox/upload", dependencies=Checked)
-async def upload_mail(
-    request: Request,
-    ctx: Ctx,
-    session: DbSession,
-    _: UiIngester,
-    files: Annotated[list[UploadFile], File()],
-) -> Response:
-    read = []
-    for upload in files[:100]:
+@router.post("/inbox/upload")
+async def upload_mail(request: Request, ctx: Ctx, _: UiIngester) -> Response:
+    # Who may upload is settled before the body is read (here, and by web/limits.py); the
+    # form is parsed with the API's limits, then the CSRF token in it is checked.
+    try:
+        form = await upload_form(request)
+    except StarletteHTTPException as exc:
+        raise _not_uploaded(exc) from exc
+    try:
+        await verify_csrf(request)
         try:
-            read.append(
-                (
-                    upload.filename or "upload.eml",
-                    await read_limited(upload, ctx.settings.mail_max_bytes),
-                )
-            )
-        except HTTPException as exc:
+            items = await store(ctx, uploaded_files(form))
+        except StarletteHTTPException as exc:
+            if exc.status_code == 413:  # an error page with 413, like the API's answer
+                raise _not_uploaded(exc) from exc
             return redirect(request, "/inbox", f"Not uploaded: {exc.detail}", "error")
-    items = store_uploads(ctx, session, read)
-    session.commit()
+    finally:
+        await form.close()
     new = sum(1 for item in items if item.created)
     run_count = sum(len(item.run_ids) for item in items)
     flash(
@@ -162,3 +183,7 @@ async def upload_mail(
         f"{run_count} run(s).",
     )
     return redirect(request, "/inbox")
+
+
+def _not_uploaded(exc: StarletteHTTPException) -> HTTPException:
+    return HTTPException(exc.status_code, f"Not uploaded: {exc.detail}", headers=exc.headers)
