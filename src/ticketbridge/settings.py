@@ -35,9 +35,12 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     cookie_secure: bool = False
-    session_max_age_seconds: int = 12 * 3600
-    login_max_failures: int = 5
-    login_lockout_seconds: int = 300
+    # A browser sign-in ends this long after it began, however busy it is.
+    session_max_age_seconds: int = Field(default=12 * 3600, ge=60)
+    # Sign-in throttling per (username, client address): after this many failures in a row the
+    # pair waits 1 s, and each further failure doubles the wait, up to login_lockout_seconds.
+    login_max_failures: int = Field(default=5, ge=1)
+    login_lockout_seconds: int = Field(default=300, ge=1)
     # "inprocess" runs background jobs inside `serve`; "procrastinate" defers them to workers.
     worker_mode: str = Field(default="auto", pattern="^(auto|inprocess|procrastinate)$")
     log_level: str = "INFO"

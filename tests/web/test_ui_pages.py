@@ -47,19 +47,6 @@ def test_usernames_are_case_insensitive_at_login(
     assert "<span>Alice <small>(operator)</small></span>" in client.get("/").text
 
 
-def test_repeated_failed_logins_lock_the_account_even_for_the_right_password(
-    client: TestClient, db: sessionmaker[Session]
-) -> None:
-    add_user(db, "bob", Role.OPERATOR)
-    for _ in range(5):
-        assert login(client, "bob", "not-the-password").status_code == 401
-
-    locked = login(client, "bob", PASSWORD)
-
-    assert locked.status_code == 429
-    assert "Too many failed attempts" in locked.text
-
-
 def test_a_form_without_the_csrf_token_is_refused(
     client: TestClient, db: sessionmaker[Session]
 ) -> None:

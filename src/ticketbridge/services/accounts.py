@@ -1,9 +1,11 @@
-"""Users, passwords, login throttling and API tokens."""
+"""Users, passwords, sign-in and API tokens."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import math
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -11,18 +13,25 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from ticketbridge.core.roles import Role
+from ticketbridge.services import login_throttle, user_sessions
+from ticketbridge.services.login_throttle import ThrottlePolicy
+from ticketbridge.services.user_sessions import EndReason
 from ticketbridge.storage.models import ApiToken, User, utcnow
 
 _hasher = PasswordHasher()
 # Verifying against this when the user does not exist keeps the answer time the same, so that
-# timing does not reveal which usernames exist.
-_DUMMY_HASH = _hasher.hash("ticketbridge-dummy-password")
+# timing does not reveal which usernames exist. It is made by the hasher in use (tests swap in
+# a cheap one), so that checking it costs what checking a real user's hash costs.
+_dummy: tuple[PasswordHasher, str] = (_hasher, _hasher.hash("ticketbridge-dummy-password"))
 MIN_PASSWORD_LENGTH = 10
 TOKEN_PREFIX = "tb"
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+# What create_token hands out ("tb_" + 12 hex + "_" + 43 URL-safe characters), a little
+# loosely; anything else is refused before it reaches a query or a hash.
+_TOKEN_SHAPE = re.compile(r"tb_([0-9a-f]{1,16})_([A-Za-z0-9_-]{1,128})")
 
 
 class AccountError(ValueError):
@@ -39,6 +48,8 @@ class Principal:
     id: int
     name: str
     role: Role
+    # The browser sign-in (user_sessions row) this request came with, for users.
+    session_id: int | None = None
 
     @property
     def actor(self) -> str:
@@ -51,6 +62,8 @@ def _check_password(password: str) -> None:
 
 
 def find_user(session: Session, username: str) -> User | None:
+    if "\x00" in username:  # no username holds one, and PostgreSQL refuses it in a query
+        return None
     return session.scalar(select(User).where(User.username_key == username.strip().lower()))
 
 
@@ -73,17 +86,58 @@ def create_user(session: Session, username: str, password: str, role: Role) -> U
     return user
 
 
-def set_password(user: User, password: str) -> None:
+def set_password(
+    user: User, password: str, *, now: datetime | None = None, keep_session: int | None = None
+) -> None:
+    """Change the password and end the user's sign-ins, except ``keep_session`` (the browser
+    of a user changing their own password)."""
     _check_password(password)
     user.password_hash = _hasher.hash(password)
-    user.failed_logins = 0
-    user.locked_until = None
+    _end_sessions(user, EndReason.PASSWORD, now, keep_session)
+
+
+def update_user(
+    user: User,
+    *,
+    role: Role,
+    active: bool,
+    password: str = "",
+    now: datetime | None = None,
+    keep_session: int | None = None,
+) -> dict[str, object]:
+    """Change role, active flag and (when given) password; a new role or a deactivation ends
+    every sign-in of the user, a new password every one but ``keep_session``. Returns the
+    changes, for the audit trail."""
+    if password:
+        set_password(user, password, now=now, keep_session=keep_session)
+    changes: dict[str, object] = {
+        "role": [user.role, Role(role).value],
+        "active": [user.active, active],
+        "password_changed": bool(password),
+    }
+    if user.role != Role(role).value:
+        user.role = Role(role).value
+        _end_sessions(user, EndReason.ROLE, now, None)
+    if user.active and not active:
+        _end_sessions(user, EndReason.DEACTIVATED, now, None)
+    user.active = active
+    return changes
+
+
+def _end_sessions(user: User, reason: str, now: datetime | None, keep: int | None) -> None:
+    session = object_session(user)
+    if session is None or user.id is None:
+        return  # a user not stored yet has no sign-ins
+    user_sessions.end_user_sessions(session, user.id, now=now or utcnow(), reason=reason, keep=keep)
 
 
 class LoginThrottled(Exception):
-    def __init__(self, until: datetime) -> None:
+    """Too many failed sign-ins for this username from this address: wait, then try again."""
+
+    def __init__(self, until: datetime, now: datetime) -> None:
         super().__init__("too many failed logins; try again later")
         self.until = until
+        self.retry_after = max(1, math.ceil((until - now).total_seconds()))
 
 
 def authenticate(
@@ -91,30 +145,37 @@ def authenticate(
     username: str,
     password: str,
     *,
-    max_failures: int,
-    lockout: timedelta,
+    client: str,
+    policy: ThrottlePolicy,
     now: datetime | None = None,
 ) -> User | None:
-    """The user for these credentials, or None. Raises LoginThrottled while locked out."""
+    """The user for these credentials, or None. Raises LoginThrottled while this username
+    must wait at this client address.
+
+    Unknown usernames, inactive users and wrong passwords all cost one password verification
+    and count one failure for the (username, client) pair, so neither the answer, nor its
+    timing, nor the throttle tells which usernames exist."""
     now = now or utcnow()
+    until = login_throttle.blocked_until(session, username, client, now=now)
+    if until is not None:
+        raise LoginThrottled(until, now)
     user = find_user(session, username)
-    if user is None:
-        _verify(_DUMMY_HASH, password)
+    verified = _verify(user.password_hash if user else _dummy_hash(), password)
+    if user is None or not verified or not user.active:
+        login_throttle.record_failure(session, username, client, now=now, policy=policy)
         return None
-    if user.locked_until is not None and user.locked_until > now:
-        raise LoginThrottled(user.locked_until)
-    if not _verify(user.password_hash, password) or not user.active:
-        user.failed_logins += 1
-        if user.failed_logins >= max_failures:
-            user.locked_until = now + lockout
-            user.failed_logins = 0
-        return None
-    user.failed_logins = 0
-    user.locked_until = None
+    login_throttle.clear(session, username, client)
     user.last_login_at = now
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     return user
+
+
+def _dummy_hash() -> str:
+    global _dummy
+    if _dummy[0] is not _hasher:
+        _dummy = (_hasher, _hasher.hash("ticketbridge-dummy-password"))
+    return _dummy[1]
 
 
 def _verify(password_hash: str, password: str) -> bool:
@@ -154,13 +215,16 @@ def create_token(
 def authenticate_token(
     session: Session, plaintext: str, now: datetime | None = None
 ) -> ApiToken | None:
-    parts = plaintext.split("_", 2)
-    if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
+    """The live token for this plaintext, or None. Anything that is not shaped like one of our
+    tokens (other characters, another length) is refused before any look-up."""
+    shape = _TOKEN_SHAPE.fullmatch(plaintext)
+    if shape is None:
         return None
-    token = session.scalar(select(ApiToken).where(ApiToken.prefix == parts[1]))
+    prefix, secret = shape.groups()
+    token = session.scalar(select(ApiToken).where(ApiToken.prefix == prefix))
     if token is None or token.revoked_at is not None:
         return None
-    if not hmac.compare_digest(token.secret_hash, _hash_secret(parts[2])):
+    if not hmac.compare_digest(token.secret_hash, _hash_secret(secret)):
         return None
     now = now or utcnow()
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:

@@ -10,7 +10,7 @@ from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 
 from ticketbridge.core.roles import Permission, Role, can
-from ticketbridge.services import accounts
+from ticketbridge.services import accounts, user_sessions
 from ticketbridge.services.accounts import Principal
 from ticketbridge.services.runtime import Runtime
 from ticketbridge.services.ticket_actions import ActionPool
@@ -62,20 +62,41 @@ def _token_principal(request: Request, session: Session) -> Principal | None:
     return Principal("token", token.id, token.name, Role(token.role))
 
 
+# The signed browser session holds this random id (and the form token and one-time messages),
+# never the user's id or anything derived from their password: the sign-in itself lives in the
+# database (services.user_sessions), where signing out or a password, role or active change
+# ends it.
+SESSION_ID_KEY = "sid"
+
+
 def _session_principal(request: Request, session: Session) -> Principal | None:
-    user_id = request.session.get("user_id")
-    if not isinstance(user_id, int):
+    if SESSION_ID_KEY not in request.session:
         return None
-    user = session.get(User, user_id)
-    if user is None or not user.active or request.session.get("auth_hash") != auth_hash(user):
+    found = user_sessions.resolve(
+        session, request.session.get(SESSION_ID_KEY), now=get_context(request).clock()
+    )
+    if found is None:
         request.session.clear()
         return None
-    return Principal("user", user.id, user.username, Role(user.role))
+    sign_in, user = found
+    return Principal("user", user.id, user.username, Role(user.role), session_id=sign_in.id)
 
 
-def auth_hash(user: User) -> str:
-    """Ties a browser session to the password: changing it signs every session out."""
-    return user.password_hash[-16:]
+def sign_in(request: Request, session_id: str) -> None:
+    """Hand a new sign-in to the browser. Everything the session held before (its form token
+    above all) goes, so that a session id planted before sign-in is worth nothing after."""
+    request.session.clear()
+    request.session[SESSION_ID_KEY] = session_id
+
+
+def sign_out(request: Request, session: Session) -> User | None:
+    """End this browser's sign-in server-side, so that a copy of its cookie stops working, and
+    forget the session. Returns whose sign-in it was."""
+    user = user_sessions.end(
+        session, request.session.get(SESSION_ID_KEY), now=get_context(request).clock()
+    )
+    request.session.clear()
+    return user
 
 
 def _release(session: Session) -> None:

@@ -1,4 +1,4 @@
-"""People and scripts that may use ticketbridge."""
+"""People and scripts that may use ticketbridge, their sign-ins, and failed sign-in attempts."""
 
 from __future__ import annotations
 
@@ -21,8 +21,6 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(20))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -39,3 +37,33 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class UserSession(Base):
+    """One sign-in of one browser. The browser holds a random id; only its SHA-256 is kept, so a
+    copy of this table signs nobody in. A session ends at ``expires_at`` however busy it is."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # logout | password | role | deactivated
+    revoked_reason: Mapped[str | None] = mapped_column(String(20), nullable=True)
+
+
+class LoginThrottle(Base):
+    """Failed sign-ins of one username from one client address, whether the user exists or not:
+    the waits they earn hold back that pair only, never the account for everyone."""
+
+    __tablename__ = "login_throttles"
+
+    username_key: Mapped[str] = mapped_column(String(150), primary_key=True)
+    client: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

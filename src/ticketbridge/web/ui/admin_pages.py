@@ -16,12 +16,14 @@ from ticketbridge.services import accounts, audit, catalog, mapping, system_sett
 from ticketbridge.services.accounts import AccountError
 from ticketbridge.services.catalog import CatalogError
 from ticketbridge.storage.models import ApiToken, User
+from ticketbridge.storage.secrets import SecretUnreadable
 from ticketbridge.web.api.schemas import Id, Page
-from ticketbridge.web.deps import CsrfChecked, DbSession, UiAdmin, UiReader
+from ticketbridge.web.deps import CsrfChecked, Ctx, DbSession, UiAdmin, UiReader
 from ticketbridge.web.ui.templating import flash, pager_base, redirect, render, ui_zone
 
 router = APIRouter()
 Checked = [CsrfChecked]
+NEW_TOKEN_KEY = "new_token"
 
 
 @router.get("/customers", response_class=HTMLResponse)
@@ -117,6 +119,7 @@ def create_user(
 def update_user(
     request: Request,
     user_id: Id,
+    ctx: Ctx,
     session: DbSession,
     principal: UiAdmin,
     role: Annotated[Role, Form()],
@@ -131,17 +134,18 @@ def update_user(
             request, "/admin/users", "You cannot demote or deactivate yourself.", "error"
         )
     try:
-        if password:
-            accounts.set_password(user, password)
+        # A new password, role or deactivation ends the user's sign-ins; an admin changing
+        # their own password keeps the browser they are using.
+        changes = accounts.update_user(
+            user,
+            role=role,
+            active=active,
+            password=password,
+            now=ctx.clock(),
+            keep_session=principal.session_id if user.id == principal.id else None,
+        )
     except AccountError as exc:
         return redirect(request, "/admin/users", f"Not saved: {exc}", "error")
-    changes = {
-        "role": [user.role, role.value],
-        "active": [user.active, active],
-        "password_changed": bool(password),
-    }
-    user.role = role.value
-    user.active = active
     audit.record(
         session,
         actor=principal.actor,
@@ -154,9 +158,9 @@ def update_user(
 
 
 @router.get("/admin/tokens", response_class=HTMLResponse)
-def tokens_page(request: Request, session: DbSession, principal: UiAdmin) -> Response:
+def tokens_page(request: Request, ctx: Ctx, session: DbSession, principal: UiAdmin) -> Response:
     tokens = session.scalars(select(ApiToken).order_by(ApiToken.id.desc())).all()
-    new_token = request.session.pop("new_token", None)
+    new_token = _take_new_token(request, ctx)
     return render(
         request,
         "tokens.html",
@@ -171,6 +175,7 @@ def tokens_page(request: Request, session: DbSession, principal: UiAdmin) -> Res
 @router.post("/admin/tokens", dependencies=Checked)
 def create_token(
     request: Request,
+    ctx: Ctx,
     session: DbSession,
     principal: UiAdmin,
     name: Annotated[str, Form(max_length=150)],
@@ -188,9 +193,24 @@ def create_token(
         details={"role": role.value},
     )
     session.commit()
-    # Shown once on the next page, then gone: only its hash is stored.
-    request.session["new_token"] = {"name": token.name, "value": plaintext}
+    # Shown once on the next page, then gone: only its hash is stored. It travels to that page
+    # in the session cookie, which is signed but readable, so it travels encrypted.
+    request.session[NEW_TOKEN_KEY] = {
+        "name": token.name,
+        "sealed": ctx.secret_box.encrypt(plaintext),
+    }
     return redirect(request, "/admin/tokens")
+
+
+def _take_new_token(request: Request, ctx: Ctx) -> dict[str, str] | None:
+    carried = request.session.pop(NEW_TOKEN_KEY, None)
+    if not isinstance(carried, dict) or not isinstance(carried.get("sealed"), str):
+        return None
+    try:
+        value = ctx.secret_box.decrypt(carried["sealed"])
+    except SecretUnreadable:
+        return None
+    return {"name": str(carried.get("name", "")), "value": value}
 
 
 @router.post("/admin/tokens/{token_id}/revoke", dependencies=Checked)

@@ -8,11 +8,20 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from ticketbridge.services import accounts, audit
-from ticketbridge.web.deps import CsrfChecked, Ctx, DbSession, auth_hash
+from ticketbridge.services import accounts, audit, user_sessions
+from ticketbridge.services.login_throttle import ThrottlePolicy
+from ticketbridge.web.deps import CsrfChecked, Ctx, DbSession, sign_in, sign_out
 from ticketbridge.web.ui.templating import local_path, render
 
 router = APIRouter()
+
+# Said alike for an unknown user, a wrong password and a deactivated account.
+FAILED = "Unknown username or wrong password."
+THROTTLED = "Too many failed attempts. Wait a little and try again."
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -32,45 +41,58 @@ def login(
     next: Annotated[str, Form()] = "/",
 ) -> Response:
     settings = ctx.settings
-    error = None
+    now = ctx.clock()
+    client = _client(request)
+    throttled: accounts.LoginThrottled | None = None
     try:
         user = accounts.authenticate(
             session,
             username,
             password,
-            max_failures=settings.login_max_failures,
-            lockout=timedelta(seconds=settings.login_lockout_seconds),
-            now=ctx.clock(),
+            client=client,
+            policy=ThrottlePolicy(
+                max_failures=settings.login_max_failures,
+                longest_wait=timedelta(seconds=settings.login_lockout_seconds),
+            ),
+            now=now,
         )
-    except accounts.LoginThrottled:
-        user = None
-        error = "Too many failed attempts. Wait a few minutes and try again."
+    except accounts.LoginThrottled as exc:
+        user, throttled = None, exc
+    # Recorded alike whether the username exists or not: the trail is no oracle either.
     audit.record(
         session,
-        actor=username[:150] or "(empty)",
+        actor=username[:150].replace("\x00", "\ufffd") or "(empty)",
         action="auth.login",
-        outcome="ok" if user else ("throttled" if error else "failed"),
-        details={"client": request.client.host if request.client else None},
+        outcome="ok" if user else ("throttled" if throttled else "failed"),
+        details={"client": client},
     )
-    session.commit()
     if user is None:
-        return render(
+        session.commit()
+        response = render(
             request,
             "login.html",
             session=session,
             principal=None,
             next=local_path(next, "/"),
-            error=error or "Unknown username or wrong password.",
+            error=THROTTLED if throttled else FAILED,
             username=username,
-            status_code=401 if not error else 429,
+            status_code=429 if throttled else 401,
         )
-    request.session.clear()
-    request.session["user_id"] = user.id
-    request.session["auth_hash"] = auth_hash(user)
+        if throttled:
+            response.headers["Retry-After"] = str(throttled.retry_after)
+        return response
+    session_id = user_sessions.start(
+        session, user, now=now, lifetime=timedelta(seconds=settings.session_max_age_seconds)
+    )
+    session.commit()
+    sign_in(request, session_id)
     return RedirectResponse(local_path(next, "/"), status_code=303)
 
 
 @router.post("/logout", dependencies=[CsrfChecked])
-def logout(request: Request) -> Response:
-    request.session.clear()
+def logout(request: Request, session: DbSession) -> Response:
+    user = sign_out(request, session)
+    if user is not None:
+        audit.record(session, actor=user.username, action="auth.logout")
+    session.commit()
     return RedirectResponse("/login", status_code=303)
