@@ -122,7 +122,7 @@ def resolve_secret_key(settings: Settings) -> str:
             "no TICKETBRIDGE_SECRET_KEY (or TICKETBRIDGE_SECRET_KEY_FILE) is set; "
             "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
         )
-    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    settings.var_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # owner only
     key = secrets.token_urlsafe(48)
     key_file.write_text(key, encoding="utf-8")
     key_file.chmod(0o600)

@@ -7,6 +7,7 @@ from rich.console import Console
 
 from ticketbridge.services.runtime import Runtime, build_runtime
 from ticketbridge.settings import InsecureSecretKey, Settings, get_settings
+from ticketbridge.storage.db import private_dir
 from ticketbridge.storage.migrate import upgrade
 
 console = Console()
@@ -21,7 +22,7 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 def open_runtime(settings: Settings | None = None, *, migrate: bool = True) -> Runtime:
     settings = settings or get_settings()
     if not settings.database_url:
-        settings.var_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(settings.var_dir)
     if migrate:
         upgrade(settings.effective_database_url)
     try:

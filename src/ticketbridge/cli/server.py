@@ -26,7 +26,7 @@ from ticketbridge.services import (
 from ticketbridge.services.autotask_connection import IntegrationUnavailable
 from ticketbridge.services.runtime import Runtime
 from ticketbridge.settings import Settings, get_settings
-from ticketbridge.storage.db import session_scope
+from ticketbridge.storage.db import private_dir, session_scope
 from ticketbridge.storage.migrate import upgrade
 from ticketbridge.web.app import create_app
 from ticketbridge.worker.runner import InProcessRunner, ProcrastinateRunner
@@ -158,6 +158,6 @@ def db_upgrade(revision: str = typer.Argument("heads")) -> None:
     """Apply migrations (the embedded SQLite database is created when missing)."""
     settings = get_settings()
     if not settings.database_url:
-        settings.var_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(settings.var_dir)
     upgrade(settings.effective_database_url, revision)
     console.print(f"database at {revision}")
