@@ -79,6 +79,8 @@ KNOWN_FAILURES: dict[str, str] = {
     "GET /api/v1/customers/{customer_id}/autotask-company": ALLOW,
     "GET /api/v1/mail/sources": ALLOW,
     "GET /api/v1/mail/sources/{source_id}": ALLOW,
+    "GET /api/v1/alerts": ALLOW,
+    "GET /api/v1/alerts/sources": ALLOW,
 }
 
 

@@ -62,7 +62,7 @@ def _token_of(text: str) -> tuple[AtesToken | None, bool]:
     or of pasted text."""
     token = None
     if _HEADER.match(text):
-        message = parse_message(text.encode("utf-8", "surrogateescape")).message
+        message = parse_message(text.encode("utf-8", "replace")).message
         if message is not None:
             token = intake.token_in_texts(message.text, message.html)
     token = token or intake.token_in_texts(text)

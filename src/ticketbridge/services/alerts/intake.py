@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from ticketbridge.connectors.parsers.registry import ParseOutcome
 from ticketbridge.core import ates_tokens
 from ticketbridge.core.alert_dedup import AlertKeys, group_key
-from ticketbridge.core.ates_tokens import AtesToken
+from ticketbridge.core.ates_tokens import MAX_VALUE_CHARS, AtesToken
 from ticketbridge.services.alerts import store
 from ticketbridge.services.alerts.store import AlertState
 from ticketbridge.storage.models import Alert, MailMessage
@@ -135,6 +135,23 @@ def _facts(token: AtesToken) -> AlertReport:
     return AlertReport.of(token, title="", summary="")
 
 
+def _storable(report: AlertReport) -> AlertReport:
+    def one_line(value: str | None) -> str | None:
+        cleaned = store.storable(value, MAX_VALUE_CHARS)
+        return re.sub(r"\s+", " ", cleaned).strip() or None if cleaned is not None else None
+
+    return AlertReport(
+        source=one_line(report.source) or "",
+        customer_ref=one_line(report.customer_ref),
+        customer_name=one_line(report.customer_name),
+        device_ref=one_line(report.device_ref),
+        alert_ref=one_line(report.alert_ref),
+        ticket_ref=one_line(report.ticket_ref),
+        title=one_line(report.title) or "",
+        summary=store.storable(report.summary, store.MAX_SUMMARY) or "",
+    )
+
+
 def record(
     session: Session,
     report: AlertReport,
@@ -144,6 +161,7 @@ def record(
     now: datetime,
 ) -> Alert:
     """Count the report on its open alert, or open a new one (state ``new``)."""
+    report = _storable(report)
     source = store.ensure_source(session, report.source, now=now)
     customer_id = store.mapped_customer(session, source.id, report.customer_ref)
     company_id = store.company_of(session, customer_id)

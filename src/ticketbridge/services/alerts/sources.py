@@ -52,7 +52,7 @@ def _text(value: str | None, field: str) -> str:
     cleaned = re.sub(r"\s+", " ", value or "").strip()
     if not cleaned:
         raise AlertError(field, f"{field.replace('_', ' ')} is required")
-    if len(cleaned) > MAX_VALUE_CHARS or any(ord(c) < 32 for c in cleaned):
+    if len(cleaned) > MAX_VALUE_CHARS or cleaned != store.storable(cleaned, MAX_VALUE_CHARS):
         raise AlertError(
             field, f"{field.replace('_', ' ')} is too long or holds control characters"
         )

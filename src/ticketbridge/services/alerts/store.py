@@ -60,6 +60,17 @@ class CreateRule(StrEnum):
     AUTOMATIC = "automatic"  # a ticket is created as soon as no open ticket can be joined
 
 
+_UNSTORABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def storable(text: str | None, limit: int) -> str | None:
+    """Text as a database can keep it: no control characters (but tab and line breaks), no
+    lone surrogates (PostgreSQL refuses both), at most ``limit`` characters."""
+    if text is None:
+        return None
+    return _UNSTORABLE.sub("", text)[:limit]
+
+
 def source_key(name: str) -> str:
     return re.sub(r"\s+", " ", name).strip().casefold()[:MAX_VALUE_CHARS]
 

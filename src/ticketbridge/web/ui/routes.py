@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from ticketbridge.web.ui import (
     admin_pages,
+    alert_pages,
     auth_pages,
     duplicate_pages,
     integration_pages,
@@ -24,3 +25,4 @@ router.include_router(integration_pages.router)
 router.include_router(mail_pages.router)
 router.include_router(mail_admin_pages.router)
 router.include_router(schedule_pages.router)
+router.include_router(alert_pages.router)
