@@ -61,27 +61,17 @@ EXPECTED: dict[tuple[str, str], Permission | None] = {
     ("GET", "/api/v1/customers/{customer_id}/autotask-company"): R,
     ("PUT", "/api/v1/customers/{customer_id}/autotask-company"): A,
     ("DELETE", "/api/v1/customers/{customer_id}/autotask-company"): A,
-    # RMM alerts (docs/alerts.md): reading is READ, acting and explaining are operator work,
-    # reporting one is INGEST, sources and their CustomerID mappings are configuration.
-    ("GET", "/api/v1/alerts"): R,
-    ("POST", "/api/v1/alerts"): INGEST,
-    ("POST", "/api/v1/alert-explanations"): W,
-    ("GET", "/api/v1/alerts/{alert_id}"): R,
-    ("POST", "/api/v1/alerts/{alert_id}/actions"): W,
-    ("GET", "/api/v1/alerts/sources"): A,
-    ("POST", "/api/v1/alerts/sources"): A,
-    ("PATCH", "/api/v1/alerts/sources/{source_id}"): A,
-    ("POST", "/api/v1/alerts/sources/{source_id}/mappings"): A,
-    ("DELETE", "/api/v1/alerts/sources/{source_id}/mappings/{mapping_id}"): A,
-    ("GET", "/alerts"): R,
-    ("POST", "/alerts/{alert_id}/action"): W,
-    ("GET", "/alerts/explain"): W,
-    ("POST", "/alerts/explain"): W,
-    ("GET", "/admin/alert-sources"): A,
-    ("POST", "/admin/alert-sources"): A,
-    ("POST", "/admin/alert-sources/{source_id}"): A,
-    ("POST", "/admin/alert-sources/{source_id}/mappings"): A,
-    ("POST", "/admin/alert-sources/{source_id}/mappings/{mapping_id}/delete"): A,
+    # The Autotask round trip: configuration and the requests received are admin business.
+    ("GET", "/api/v1/roundtrip"): A,
+    ("PUT", "/api/v1/roundtrip/settings"): A,
+    ("POST", "/api/v1/roundtrip/callouts"): A,
+    ("PATCH", "/api/v1/roundtrip/callouts/{callout_id}"): A,
+    ("GET", "/api/v1/roundtrip/requests"): A,
+    ("GET", "/api/v1/roundtrip/requests/{request_id}"): A,
+    ("POST", "/api/v1/roundtrip/requests/{request_id}/replay"): A,
+    ("POST", "/api/v1/roundtrip/webhooks"): A,
+    ("DELETE", "/api/v1/roundtrip/webhooks/{registration_id}"): A,
+    ("POST", "/api/v1/roundtrip/poll"): A,
     ("GET", "/login"): PUBLIC,
     ("POST", "/login"): PUBLIC,
     ("POST", "/logout"): PUBLIC,
@@ -121,6 +111,17 @@ EXPECTED: dict[tuple[str, str], Permission | None] = {
     ("POST", "/customers/{customer_id}/autotask"): A,
     ("POST", "/customers/{customer_id}/autotask/unmap"): A,
     ("POST", "/customers/{customer_id}/autotask/acknowledge"): A,
+    ("GET", "/admin/integrations/autotask/round-trip"): A,
+    ("POST", "/admin/integrations/autotask/round-trip/settings"): A,
+    ("POST", "/admin/integrations/autotask/round-trip/callouts"): A,
+    ("POST", "/admin/integrations/autotask/round-trip/callouts/{callout_id}"): A,
+    ("POST", "/admin/integrations/autotask/round-trip/callouts/{callout_id}/delete"): A,
+    ("POST", "/admin/integrations/autotask/round-trip/webhooks"): A,
+    ("POST", "/admin/integrations/autotask/round-trip/webhooks/{registration_id}/remove"): A,
+    ("POST", "/admin/integrations/autotask/round-trip/poll"): A,
+    ("GET", "/admin/integrations/autotask/round-trip/requests"): A,
+    ("GET", "/admin/integrations/autotask/round-trip/requests/{request_id}"): A,
+    ("POST", "/admin/integrations/autotask/round-trip/requests/{request_id}/replay"): A,
     ("GET", "/inbox"): R,
     ("GET", "/inbox/{mail_id}"): R,
     ("GET", "/inbox/{mail_id}/raw"): R,
@@ -141,6 +142,12 @@ EXPECTED: dict[tuple[str, str], Permission | None] = {
     ("GET", "/api/v1/openapi.json"): PUBLIC,
     ("GET", "/api/docs"): PUBLIC,
     ("GET", "/healthz"): PUBLIC,
+    # Inbound Autotask hooks: no session by design; each request proves itself with basic
+    # credentials or a signature (tests/web/test_hooks_*.py).
+    ("GET", "/hooks/autotask/callouts/{name}"): PUBLIC,
+    ("POST", "/hooks/autotask/callouts/{name}"): PUBLIC,
+    ("POST", "/hooks/autotask/webhooks/{registration_id}"): PUBLIC,
+    ("POST", "/hooks/autotask/webhooks/{registration_id}/deactivated"): PUBLIC,
 }
 
 
@@ -182,7 +189,10 @@ def _url(path: str, ids: dict[str, int]) -> str:
 @pytest.fixture
 def ids(db: sessionmaker[Session]) -> dict[str, int]:
     [run_id] = add_runs(db, 1)
-    return {"run_id": run_id, "job_id": 1, "customer_id": 1, "user_id": 1, "token_id": 1}
+    return {
+        "run_id": run_id, "job_id": 1, "customer_id": 1, "user_id": 1, "token_id": 1,
+        "callout_id": 1, "request_id": 1, "registration_id": 1,
+    }  # fmt: skip
 
 
 @pytest.mark.parametrize("role", list(Role))
@@ -235,5 +245,6 @@ def test_without_credentials_api_says_401_and_pages_redirect_to_login(
 def test_public_pages_answer_without_credentials(app: FastAPI) -> None:
     with TestClient(app) as client:
         for method, path in EXPECTED:
-            if EXPECTED[(method, path)] is None and method == "GET":
+            # Hooks answer 401 or 404 without their credentials (test_hooks_*.py).
+            if EXPECTED[(method, path)] is None and method == "GET" and "/hooks/" not in path:
                 assert client.get(path).status_code == 200, path

@@ -20,7 +20,7 @@ from ticketbridge.services import ticketing
 from ticketbridge.services.runtime import Runtime, build_runtime
 from ticketbridge.settings import Settings, get_settings
 from ticketbridge.storage.models import utcnow
-from ticketbridge.web import api, errors, limits
+from ticketbridge.web import api, errors, hooks, limits
 from ticketbridge.web.security_headers import SecurityHeaders
 from ticketbridge.web.ui import routes as ui_routes
 from ticketbridge.web.ui.templating import make_templates
@@ -83,6 +83,7 @@ def create_app(
     app.mount("/api/docs-assets", StaticFiles(directory=DOCS_ASSETS), name="docs-assets")
     errors.install(app)
     app.include_router(api.router)
+    app.include_router(hooks.router)  # /hooks: callouts and webhooks, no session
     app.include_router(ui_routes.router)
 
     @app.get("/api/docs", include_in_schema=False)

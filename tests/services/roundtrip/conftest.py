@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.factories import add_runs
 from tests.services.roundtrip.support import HookWorld, new_ticket, to_services
 from tests.services.tickets.support import Clock, prepare
+from ticketbridge.services.roundtrip import apply
 from ticketbridge.services.runtime import Runtime, build_runtime
 from ticketbridge.settings import Settings
 
@@ -47,3 +48,11 @@ def run_id(db: sessionmaker[Session], runtime: Runtime) -> int:
 @pytest.fixture
 def ticket_id(runtime: Runtime, run_id: int) -> int:
     return new_ticket(runtime, run_id)
+
+
+@pytest.fixture(autouse=True)
+def fresh_status_lists() -> Iterator[None]:
+    """The status picklist is cached per database for 30 s; each test loads its own."""
+    apply.forget_status_lists()
+    yield
+    apply.forget_status_lists()

@@ -12,6 +12,7 @@ on, a run whose ticket was completed there is marked reviewed with a note (``run
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -23,11 +24,12 @@ from ticketbridge.core import resolve_policy
 from ticketbridge.core import ticket_observations as rules
 from ticketbridge.core.resolve_policy import PicklistOption
 from ticketbridge.core.ticket_observations import Change, Observation
-from ticketbridge.services import reference, runs
+from ticketbridge.services import runs
 from ticketbridge.services import ticket_store as store
+from ticketbridge.services.integration_settings import KIND
 from ticketbridge.services.roundtrip import config
 from ticketbridge.storage.db import serialise_writers
-from ticketbridge.storage.models import TicketHint, TicketLinkRow
+from ticketbridge.storage.models import ReferenceValue, TicketHint, TicketLinkRow
 
 ACTOR = "autotask"
 # Advisory lock keys of the round trip: this base plus the ticket id (PostgreSQL); SQLite has
@@ -55,14 +57,39 @@ def _words(label: str | None) -> str:
     return " ".join((label or "").casefold().split())
 
 
+# The status picklist changes when an admin reloads reference data; reading it for every
+# callout cost a third of the receipt's time. Kept per database for this long.
+LISTS_TTL_SECONDS = 30.0
+_lists_cache: dict[str, tuple[float, StatusLists]] = {}
+
+
 def status_lists(session: Session) -> StatusLists:
-    values = reference.options(session).get("status", [])
-    options = [PicklistOption(int(v.value_id), v.name, bool(v.active)) for v in values]
-    return StatusLists(
-        by_label={_words(v.name): int(v.value_id) for v in values},
-        by_id={int(v.value_id): v.name for v in values},
-        complete_id=resolve_policy.complete_status_value(options),
+    key = str(session.get_bind().engine.url)
+    cached = _lists_cache.get(key)
+    if cached is not None and time.monotonic() - cached[0] < LISTS_TTL_SECONDS:
+        return cached[1]
+    values = [
+        (int(value_id), str(name), bool(active))
+        for value_id, name, active in session.execute(
+            select(ReferenceValue.value_id, ReferenceValue.name, ReferenceValue.active).where(
+                ReferenceValue.kind == KIND, ReferenceValue.category == "status"
+            )
+        )
+    ]
+    lists = StatusLists(
+        by_label={_words(name): value_id for value_id, name, _ in values},
+        by_id={value_id: name for value_id, name, _ in values},
+        complete_id=resolve_policy.complete_status_value(
+            PicklistOption(value_id, name, active) for value_id, name, active in values
+        ),
     )
+    _lists_cache[key] = (time.monotonic(), lists)
+    return lists
+
+
+def forget_status_lists() -> None:
+    """After reference data was reloaded (and in tests)."""
+    _lists_cache.clear()
 
 
 @dataclass(frozen=True)
@@ -162,18 +189,25 @@ def record_hint(
     *,
     fetch_now: bool = True,
 ) -> TicketHint:
-    """What a hint announced, and the read it asks for (the caller holds the ticket's lock)."""
+    """What a hint announced, and the read it asks for (the caller holds the ticket's lock).
+    A copy of a hint already recorded (a retry) writes nothing: ``hints`` counts hints that
+    announced something new."""
     hint = session.get(TicketHint, int(ticket_id))
     if hint is None:
         hint = TicketHint(ticket_id=int(ticket_id), last_hint_at=now, hints=0, fetch_attempts=0)
         session.add(hint)
+    newer = announced is not None and (
+        hint.announced_activity is None or announced > hint.announced_activity
+    )
+    unordered = announced is None
+    fetch = fetch_now and (hint.fetch_due_at is None or hint.fetch_due_at > now)
+    if not (newer or unordered or fetch):
+        return hint
     hint.last_hint_at = now
     hint.hints = (hint.hints or 0) + 1
-    if announced is not None and (
-        hint.announced_activity is None or announced > hint.announced_activity
-    ):
+    if newer:
         hint.announced_activity = announced
-    if fetch_now and (hint.fetch_due_at is None or hint.fetch_due_at > now):
+    if fetch:
         hint.fetch_due_at = now
         hint.fetch_attempts = 0
     return hint

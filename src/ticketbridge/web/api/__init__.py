@@ -3,11 +3,11 @@
 from fastapi import APIRouter
 
 from ticketbridge.web.api import (
-    alerts,
     customers,
     inbox,
     integrations,
     mail,
+    roundtrip,
     runs,
     ticket_duplicates,
     tickets,
@@ -21,4 +21,4 @@ router.include_router(customers.router)
 router.include_router(integrations.router)
 router.include_router(inbox.router)
 router.include_router(mail.router)
-router.include_router(alerts.router)
+router.include_router(roundtrip.router)

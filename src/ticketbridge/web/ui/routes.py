@@ -4,13 +4,13 @@ from fastapi import APIRouter
 
 from ticketbridge.web.ui import (
     admin_pages,
-    alert_pages,
     auth_pages,
     duplicate_pages,
     integration_pages,
     mail_admin_pages,
     mail_pages,
     review_pages,
+    roundtrip_pages,
     schedule_pages,
     ticket_pages,
 )
@@ -22,7 +22,7 @@ router.include_router(ticket_pages.router)
 router.include_router(duplicate_pages.router)
 router.include_router(admin_pages.router)
 router.include_router(integration_pages.router)
+router.include_router(roundtrip_pages.router)
 router.include_router(mail_pages.router)
 router.include_router(mail_admin_pages.router)
 router.include_router(schedule_pages.router)
-router.include_router(alert_pages.router)
