@@ -334,4 +334,6 @@ def mentions_token(text: str) -> bool:
     lowered = text.lower()
     if "autotask" in lowered:
         return True
+    if "auto" not in lowered or "task" not in lowered:  # not even split by markup
+        return False
     return "autotask" in _MARKUP.sub("", lowered[:MAX_TEXT_CHARS])
