@@ -262,3 +262,40 @@ def test_no_stored_row_or_audit_holds_the_credentials(
     dump += repr(world.requests()) + repr(world.transport.app.state.emulator.store.tables)  # type: ignore[attr-defined]
     assert not any(secret in dump for secret in SECRETS)
     assert ticket_row(world, alerts(runtime)[-1].ticket_id or 0) is not None
+
+
+def test_a_second_click_is_told_a_ticket_is_being_created(runtime: Runtime) -> None:
+    from ticketbridge.services.alerts import ticketing
+    from ticketbridge.services.ticket_store import TicketBeingCreated
+
+    deliver(runtime, alert_mail())
+    process(runtime)
+    alert_id = only_alert(runtime).id
+
+    ticketing.reserve(runtime, alert_id, actor="op")  # the first click, not settled yet
+
+    with pytest.raises(TicketBeingCreated):
+        act(runtime, alert_id, AlertAction.CREATE, actor="other op")
+
+
+def test_unknown_outcome_is_settled_by_the_job_with_one_ticket(
+    runtime: Runtime, world: AutotaskWorld
+) -> None:
+    from ticketbridge.services.ticket_store import TicketBeingCreated
+
+    deliver(runtime, alert_mail())
+    process(runtime)
+    alert_id = only_alert(runtime).id
+    world.fault(kind="drop", methods=["POST"], path_contains="/Tickets", when="after_commit")
+    world.fault(status=500, count=20, methods=["POST"], path_contains="/Tickets/query")
+
+    with pytest.raises(TicketBeingCreated, match="did not say"):
+        act(runtime, alert_id, AlertAction.CREATE, actor="op")
+    assert only_alert(runtime).create_phase == "unknown"
+    world.admin("DELETE", "faults")
+
+    process(runtime)
+
+    alert = only_alert(runtime)
+    assert alert.state == "ticketed"
+    assert [r["id"] for r in tickets_with(world, ALERT_UDF, "8932")] == [alert.ticket_id]
