@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 
 from ticketbridge.web.api import (
+    alerts,
     customers,
     inbox,
     integrations,
@@ -22,3 +23,4 @@ router.include_router(integrations.router)
 router.include_router(inbox.router)
 router.include_router(mail.router)
 router.include_router(roundtrip.router)
+router.include_router(alerts.router)

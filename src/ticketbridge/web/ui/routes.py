@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from ticketbridge.web.ui import (
     admin_pages,
+    alert_pages,
     auth_pages,
     duplicate_pages,
     integration_pages,
@@ -26,3 +27,4 @@ router.include_router(roundtrip_pages.router)
 router.include_router(mail_pages.router)
 router.include_router(mail_admin_pages.router)
 router.include_router(schedule_pages.router)
+router.include_router(alert_pages.router)
