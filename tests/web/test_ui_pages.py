@@ -380,6 +380,16 @@ def test_audit_log_filters_by_action(app: FastAPI, db: sessionmaker[Session]) ->
     assert "auth.login" in everything
 
 
+def test_audit_log_date_filters_far_out_answer_422_not_a_crash(
+    app: FastAPI, db: sessionmaker[Session]
+) -> None:
+    admin = _signed_in(app, db, Role.ADMIN)
+
+    for day in ("9999-12-31", "0001-01-01"):
+        assert admin.get("/admin/audit", params={"date_to": day}).status_code == 422
+    assert admin.get("/admin/audit", params={"date_to": "2026-11-20"}).status_code == 200
+
+
 def test_pages_use_only_local_assets(app: FastAPI, db: sessionmaker[Session]) -> None:
     client = _signed_in(app, db, Role.ADMIN)
     for path in ("/", "/run-checks", "/jobs", "/customers", "/admin/users", "/admin/audit"):

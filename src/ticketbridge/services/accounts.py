@@ -7,6 +7,7 @@ import hmac
 import math
 import re
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -178,11 +179,17 @@ def _dummy_hash() -> str:
     return _dummy[1]
 
 
+# argon2 takes 64 MiB and about 0.2 s of a core per check by design: a flood of sign-ins must
+# queue for a few of them rather than take the server's memory and every core.
+_CHECKS_AT_ONCE = threading.BoundedSemaphore(2)
+
+
 def _verify(password_hash: str, password: str) -> bool:
-    try:
-        return _hasher.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
+    with _CHECKS_AT_ONCE:
+        try:
+            return _hasher.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
 
 
 def _hash_secret(secret: str) -> str:

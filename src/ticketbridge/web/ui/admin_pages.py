@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -17,7 +17,7 @@ from ticketbridge.services.accounts import AccountError
 from ticketbridge.services.catalog import CatalogError
 from ticketbridge.storage.models import ApiToken, User
 from ticketbridge.storage.secrets import SecretUnreadable
-from ticketbridge.web.api.schemas import Id, Page
+from ticketbridge.web.api.schemas import DayFilter, Id, Page
 from ticketbridge.web.deps import CsrfChecked, Ctx, DbSession, UiAdmin, UiReader
 from ticketbridge.web.ui.templating import flash, pager_base, redirect, render, ui_zone
 
@@ -236,8 +236,8 @@ def audit_page(
     actor: str | None = None,
     action: str | None = None,
     outcome: str | None = None,
-    date_from: date | None = None,
-    date_to: date | None = None,
+    date_from: DayFilter = None,
+    date_to: DayFilter = None,
     page: Page = 1,
 ) -> Response:
     tz = ZoneInfo(ui_zone(request, session))
