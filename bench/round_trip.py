@@ -1,0 +1,382 @@
+"""Autotask round trip: callout receipt to run updated, callouts per second with retries, and
+Autotask requests per poll cycle for 5,000 linked tickets.
+
+The product serves /hooks from a uvicorn process of its own (one worker, as `ticketbridge
+serve` runs), on a fresh database (SQLite, PostgreSQL or both). 5,000 runs are linked to 5,000
+tickets in the Autotask emulator (in this process). Callout bodies are made by the emulator's
+own callout code (Name-Value pairs, US Eastern times with eight fractional digits and an
+hh:mm:ss offset), with HTTP basic credentials, sent over keep-alive connections.
+
+1. **Receipt to run updated**: one callout at a time, each a new last activity of a linked
+   ticket; the answer comes after the run's link was committed, so the request's round trip is
+   the time from receipt to run updated (plus the loopback hop). Target: p99 under 50 ms.
+2. **Sustained rate with 10x retries**: distinct changes, each sent 10 times, shuffled, by many
+   concurrent clients; the rate is answered callouts per second, and each change must have been
+   applied exactly once (the other nine copies are duplicates). Target: 1,000 callouts/s.
+3. **Requests per poll cycle**: polls over the 5,000 linked tickets with nothing, 100 and all
+   of them changed since the watermark. Target: one request per 500 changed tickets.
+
+    .venv/bin/python bench/round_trip.py [--backend sqlite|postgresql|both] [--changes 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+warnings.filterwarnings("ignore", message="Using `httpx`")
+
+from sqlalchemy import func, select  # noqa: E402
+from support import (  # noqa: E402
+    DatabaseUnavailable,
+    add_database_options,
+    bench_settings,
+    chosen_backends,
+    fresh_database,
+    load_note,
+)
+
+from tests.factories import add_runs  # noqa: E402
+from tests.services.autotask_world import AutotaskWorld  # noqa: E402
+from tests.services.tickets.support import Clock, prepare  # noqa: E402
+from ticketbridge.core import ticket_links as links  # noqa: E402
+from ticketbridge.emulators.autotask import dates as emulator_dates  # noqa: E402
+from ticketbridge.emulators.autotask.callouts import build_request  # noqa: E402
+from ticketbridge.services import ticket_store  # noqa: E402
+from ticketbridge.services.roundtrip import Incoming, callouts, config, polling  # noqa: E402
+from ticketbridge.services.runtime import build_runtime  # noqa: E402
+from ticketbridge.storage.models import HookRequest  # noqa: E402
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+FIRST_TICKET = 100_000
+RETRIES = 10
+STATUSES = ("New", "In Progress", "Waiting Customer")
+
+
+def serve_app() -> Any:
+    """uvicorn's factory in the server process: the product app on the bench database."""
+    from ticketbridge.web.app import create_app
+
+    settings = bench_settings(os.environ["TB_BENCH_DB"], Path(os.environ["TB_BENCH_VAR"]))
+    return create_app(settings)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(url: str, var: Path, workers: int) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = os.environ | {"TB_BENCH_DB": url, "TB_BENCH_VAR": str(var)}
+    command = [sys.executable, "-m", "uvicorn", "round_trip:serve_app", "--factory",
+               "--app-dir", str(Path(__file__).parent), "--host", "127.0.0.1",
+               "--port", str(port), "--log-level", "warning", "--no-access-log",
+               "--workers", str(workers)]  # fmt: skip
+    process = subprocess.Popen(command, env=env)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                return process, base
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("the product server did not start")
+
+
+def seed_tickets(world: AutotaskWorld, count: int, activity: datetime) -> list[int]:
+    """``count`` tickets in the emulator, copies of a demo ticket, last changed at ``activity``."""
+    store = world.transport.app.state.emulator.store  # type: ignore[attr-defined]
+    template = dict(store.get("Tickets", 7001))
+    stamp = emulator_dates.fmt(activity)
+    ids = []
+    for n in range(count):
+        ticket_id = FIRST_TICKET + n
+        row = template | {
+            "ticketNumber": f"T20261120.{n + 10:04d}",
+            "status": 1,
+            "lastActivityDate": stamp,
+            "completedDate": None,
+            "completedByResourceID": None,
+            "lastActivityResourceID": 31,
+        }
+        row.pop("id", None)
+        store.insert("Tickets", row, ticket_id)
+        ids.append(ticket_id)
+    return ids
+
+
+def change_tickets(world: AutotaskWorld, ids: list[int], status: int, when: datetime) -> None:
+    store = world.transport.app.state.emulator.store  # type: ignore[attr-defined]
+    for ticket_id in ids:
+        row = store.get("Tickets", ticket_id)
+        row["status"] = status
+        row["lastActivityDate"] = emulator_dates.fmt(when)
+        row["lastActivityResourceID"] = 31
+        if status == 5:
+            row["completedDate"], row["completedByResourceID"] = row["lastActivityDate"], 31
+
+
+def link_runs(runtime: Any, db: Any, ids: list[int]) -> None:
+    run_ids = add_runs(db, len(ids), step=timedelta(minutes=-1))
+    with runtime.session_factory() as session:
+        for run_id, ticket_id in zip(run_ids, ids, strict=True):
+            link = links.linked(run_id, ticket_id, f"T{ticket_id}", "bench", NOW)
+            session.add(ticket_store.new_row(link))
+        session.commit()
+
+
+def callout_request(base: str, password: str, ticket_id: int, status: str, when: datetime) -> dict:
+    callout = {"url": f"{base}/hooks/autotask/callouts/bench", "username": "autotask",
+               "password": password, "format": "name_value", "http_method": "POST"}  # fmt: skip
+    fields = {
+        "id": str(ticket_id),
+        "number": f"T{ticket_id}",
+        "status": status,
+        "created_datetime": emulator_dates.callout_time(emulator_dates.fmt(NOW)),
+        "last_activity_datetime": emulator_dates.callout_time(emulator_dates.fmt(when)),
+        "domain": "bench.example",
+        "udf": "",
+    }
+    request: dict[str, Any] = build_request(callout, fields)
+    return request
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
+
+
+def receipt_latency(
+    base: str, password: str, ids: list[int], count: int, hour: int = 1
+) -> list[float]:
+    times = []
+    with httpx.Client(timeout=10) as client:
+        for n in range(count):
+            when = NOW + timedelta(hours=hour, seconds=n)
+            request = callout_request(base, password, ids[n % len(ids)], STATUSES[n % 3], when)
+            start = time.perf_counter()
+            answer = client.request(
+                request["method"], request["url"], headers=request["headers"],
+                content=request["body"],
+            )  # fmt: skip
+            times.append((time.perf_counter() - start) * 1000)
+            assert answer.status_code == 200, answer.text
+    return times
+
+
+async def _send_all(requests: list[dict], concurrency: int) -> tuple[float, list[float], int]:
+    queue: asyncio.Queue[dict] = asyncio.Queue()
+    for request in requests:
+        queue.put_nowait(request)
+    times: list[float] = []
+    failures = 0
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        nonlocal failures
+        while not queue.empty():
+            request = queue.get_nowait()
+            start = time.perf_counter()
+            answer = await client.request(
+                request["method"], request["url"], headers=request["headers"],
+                content=request["body"],
+            )  # fmt: skip
+            times.append((time.perf_counter() - start) * 1000)
+            failures += answer.status_code != 200
+
+    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+        start = time.perf_counter()
+        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+        elapsed = time.perf_counter() - start
+    return elapsed, times, failures
+
+
+def sustained(
+    base: str, password: str, ids: list[int], changes: int, concurrency: int
+) -> tuple[int, float, list[float], int]:
+    """``changes`` distinct tickets changed once each, every callout sent RETRIES times."""
+    when = NOW + timedelta(hours=2)
+    chosen = ids[:changes]
+    requests = [
+        callout_request(base, password, ticket_id, "Complete", when)
+        for ticket_id in chosen
+        for _ in range(RETRIES)
+    ]
+    random.Random(7).shuffle(requests)
+    elapsed, times, failures = asyncio.run(_send_all(requests, concurrency))
+    return len(requests), elapsed, times, failures
+
+
+def ceiling(base: str, total: int, concurrency: int) -> float:
+    """The same client against /healthz: what this machine serves at all."""
+    request = {"method": "GET", "url": base + "/healthz", "headers": {}, "body": b""}
+    elapsed, _, _ = asyncio.run(_send_all([request] * total, concurrency))
+    return total / elapsed
+
+
+def in_process(runtime: Any, password: str, ids: list[int], changes: int, threads: int) -> float:
+    """The receiving service without HTTP: callouts per second over ``threads`` threads."""
+    when = NOW + timedelta(hours=4)
+    requests = [
+        callout_request("http://in-process", password, ticket_id, "Waiting Customer", when)
+        for ticket_id in ids[:changes]
+        for _ in range(RETRIES)
+    ]
+    random.Random(11).shuffle(requests)
+
+    def receive(request: dict) -> int:
+        incoming = Incoming.of(request["method"], "", request["headers"], request["body"])
+        return callouts.receive(runtime, "bench", incoming).status
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        statuses = list(pool.map(receive, requests))
+    elapsed = time.perf_counter() - start
+    assert set(statuses) == {200}, set(statuses)
+    return len(requests) / elapsed
+
+
+def poll_figures(runtime: Any, world: AutotaskWorld, clock: Clock, ids: list[int]) -> list[str]:
+    lines = []
+    seq = world.requests()[-1]["seq"] if world.requests() else 0
+
+    def one(label: str) -> None:
+        nonlocal seq
+        start = time.perf_counter()
+        result = polling.poll(runtime)
+        took = time.perf_counter() - start
+        log = [r for r in world.requests() if r["seq"] > seq]
+        seq = log[-1]["seq"] if log else seq
+        assert result is not None and result.ok, result
+        pages = max(1, -(-result.changed // 500))
+        lines.append(
+            f"  {label:34} changed {result.changed:5}  linked {result.linked:5}  "
+            f"requests {len(log):3} ({pages} page(s) of changed tickets"
+            f"{' + resource names' if len(log) > pages else ''}; target {pages})  {took:6.2f} s"
+        )
+
+    one("first poll (one day back)")
+    clock.advance(minutes=5)
+    one("nothing changed")
+    clock.advance(minutes=5)
+    change_tickets(world, ids[:100], 8, clock.now)
+    clock.advance(seconds=30)
+    one("100 changed")
+    clock.advance(minutes=5)
+    change_tickets(world, ids, 5, clock.now)
+    clock.advance(seconds=30)
+    one(f"all {len(ids)} changed (Complete)")
+    return lines
+
+
+def run(backend: str, args: argparse.Namespace) -> None:
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        fresh_database(backend, Path(folder), args.postgres_url) as url,
+    ):
+        settings = bench_settings(url, Path(folder))
+        clock = Clock(NOW)
+        runtime = build_runtime(settings, clock=clock)
+        world = AutotaskWorld()
+        world.attach(runtime)
+        prepare(runtime, runtime.session_factory)
+        ids = seed_tickets(world, args.tickets, NOW - timedelta(hours=1))
+        link_runs(runtime, runtime.session_factory, ids)
+        with runtime.session_factory() as session:
+            _, password = config.create_callout(
+                session, runtime.secret_box, name="bench", username="autotask",
+                fmt="name_value", udf_filter=None, actor="bench", now=NOW,
+            )  # fmt: skip
+            session.commit()
+        process, base = start_server(url, Path(folder), args.workers)
+        try:
+            receipt_latency(base, password, ids[-50:], 50, hour=3)  # warm up
+            latency = receipt_latency(base, password, ids, args.latency)
+            total, elapsed, loaded, failures = sustained(
+                base, password, ids[args.latency :], args.changes, args.concurrency
+            )
+            top = ceiling(base, total, args.concurrency)
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+        with runtime.session_factory() as session:
+            applied = session.scalar(
+                select(func.count())
+                .select_from(HookRequest)
+                .where(HookRequest.outcome == "applied")
+            )
+        service_rate = in_process(runtime, password, ids, args.changes, args.threads)
+        poll_lines = poll_figures(runtime, world, clock, ids)
+        world.close()
+        runtime.engine.dispose()
+
+    rate = total / elapsed
+    print(f"\n{backend}: {args.tickets} linked tickets; {load_note()}")
+    print(
+        f"  receipt to run updated ({args.latency} callouts, one at a time): "
+        f"p50 {statistics.median(latency):5.1f} ms  p99 {percentile(latency, 0.99):5.1f} ms  "
+        f"max {max(latency):5.1f} ms  (target p99 < 50 ms: "
+        f"{'ok' if percentile(latency, 0.99) < 50 else 'OVER'})"
+    )
+    print(
+        f"  {args.changes} changes x {RETRIES} retries, shuffled, {args.concurrency} clients: "
+        f"{total} callouts in {elapsed:5.1f} s = {rate:6.0f}/s (target 1,000/s: "
+        f"{'ok' if rate >= 1000 else 'UNDER'}); p50 {statistics.median(loaded):5.1f} ms "
+        f"p99 {percentile(loaded, 0.99):6.1f} ms; non-200 answers {failures}"
+    )
+    print(
+        f"  the same client against /healthz: {top:6.0f}/s (what this machine serves at all); "
+        f"the receiving service without HTTP, {args.threads} threads: {service_rate:6.0f}/s"
+    )
+    expected = args.latency + 50 + args.changes
+    print(
+        f"  applied once each: {applied} applied for {expected} distinct changes "
+        f"({'ok' if applied == expected else 'MISMATCH'})"
+    )
+    print("  requests per poll cycle:")
+    for line in poll_lines:
+        print(line)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_database_options(parser)
+    parser.add_argument("--tickets", type=int, default=5000)
+    parser.add_argument("--latency", type=int, default=1000, help="callouts timed one by one")
+    parser.add_argument("--changes", type=int, default=1000, help="distinct changes, x10 each")
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument("--threads", type=int, default=8, help="threads, in-process figure")
+    args = parser.parse_args()
+    print(
+        f"Autotask round trip: product served by uvicorn ({args.workers} worker(s)), "
+        "emulator in-process"
+    )
+    for backend in chosen_backends(args):
+        try:
+            run(backend, args)
+        except DatabaseUnavailable as exc:
+            print(f"\n{backend}: skipped ({exc})")
+
+
+if __name__ == "__main__":
+    main()
