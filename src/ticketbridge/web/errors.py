@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ticketbridge.connectors.errors import (
@@ -145,6 +146,23 @@ class CatchBugs:
             await response(scope, receive, send)
 
 
+HTTP_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def allowed_methods(app: FastAPI, scope: Scope) -> list[str]:
+    """Every method some route serves at the request's path (asked of the router itself, so
+    included routers count however they are nested)."""
+    return [
+        method
+        for method in HTTP_METHODS
+        if any(
+            route.matches({**scope, "method": method})[0] is Match.FULL
+            for route in app.router.routes
+            if isinstance(route, BaseRoute)
+        )
+    ]
+
+
 def install(app: FastAPI) -> None:
     # Appended, so innermost: the 500 still passes the session, limits and header middleware.
     app.user_middleware.append(Middleware(CatchBugs))
@@ -154,6 +172,10 @@ def install(app: FastAPI) -> None:
         response = _respond(request, exc.status_code, str(exc.detail))
         for name, value in (exc.headers or {}).items():
             response.headers[name] = value
+        if exc.status_code == 405:
+            # Starlette answers from the first route whose path matched; a path served by
+            # several routes (GET and POST are separate routes) allows all of their methods.
+            response.headers["Allow"] = ", ".join(allowed_methods(app, request.scope))
         return response
 
     @app.exception_handler(RequestValidationError)

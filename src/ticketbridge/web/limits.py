@@ -53,6 +53,11 @@ def mail_upload_cap(settings: Settings) -> int:
     return MAIL_UPLOAD_MAX_FILES * (settings.mail_max_bytes + PART_OVERHEAD_BYTES) + FIELDS_BYTES
 
 
+# Callouts and webhooks from the PSA are a few KiB; their readers refuse more than this anyway.
+HOOKS_PREFIX = "/hooks/"
+HOOK_MAX_BYTES = 256 * 1024
+
+
 def body_cap(method: str, path: str, settings: Settings) -> int:
     """The most a request to this route may send, in bytes."""
     path = path.rstrip("/") or "/"
@@ -60,6 +65,8 @@ def body_cap(method: str, path: str, settings: Settings) -> int:
         return mail_upload_cap(settings)
     if method == "POST" and path == RUNS_PATH:
         return settings.runs_request_max_bytes
+    if path.startswith(HOOKS_PREFIX):
+        return HOOK_MAX_BYTES
     return settings.request_max_bytes
 
 
