@@ -68,6 +68,22 @@ def test_list_and_act_over_the_api(
     assert api.get(f"/api/v1/alerts/{item['id']}").json()["ticket_number"]
 
 
+def test_an_alert_action_slower_than_the_click_answers_202_and_lands_later(
+    app: FastAPI, api: TestClient, ready: Runtime, world: AutotaskWorld, source_id: int
+) -> None:
+    deliver(ready, alert_mail())
+    process(ready)
+    [item] = api.get("/api/v1/alerts").json()["items"]
+    app.state.ticket_actions.wait_seconds = 0  # Autotask slower than the click waits
+
+    accepted = api.post(f"/api/v1/alerts/{item['id']}/actions", json={"action": "create"})
+
+    assert accepted.status_code == 202, accepted.text
+    app.state.ticket_actions.shutdown()  # let the action under way finish
+    assert api.get(f"/api/v1/alerts/{item['id']}").json()["state"] == "ticketed"
+    assert len(tickets_with(world, ALERT_UDF, "8932")) == 1
+
+
 def test_report_an_alert_by_token_over_the_api(
     app: FastAPI, db: sessionmaker[Session], ready: Runtime, source_id: int
 ) -> None:

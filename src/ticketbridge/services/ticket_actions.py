@@ -1,4 +1,5 @@
 """Operator ticket actions answer within about a second, whatever Autotask does (issue 9 item 4).
+The same pool runs the alert actions (Create ticket, Join) for the same reason.
 
 A click reserves what it needs in the database at once (a create's reservation), then the part
 that talks to Autotask runs on a thread of the :class:`ActionPool`. The click waits for it a
@@ -17,12 +18,14 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any, TypeVar
 
 from ticketbridge.services import ticket_create
 from ticketbridge.services.runtime import Runtime
 from ticketbridge.services.ticket_store import LinkResult, TicketError
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class ActionPool:
@@ -34,9 +37,9 @@ class ActionPool:
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
 
-    def run(self, action: Callable[[], LinkResult]) -> LinkResult | None:
-        """The action's result when it finishes within the wait (its TicketError raised), else
-        None: it goes on in the background."""
+    def run(self, action: Callable[[], T]) -> T | None:
+        """The action's result when it finishes within the wait (its error raised), else None:
+        it goes on in the background."""
         future = self._executor().submit(action)
         try:
             return future.result(timeout=self.wait_seconds)
@@ -62,7 +65,7 @@ class ActionPool:
             pool.shutdown(wait=True)
 
 
-def _log_late_failure(future: Future[LinkResult]) -> None:
+def _log_late_failure(future: Future[Any]) -> None:
     error = future.exception()
     if isinstance(error, TicketError):
         log.info("ticket action finished after its click was answered: %s", error.message)

@@ -21,7 +21,15 @@ from ticketbridge.services.alerts.actions import AlertAction, act
 from ticketbridge.services.alerts.store import AlertError, AlertState, CreateRule
 from ticketbridge.storage.models import Alert, Customer
 from ticketbridge.web.api.schemas import ERROR_RESPONSES, ErrorOut, Id, IdField, IdFilter, Page
-from ticketbridge.web.deps import ApiAdmin, ApiIngester, ApiReader, ApiReviewer, Ctx, DbSession
+from ticketbridge.web.deps import (
+    ApiAdmin,
+    ApiIngester,
+    ApiReader,
+    ApiReviewer,
+    Ctx,
+    DbSession,
+    TicketActions,
+)
 
 # Explanations have a path of their own: under /alerts, a GET of it would reach /{alert_id}.
 router = APIRouter(tags=["alerts"], responses=ERROR_RESPONSES)
@@ -107,6 +115,11 @@ class ActionIn(BaseModel):
 class ActionOut(BaseModel):
     alert: AlertOut
     message: str
+
+
+STILL_WORKING: dict[int | str, dict[str, Any]] = {
+    202: {"model": ActionOut, "description": "Accepted: Autotask is still working"}
+}
 
 
 class ExplainIn(BaseModel):
@@ -335,12 +348,29 @@ def get_alert(alert_id: Id, ctx: Ctx, _: ApiReader) -> AlertOut:
     "/alerts/{alert_id}/actions",
     response_model=ActionOut,
     summary="Create its ticket, join a ticket, or ignore it",
-    responses=PSA_ERRORS,
+    responses=PSA_ERRORS | STILL_WORKING,
 )
-def act_on_alert(alert_id: Id, body: ActionIn, ctx: Ctx, principal: ApiReviewer) -> ActionOut:
+def act_on_alert(
+    alert_id: Id,
+    body: ActionIn,
+    ctx: Ctx,
+    actions: TicketActions,
+    principal: ApiReviewer,
+    response: Response,
+) -> ActionOut:
     """``create``: a ticket with the Alert ID and Ticket ID UDFs, exactly once; ``join``: an
-    open ticket of the same company, by number; ``ignore``: no ticket, repeats still counted."""
-    outcome = act(
-        ctx, alert_id, body.action, actor=principal.actor, ticket_number=body.ticket_number
+    open ticket of the same company, by number; ``ignore``: no ticket, repeats still counted.
+    Answers 202 with the alert as it stands when Autotask has not answered within about a
+    second; the action goes on and the alert shows its outcome."""
+    outcome = actions.run(
+        lambda: act(
+            ctx, alert_id, body.action, actor=principal.actor, ticket_number=body.ticket_number
+        )
     )
+    if outcome is None:
+        response.status_code = 202
+        return ActionOut(
+            alert=_alert_out(ctx, alert_id),
+            message="Autotask is still working; the alert shows the outcome.",
+        )
     return ActionOut(alert=_alert_out(ctx, alert_id), message=outcome.message)

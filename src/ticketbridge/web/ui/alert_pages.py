@@ -19,10 +19,19 @@ from ticketbridge.services.alerts.store import AlertError, AlertNotFound, Create
 from ticketbridge.services.autotask_connection import IntegrationUnavailable
 from ticketbridge.services.ticket_store import TicketError
 from ticketbridge.web.api.schemas import Id, IdFilter, IdForm, Page
-from ticketbridge.web.deps import CsrfChecked, Ctx, DbSession, UiAdmin, UiReader, UiReviewer
+from ticketbridge.web.deps import (
+    CsrfChecked,
+    Ctx,
+    DbSession,
+    TicketActions,
+    UiAdmin,
+    UiReader,
+    UiReviewer,
+)
 from ticketbridge.web.ui.templating import local_path, pager_base, redirect, render
 
 router = APIRouter()
+STILL_WORKING = "Autotask is still working on it; reload to see the outcome."
 Checked = [CsrfChecked]
 ALERTS = "/alerts"
 EXPLAIN = "/alerts/explain"
@@ -59,21 +68,25 @@ def alert_action(
     request: Request,
     alert_id: Id,
     ctx: Ctx,
+    actions: TicketActions,
     principal: UiReviewer,
     action: Annotated[AlertAction, Form()],
     ticket_number: Annotated[str, Form(max_length=50)] = "",
     return_to: Annotated[str, Form(max_length=2000)] = ALERTS,
 ) -> Response:
     back = local_path(return_to, ALERTS)
+    actor = principal.actor
     try:
-        outcome = act(
-            ctx, alert_id, action, actor=principal.actor, ticket_number=ticket_number or None
+        outcome = actions.run(
+            lambda: act(ctx, alert_id, action, actor=actor, ticket_number=ticket_number or None)
         )
     except AlertNotFound:
         raise
     except (TicketError, AlertError, IntegrationUnavailable, ConnectorError) as exc:
         message = getattr(exc, "message", None) or str(exc)
         return redirect(request, back, f"Alert {alert_id}: {message}", "error")
+    if outcome is None:
+        return redirect(request, back, f"Alert {alert_id}: {STILL_WORKING}")
     return redirect(request, back, f"Alert {alert_id}: {outcome.message}")
 
 
