@@ -14,7 +14,7 @@ import httpx
 from starlette.applications import Starlette
 from starlette.routing import Route
 
-from . import admin, api, dates, hooks, persistence, seed
+from . import admin, api, dates, hooks, persistence, seed, ticket_page
 from .asgi import MAX_BODY_BYTES, AsgiEndpoint, public_base_url
 from .auth import ApiUser, authenticate, coerce_users, find_user
 from .errors import ApiError, DropConnection, no_route
@@ -141,6 +141,8 @@ class Emulator:
                 return await admin.handle(self, call, call.segments[1:])
             except ApiError as exc:
                 return Reply(exc.status, exc.body, exc.headers)
+        if low[:1] == ["autotask"]:  # the web UI's address, not the API: a read-only page
+            return ticket_page.handle(self, call, low)
         self.base_url = call.base_url
         entry = {
             "seq": self.request_total + 1,
