@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
 import gc
 import secrets
+import socket
 import threading
-import time
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TextIO
 
 import typer
 import uvicorn
@@ -33,7 +35,7 @@ from ticketbridge.worker.runner import InProcessRunner, ProcrastinateRunner
 
 db = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 DEMO_ADMIN = "admin"
-EMULATOR_PORT = 8765
+EMULATOR_PORT_FILE = "emulator-port"
 
 
 def _background(settings: Settings) -> Any:
@@ -78,24 +80,109 @@ def worker(concurrency: int = typer.Option(2, min=1)) -> None:
     runner.work(concurrency=concurrency)
 
 
-def _start_emulator(settings: Settings) -> str:
+@dataclass
+class Demo:
+    """A demo ready to serve: its runtime, where its UI will be and its own emulator."""
+
+    runtime: Runtime
+    url: str
+    password: str
+    emulator_url: str | None = None
+    emulator: uvicorn.Server | None = None
+    emulator_thread: threading.Thread | None = None
+    lock: TextIO | None = None
+
+    def stop(self) -> None:
+        """Stop the emulator and let another demo use the var dir (tests; the CLI just exits)."""
+        if self.emulator is not None:
+            self.emulator.should_exit = True
+        if self.emulator_thread is not None:
+            self.emulator_thread.join(timeout=10)
+        self.runtime.engine.dispose()
+        if self.lock is not None:
+            self.lock.close()
+
+
+def _lock_var_dir(settings: Settings) -> TextIO:
+    """One demo per var dir: two would share one database and one emulator state file, and
+    whichever connected last would have both UIs talking to its emulator."""
+    private_dir(settings.var_dir)
+    handle = (settings.var_dir / "demo.lock").open("w")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise fail(
+            f"another demo is running on {settings.var_dir}; give a second demo its own "
+            "TICKETBRIDGE_VAR_DIR and port (--port or TICKETBRIDGE_PORT)"
+        ) from None
+    return handle
+
+
+def _check_port_free(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise fail(
+                f"cannot listen on {host}:{port} ({exc.strerror}); another demo or service "
+                "may have it: choose another with --port"
+            ) from None
+
+
+def _bind_emulator(settings: Settings, port: int) -> socket.socket:
+    """A listening loopback socket for this demo's emulator: on ``port`` when given; else on
+    the port this var dir's emulator had last time when it is still free (tickets keep their
+    addresses across restarts), else on one the system chooses. Two demos never share one."""
+    remembered = settings.var_dir / EMULATOR_PORT_FILE
+    wanted = [port] if port else []
+    if not port and remembered.is_file():
+        text = remembered.read_text().strip()
+        wanted += [int(text)] if text.isdigit() and 0 < int(text) < 65536 else []
+    wanted.append(0)
+    for candidate in wanted:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.bind(("127.0.0.1", candidate))
+        except OSError as exc:
+            sock.close()
+            if candidate == port:
+                raise fail(f"the emulator cannot listen on port {port} ({exc.strerror})") from None
+            continue
+        sock.listen(128)
+        remembered.write_text(f"{sock.getsockname()[1]}\n")
+        return sock
+    raise AssertionError("port 0 always binds")
+
+
+def _start_emulator(
+    settings: Settings, port: int = 0
+) -> tuple[str, uvicorn.Server, threading.Thread]:
+    """Serve this demo's own Autotask emulator on loopback (see :func:`_bind_emulator`)."""
     from ticketbridge.emulators.autotask import create_app as create_emulator
 
-    state = settings.var_dir / "emulator-autotask.json"
-    app = create_emulator(seed="demo", state_file=state)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=EMULATOR_PORT, log_level="warning")
+    sock = _bind_emulator(settings, port)
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    # Bound before the server starts: requests queue in the backlog until it accepts, so the
+    # product can talk to it right away and no other process can take the port meanwhile.
+    app = create_emulator(
+        seed="demo",
+        state_file=settings.var_dir / "emulator-autotask.json",
+        public_url=url,
+        auto_deliver=True,
     )
-    threading.Thread(target=server.run, name="autotask-emulator", daemon=True).start()
-    for _ in range(200):  # up to 10 s: the product talks to it right away
-        if server.started:
-            break
-        time.sleep(0.05)
-    return f"http://127.0.0.1:{EMULATOR_PORT}"
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name="autotask-emulator", daemon=True
+    )
+    thread.start()
+    return url, server, thread
 
 
 def _connect_autotask(runtime: Runtime, emulator_url: str, ui_url: str) -> None:
-    """Point the product's Autotask settings at the demo emulator and load its lists."""
+    """Point the product's Autotask settings at the demo emulator, load its lists, and map the
+    demo customers that have a company there, so that create and resolve work at once."""
     from ticketbridge.emulators import autotask as emulator
 
     try:
@@ -107,24 +194,25 @@ def _connect_autotask(runtime: Runtime, emulator_url: str, ui_url: str) -> None:
             integration_code=emulator.DEMO_INTEGRATION_CODE,
             base_url=ui_url,
             actor="demo",
+            options={"allow_resolve": True},
         )
+        mapped = autotask_setup.map_by_name(runtime, emulator.DEMO_COMPANY_NAMES, actor="demo")
     except (ConnectorError, IntegrationUnavailable) as exc:
         console.print(f"[yellow]Autotask not connected: {exc.message}[/yellow]")
         return
     loaded = ", ".join(f"{count} {name}" for name, count in sorted(done.counts.items()))
-    console.print(f"Autotask connected to the emulator ({loaded})")
+    console.print(f"Autotask connected to the emulator ({loaded}); resolving is on")
+    unmapped = [name for name, company in emulator.DEMO_COMPANY_NAMES.items() if not company]
+    console.print(
+        f"{len(mapped.mapped) + len(mapped.already)} demo customers mapped to Autotask companies"
+        + (f"; left unmapped on purpose: {', '.join(unmapped)}" if unmapped else "")
+    )
 
 
-def demo_command(
-    no_emulator: bool = typer.Option(False, "--no-emulator", help="Do not start the emulator"),
-) -> None:
-    """Migrate an SQLite database under ./var/, seed demo data and serve the UI.
-
-    TICKETBRIDGE_PORT sets the port; TICKETBRIDGE_DEMO_PASSWORD sets the admin password
-    (otherwise one is generated and printed).
-    """
-    base = get_settings()
-    settings = base.model_copy(update={"demo_mode": True})
+def start_demo(settings: Settings, *, emulator_port: int | None = 0) -> Demo:
+    """Everything `ticketbridge demo` does before serving: the database and demo data, the
+    admin sign-in, and (unless ``emulator_port`` is None) an emulator of its own, connected."""
+    lock = _lock_var_dir(settings)
     runtime = open_runtime(settings)
     password = (
         settings.demo_password.get_secret_value()
@@ -143,14 +231,41 @@ def demo_command(
         if created:
             audit.record(session, actor="demo", action="demo.seed", details={"runs": created})
     console.print(f"demo data ready ({created} new runs)")
-    url = f"http://{settings.host}:{settings.port}"
-    if not no_emulator:
-        emulator_url = _start_emulator(settings)
-        console.print(f"Autotask emulator on {emulator_url}")
-        _connect_autotask(runtime, emulator_url, url)
-    console.print(f"\nticketbridge demo on [bold]{url}[/bold]")
-    console.print(f"sign in as [bold]{DEMO_ADMIN}[/bold] with password [bold]{password}[/bold]\n")
-    _serve(runtime, settings.host, settings.port)
+    found = Demo(runtime, f"http://{settings.host}:{settings.port}", password, lock=lock)
+    if emulator_port is not None:
+        found.emulator_url, found.emulator, found.emulator_thread = _start_emulator(
+            settings, emulator_port
+        )
+        console.print(f"Autotask emulator on {found.emulator_url}")
+        _connect_autotask(runtime, found.emulator_url, found.url)
+    return found
+
+
+def demo_command(
+    no_emulator: bool = typer.Option(False, "--no-emulator", help="Do not start the emulator"),
+    port: int | None = typer.Option(None, help="UI port. Default: TICKETBRIDGE_PORT or 8000"),
+    emulator_port: int = typer.Option(
+        0,
+        min=0,
+        max=65535,
+        help="The emulator's port. 0 (default): the one it had last time if free, else a free one",
+    ),
+) -> None:
+    """Migrate an SQLite database under ./var/, seed demo data and serve the UI.
+
+    TICKETBRIDGE_PORT sets the port; TICKETBRIDGE_DEMO_PASSWORD sets the admin password
+    (otherwise one is generated and printed). A second demo next to the first needs its own
+    TICKETBRIDGE_VAR_DIR and port; each gets its own emulator.
+    """
+    base = get_settings()
+    settings = base.model_copy(update={"demo_mode": True, "port": port or base.port})
+    _check_port_free(settings.host, settings.port)
+    started = start_demo(settings, emulator_port=None if no_emulator else emulator_port)
+    console.print(f"\nticketbridge demo on [bold]{started.url}[/bold]")
+    console.print(
+        f"sign in as [bold]{DEMO_ADMIN}[/bold] with password [bold]{started.password}[/bold]\n"
+    )
+    _serve(started.runtime, settings.host, settings.port)
 
 
 @db.command("upgrade")

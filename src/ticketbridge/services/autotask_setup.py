@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from ticketbridge.services import integration_settings, reference
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ticketbridge.services import catalog, integration_settings, mapping, reference
 from ticketbridge.services.reference import RefreshResult
 from ticketbridge.services.runtime import Runtime
 
@@ -16,14 +20,17 @@ def connect(
     integration_code: str,
     base_url: str,
     actor: str,
+    options: Mapping[str, Any] | None = None,
 ) -> RefreshResult:
     """Enable the integration against ``api_host`` (environment custom) and load the reference
-    data. Raises InvalidIntegrationSettings, IntegrationUnavailable or ConnectorError."""
+    data. ``options`` sets other settings along (``{"allow_resolve": True}``). Raises
+    InvalidIntegrationSettings, IntegrationUnavailable or ConnectorError."""
     with runtime.session_factory() as session:
         integration_settings.save(
             session,
             runtime.secret_box,
             {
+                **(options or {}),
                 "enabled": True,
                 "environment": "custom",
                 "api_host": api_host,
@@ -37,3 +44,42 @@ def connect(
         )
         session.commit()
     return reference.refresh(runtime, actor=actor)
+
+
+@dataclass
+class MappedByName:
+    mapped: list[str] = field(default_factory=list)  # customers mapped just now
+    already: list[str] = field(default_factory=list)  # mapped before: left as they were
+    unmatched: list[str] = field(default_factory=list)  # no company of that exact name
+
+
+def map_by_name(
+    runtime: Runtime, companies: Mapping[str, str | None], *, actor: str
+) -> MappedByName:
+    """Map each active, unmapped customer named in ``companies`` to the active company of
+    exactly the name given for it (None: leave it unmapped), through the same audited path an
+    operator's click takes. A mapping made earlier, by anyone, is never changed.
+    Raises IntegrationUnavailable or ConnectorError when Autotask cannot be asked."""
+    result = MappedByName()
+    with runtime.session_factory() as session:
+        existing = mapping.mappings(session)
+        customers = [
+            (c.id, c.name)
+            for c in catalog.list_customers(session, include_inactive=False)
+            if c.name in companies
+        ]
+    for customer_id, name in customers:
+        if customer_id in existing:
+            result.already.append(name)
+            continue
+        wanted = companies[name]
+        if wanted is None:
+            continue
+        found = mapping.search_companies(runtime, wanted).items
+        match = next((c for c in found if c.name == wanted and c.active), None)
+        if match is None:
+            result.unmatched.append(name)
+            continue
+        mapping.map_customer(runtime, customer_id, match.id, actor=actor)
+        result.mapped.append(name)
+    return result
