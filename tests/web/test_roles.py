@@ -163,6 +163,7 @@ EXPECTED: dict[tuple[str, str], Permission | None] = {
     ("GET", "/api/v1/openapi.json"): PUBLIC,
     ("GET", "/api/docs"): PUBLIC,
     ("GET", "/healthz"): PUBLIC,
+    ("GET", "/favicon.ico"): PUBLIC,
     # Inbound Autotask hooks: no session by design; each request proves itself with basic
     # credentials or a signature (tests/web/test_hooks_*.py).
     ("GET", "/hooks/autotask/callouts/{name}"): PUBLIC,

@@ -10,7 +10,7 @@ from pathlib import Path
 import anyio.to_thread
 import fastapi_offline
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from starlette.middleware.sessions import SessionMiddleware
@@ -92,6 +92,11 @@ def create_app(
         # starts Swagger UI from a script file, since the CSP allows no inline script.
         page: HTMLResponse = app.state.templates.TemplateResponse(request, "api_docs.html", {})
         return page
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> FileResponse:
+        # Browsers ask for it on every site whatever the pages link to (and pages link the SVG).
+        return FileResponse(STATIC_DIR / "favicon.ico", media_type="image/x-icon")
 
     @app.get("/healthz", include_in_schema=False)
     async def health() -> dict[str, str]:

@@ -69,7 +69,7 @@ def _token_principal(request: Request, session: Session) -> Principal | None:
 SESSION_ID_KEY = "sid"
 
 
-def _session_principal(request: Request, session: Session) -> Principal | None:
+def session_principal(request: Request, session: Session) -> Principal | None:
     if SESSION_ID_KEY not in request.session:
         return None
     found = user_sessions.resolve(
@@ -120,7 +120,7 @@ def api_principal(request: Request, session: DbSession) -> Principal:
 
 
 def ui_principal(request: Request, session: DbSession) -> Principal:
-    principal = _session_principal(request, session)
+    principal = session_principal(request, session)
     _release(session)
     if principal is None:
         raise NotSignedIn()

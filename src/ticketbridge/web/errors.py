@@ -26,6 +26,7 @@ from ticketbridge.connectors.errors import (
     ConnectorUnavailable,
     RemoteNotFound,
 )
+from ticketbridge.services import system_settings
 from ticketbridge.services.accounts import AccountError
 from ticketbridge.services.autotask_connection import IntegrationUnavailable
 from ticketbridge.services.catalog import CatalogError, NotFound
@@ -37,6 +38,7 @@ from ticketbridge.services.runs import InvalidCursor, RunNotFound
 from ticketbridge.services.schedules import ScheduleError
 from ticketbridge.services.system_settings import InvalidSetting
 from ticketbridge.services.ticket_store import TicketError
+from ticketbridge.web import deps
 from ticketbridge.web.deps import NotSignedIn
 
 log = logging.getLogger(__name__)
@@ -67,9 +69,27 @@ def error_body(status: int, message: str, details: Any = None) -> dict[str, Any]
 
 def _page(request: Request, status: int, message: str) -> Response:
     templates = request.app.state.templates
-    return templates.TemplateResponse(
-        request, "error.html", {"status": status, "message": message}, status_code=status
-    )
+    context = {"status": status, "message": message, **_frame(request)}
+    return templates.TemplateResponse(request, "error.html", context, status_code=status)
+
+
+def _frame(request: Request) -> dict[str, Any]:
+    """The menu, sign-out form and time zone of a normal page, for someone signed in. Asked of
+    the database only when the browser holds a sign-in, so anonymous error floods cost none of
+    it; and a failure here (the database may be why this page is shown) leaves a bare page."""
+    if "session" not in request.scope or deps.SESSION_ID_KEY not in request.session:
+        return {}
+    try:
+        with request.app.state.ctx.session_factory() as session:
+            principal = deps.session_principal(request, session)
+            if principal is None:
+                return {}
+            zone = system_settings.ui_timezone(session)
+            session.commit()  # a sign-in's last-seen time may have moved
+    except Exception:
+        log.warning("error page without the menu: the sign-in could not be read", exc_info=True)
+        return {}
+    return {"principal": principal, "tz": zone, "csrf_token": deps.csrf_token(request)}
 
 
 def _respond(request: Request, status: int, message: str, details: Any = None) -> Response:

@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from itertools import groupby
 from typing import Annotated
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ticketbridge.core.statuses import RunStatus
+from ticketbridge.core.timezones import to_zone
 from ticketbridge.services import catalog, dashboard, runs
 from ticketbridge.web.api.schemas import DayFilter, Id, IdField, IdFilter, Page
 from ticketbridge.web.deps import CsrfChecked, Ctx, DbSession, UiReader, UiReviewer, UiViewer
@@ -23,10 +25,29 @@ PER_PAGE = 50
 
 
 @router.get("/", response_class=HTMLResponse)
-def dashboard_page(request: Request, ctx: Ctx, session: DbSession, principal: UiViewer) -> Response:
+def dashboard_page(
+    request: Request,
+    ctx: Ctx,
+    session: DbSession,
+    principal: UiViewer,
+    expand: Annotated[list[int] | None, Query(max_length=1000)] = None,
+    problems: bool = False,
+) -> Response:
+    """The grid; ``expand`` (repeatable) opens customers to their jobs, ``problems`` keeps the
+    customers with anything but success. Both live in the URL, so the page works without
+    JavaScript and a view can be shared."""
     zone = ui_zone(request, session)
-    matrix = dashboard.status_matrix(session, now=ctx.clock(), zone=zone)
-    days = [cell.day for cell in matrix[0].cells] if matrix else []
+    opened = frozenset(expand or ())
+    matrix = dashboard.status_matrix(
+        session, now=ctx.clock(), zone=zone, expand=opened, problems_only=problems
+    )
+    days = [day for day, _, _ in dashboard.day_bounds(to_zone(ctx.clock(), zone).date(), zone)]
+
+    def url(ids: frozenset[int], problems_only: bool) -> str:
+        query = [("problems", "1")] if problems_only else []
+        query += [("expand", str(i)) for i in sorted(ids)]
+        return f"/?{urlencode(query)}" if query else "/"
+
     return render(
         request,
         "dashboard.html",
@@ -35,6 +56,10 @@ def dashboard_page(request: Request, ctx: Ctx, session: DbSession, principal: Ui
         matrix=matrix,
         days=days,
         unreviewed=runs.unreviewed_count(session),
+        problems_only=problems,
+        legend_items=dashboard.legend(),
+        switch_url=lambda problems_only: url(opened, problems_only),
+        toggle_url=lambda cid: f"{url(opened ^ {cid}, problems)}#customer-{cid}",
     )
 
 

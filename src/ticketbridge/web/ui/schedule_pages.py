@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
+from ticketbridge.core.statuses import RunStatus
 from ticketbridge.core.timezones import to_zone, zone_names
 from ticketbridge.services import schedules
 from ticketbridge.services.schedules import ScheduleError
-from ticketbridge.web.api.schemas import DayFilter, Id
+from ticketbridge.web.api.schemas import EARLIEST_DAY, LATEST_DAY, DayFilter, Id
 from ticketbridge.web.deps import CsrfChecked, Ctx, DbSession, UiReader, UiReviewer
 from ticketbridge.web.ui.templating import redirect, render, ui_zone
 
@@ -21,21 +22,46 @@ router = APIRouter()
 
 @router.get("/daily-jobs", response_class=HTMLResponse)
 def daily_jobs_page(
-    request: Request, ctx: Ctx, session: DbSession, principal: UiReader, day: DayFilter = None
+    request: Request,
+    ctx: Ctx,
+    session: DbSession,
+    principal: UiReader,
+    day: DayFilter = None,
+    problems: bool = False,
 ) -> Response:
     zone = ui_zone(request, session)
     now = ctx.clock()
     chosen = day or to_zone(now, zone).date()
     rows = schedules.expected_for_day(session, chosen, now=now, zone=zone)
+    shown = [row for row in rows if _is_problem(row, now)] if problems else rows
     return render(
         request,
         "daily_jobs.html",
         session=session,
         principal=principal,
         day=chosen,
-        rows=rows,
+        rows=shown,
+        expected=len(rows),
         now=now,
+        problems_only=problems,
+        days=_neighbours(chosen),
     )
+
+
+def _is_problem(row: schedules.Expected, now: datetime) -> bool:
+    """A run that was anything but a success, or one that is Missed by now (not pending)."""
+    if row.run is not None:
+        return row.run.status != RunStatus.SUCCESS
+    return row.expected_at + row.grace < now
+
+
+def _neighbours(day: date) -> dict[str, date | None]:
+    """The days before and after, within the dates the filter accepts."""
+    before, after = day - timedelta(days=1), day + timedelta(days=1)
+    return {
+        "previous": before if before >= EARLIEST_DAY else None,
+        "next": after if after <= LATEST_DAY else None,
+    }
 
 
 @router.post("/jobs/{job_id}/schedule", dependencies=[CsrfChecked])
