@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ticketbridge.core.names import normalise, problem
+from ticketbridge.core.names import close_matches, normalise, problem
+from ticketbridge.core.roles import Role, ingest_creates_customers
 
 
 @pytest.mark.parametrize(
@@ -75,3 +76,17 @@ def test_ordinary_names_in_any_script_are_accepted(name: str) -> None:
 def test_a_name_whose_key_would_not_fit_is_refused() -> None:
     assert problem("ﷺ" * 30, key_length=400) is not None  # one character, 18 letters each
     assert problem("ﷺ" * 20, key_length=400) is None
+
+
+def test_close_matches_name_what_a_typo_was_meant_to_be() -> None:
+    known = ["Acme Logistics", "Brightwater Dental", "ACME LOGISTICS", "Acme"]
+
+    assert close_matches("Acme Logistcs", known) == ["Acme Logistics"]
+    assert close_matches("brightwater", known) == ["Brightwater Dental"]
+    assert close_matches("Zebra Zoo Supplies", known) == []
+    assert close_matches("Acme Logistcs", []) == []
+
+
+def test_only_customer_managers_create_customers_by_reporting_runs() -> None:
+    assert ingest_creates_customers(Role.ADMIN)
+    assert not ingest_creates_customers(Role.OPERATOR)

@@ -9,11 +9,16 @@ from starlette.testclient import TestClient
 
 from tests.factories import add_token, run_payload
 from ticketbridge.core.roles import Role
+from ticketbridge.services import catalog
 from ticketbridge.storage.models import AuditEvent, Customer, Job, Run
 
 
 @pytest.fixture
 def operator(db: sessionmaker[Session]) -> dict[str, str]:
+    """An operator's token; the customer its runs name exists (operators create none)."""
+    with db() as session:
+        catalog.create_customer(session, "Acme Logistics", actor="test")
+        session.commit()
     return {"Authorization": f"Bearer {add_token(db, Role.OPERATOR)}"}
 
 

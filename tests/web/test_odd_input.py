@@ -260,13 +260,16 @@ def test_run_times_are_iso_8601_within_2000_to_2099_or_422(
 def test_run_times_at_the_edges_of_the_range_are_accepted(
     admin: tuple[TestClient, str, str],
 ) -> None:
+    # The upper edge is a day after the app's clock (NOW, 2026-11-20 12:00 UTC): issue 11.
     batch = {
         "runs": [
             run_payload(started_at="2000-01-01T00:00:00Z", ended_at=None, external_id="first"),
-            run_payload(started_at="2099-12-31T23:59:59+00:00", ended_at=None, external_id="last"),
+            run_payload(started_at="2026-11-21T12:00:00+00:00", ended_at=None, external_id="last"),
         ]
     }
     assert _api(admin, "POST", "/api/v1/runs", batch).json()["created"] == 2
+    later = run_payload(started_at="2099-12-31T23:59:59+00:00", ended_at=None)
+    assert _api(admin, "POST", "/api/v1/runs", later).status_code == 422
 
 
 @pytest.mark.parametrize(

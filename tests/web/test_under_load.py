@@ -303,7 +303,8 @@ def _batches() -> list[tuple[str, Any]]:
                     started_at=f"2026-11-{1 + serial % 28:02d}T01:00:00+00:00",
                 )
             )
-        calls.append(("/api/v1/runs", {"runs": items}))
+        # Operators' runs create no customers unless asked: these race to create them.
+        calls.append(("/api/v1/runs?create_customers=true", {"runs": items}))
     return calls
 
 

@@ -41,6 +41,13 @@ def load_runs(path: Path) -> list[RunIn]:
 def import_json(file: Path = typer.Argument(..., exists=True, dir_okay=False)) -> None:
     items = load_runs(file)
     runtime = open_runtime()
+    ahead = run_ingest.too_far_ahead(items, runtime.clock())
+    if ahead:
+        for problem in ahead[:20]:
+            errors.print(
+                f"  item {problem.index}.{problem.field}: {problem.message}", highlight=False
+            )
+        raise fail(f"{file}: {len(ahead)} run(s) in the future; nothing was imported")
     created = existing = 0
     with Progress(
         TextColumn("importing"),

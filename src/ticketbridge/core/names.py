@@ -15,7 +15,9 @@ name that looks like another one is how a report lands at the wrong customer.
 
 from __future__ import annotations
 
+import difflib
 import unicodedata
+from collections.abc import Iterable
 
 # Text-direction controls (Unicode's bidi embeddings, overrides and isolates, the implicit marks
 # and the Arabic letter mark). Most are category Cf and refused with it; they are named here so
@@ -57,3 +59,20 @@ def problem(name: str, *, key_length: int | None = None) -> str | None:
     if key_length is not None and len(normalise(name)) > key_length:
         return f"the name is too long once normalised (over {key_length} characters)"
     return None
+
+
+# How alike two keys must be (difflib's ratio) to be named as a close match: "Acme Logistcs"
+# and "Acme Logistics" score 0.96, "Brightwater" and "Brightwater Dental" 0.76, "Acme" and
+# "Acme Logistics" 0.44.
+CLOSE_MATCH_CUTOFF = 0.75
+
+
+def close_matches(name: str, candidates: Iterable[str], limit: int = 3) -> list[str]:
+    """The candidates whose keys look most like ``name``'s key, best first: what a refused
+    unknown name was probably meant to be. A simple similarity (difflib's ratio on the keys),
+    so "Acme Logistcs" finds "Acme Logistics" and a name of another customer is not offered."""
+    by_key: dict[str, str] = {}
+    for candidate in candidates:
+        by_key.setdefault(normalise(candidate), candidate)
+    keys = difflib.get_close_matches(normalise(name), by_key, n=limit, cutoff=CLOSE_MATCH_CUTOFF)
+    return [by_key[key] for key in keys]

@@ -32,3 +32,10 @@ _GRANTS: dict[Role, frozenset[Permission]] = {
 
 def can(role: Role, permission: Permission) -> bool:
     return permission in _GRANTS[role]
+
+
+def ingest_creates_customers(role: Role) -> bool:
+    """Whether runs reported by this role create the customers they name unless told otherwise:
+    only for those who manage customers. An operator's report naming an unknown customer is
+    refused with the close matches, so a typo never becomes a customer (issue 11)."""
+    return can(role, Permission.ADMIN)

@@ -3,6 +3,10 @@
 A batch is validated as a whole by its caller and stored in one transaction: either every item is
 stored (or found already stored) or none is. Ingest is idempotent on (source, external_id): a repeat
 returns the run stored the first time.
+
+Before storing, :func:`ingest` refuses (all or nothing, every problem named at its item) a run
+that starts or ends more than a day after the time it is received, and, when told not to create
+customers, a customer name it does not know, naming the close matches (issue 11).
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from pydantic import (
@@ -26,7 +30,7 @@ from sqlalchemy import insert, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ticketbridge.core.names import problem
+from ticketbridge.core.names import close_matches, problem
 from ticketbridge.core.statuses import RunSource, RunStatus
 from ticketbridge.services import audit
 from ticketbridge.storage.db import serialise_writers, session_scope
@@ -51,6 +55,10 @@ LATEST_RUN = datetime(2100, 1, 1, tzinfo=UTC)
 # A date, a time and the rest: pydantic would also read a number (or a string of digits) as
 # seconds since 1970, which is nobody's way of writing a backup time.
 _ISO_8601 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+# Clocks drift and zones get mislabelled, so a run a few hours ahead is believable; one more
+# than a day ahead is a mistake (a wrong year, a month and day swapped) that would sit at the
+# top of every list for months.
+MAX_AHEAD = timedelta(days=1)
 
 
 def iso_8601_only(value: object) -> object:
@@ -145,6 +153,21 @@ class IngestResult:
     created: bool
 
 
+@dataclass(frozen=True)
+class ItemProblem:
+    index: int
+    field: str
+    message: str
+
+
+class IngestRefused(ValueError):
+    """Nothing was stored: ``problems`` names every refused item and field."""
+
+    def __init__(self, problems: list[ItemProblem]) -> None:
+        super().__init__("; ".join(f"{p.index}.{p.field}: {p.message}" for p in problems))
+        self.problems = problems
+
+
 def ingest(
     factory: sessionmaker[Session],
     items: Sequence[RunIn],
@@ -152,8 +175,15 @@ def ingest(
     source: RunSource,
     actor: str,
     received_at: datetime | None = None,
+    now: datetime | None = None,
+    create_customers: bool = True,
 ) -> list[IngestResult]:
     """Store a batch in one transaction; on a race with a concurrent writer, try again.
+
+    Raises IngestRefused, storing nothing, for runs more than a day after ``now`` (the API and
+    the import pass their clock; None judges no time, for data whose times are known to be
+    right, such as tests building history) and, without ``create_customers``, for customers
+    not known yet.
 
     A concurrent batch may create the same customer, job or (source, external_id) between our
     look-up and our insert; the unique constraints catch it and the retry then finds those rows.
@@ -161,6 +191,11 @@ def ingest(
     for attempt in range(ATTEMPTS):
         try:
             with session_scope(factory) as session:
+                problems = too_far_ahead(items, now) if now is not None else []
+                if not create_customers:
+                    problems += unknown_customers(session, items)
+                if problems:
+                    raise IngestRefused(sorted(problems, key=lambda p: (p.index, p.field)))
                 results = store(session, items, source=source, received_at=received_at)
                 created = sum(1 for result in results if result.created)
                 if created:
@@ -180,6 +215,48 @@ def ingest(
             if attempt == ATTEMPTS - 1:
                 raise
     raise AssertionError("unreachable")
+
+
+def too_far_ahead(items: Sequence[RunIn], now: datetime) -> list[ItemProblem]:
+    """Runs starting or ending more than a day after ``now``."""
+    latest = now + MAX_AHEAD
+    return [
+        ItemProblem(
+            index, field, f"lies more than a day in the future (after {latest:%Y-%m-%d %H:%M} UTC)"
+        )
+        for index, item in enumerate(items)
+        for field, value in (("started_at", item.started_at), ("ended_at", item.ended_at))
+        if value is not None and value > latest
+    ]
+
+
+def unknown_customers(session: Session, items: Sequence[RunIn]) -> list[ItemProblem]:
+    """Items naming a customer that does not exist, each with the close matches by name."""
+    keys = {Customer.key_for(item.customer) for item in items}
+    known = set(session.scalars(select(Customer.name_key).where(Customer.name_key.in_(keys))))
+    unknown = [
+        (i, item) for i, item in enumerate(items) if Customer.key_for(item.customer) not in known
+    ]
+    if not unknown:
+        return []
+    names = list(session.scalars(select(Customer.name).order_by(Customer.name)))
+    problems = []
+    for index, item in unknown:
+        matches = close_matches(item.customer, names)
+        hint = (
+            "close matches: " + ", ".join(repr(m) for m in matches)
+            if matches
+            else "no customer has a similar name"
+        )
+        problems.append(
+            ItemProblem(
+                index,
+                "customer",
+                f"unknown customer {item.customer!r} ({hint}); runs create customers only "
+                "with create_customers=true",
+            )
+        )
+    return problems
 
 
 def store(

@@ -3,8 +3,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Discriminator, Field, Tag
 
+from ticketbridge.core.roles import ingest_creates_customers
 from ticketbridge.core.statuses import RunSource, RunStatus
 from ticketbridge.services import run_ingest, runs
 from ticketbridge.services.run_ingest import MAX_BATCH, RunIn
@@ -19,6 +21,7 @@ from ticketbridge.web.api.schemas import (
     TimeFilter,
 )
 from ticketbridge.web.deps import ApiIngester, ApiReader, ApiReviewer, Ctx, DbSession
+from ticketbridge.web.errors import error_body
 
 router = APIRouter(prefix="/runs", tags=["runs"], responses=ERROR_RESPONSES)
 
@@ -43,18 +46,43 @@ RunOrBatch = Annotated[
 
 
 @router.post("", response_model=IngestOut, summary="Report one run or a batch")
-def report_runs(body: RunOrBatch, ctx: Ctx, principal: ApiIngester) -> IngestOut:
+def report_runs(
+    body: RunOrBatch,
+    ctx: Ctx,
+    principal: ApiIngester,
+    create_customers: Annotated[
+        bool | None,
+        Query(
+            description="Create customers not known yet (true), or refuse their runs naming "
+            "the close matches (false). Default: true for admin tokens, false for operator "
+            "tokens."
+        ),
+    ] = None,
+) -> IngestOut | JSONResponse:
     """Store one run, or a batch of up to 1,000 as `{"runs": [...]}`.
 
     A batch is **all-or-nothing**: if any item is invalid, nothing is stored and the 422 names
     every bad field with its index (`runs.3.status`). A valid batch is stored in one transaction.
     Repeating a run with the same `external_id` returns the stored run (`created: false`).
-    Customers and jobs are matched by name and created when new.
+    Customers and jobs are matched by name; a new job is created, a new customer only with
+    `create_customers` (else 422 naming the close matches, `runs.3.customer`). Runs starting
+    or ending more than a day in the future are refused (422).
     """
     items = body.runs if isinstance(body, RunBatchIn) else [body]
-    results = run_ingest.ingest(
-        ctx.session_factory, items, source=RunSource.API, actor=principal.actor
+    creates = (
+        ingest_creates_customers(principal.role) if create_customers is None else create_customers
     )
+    try:
+        results = run_ingest.ingest(
+            ctx.session_factory,
+            items,
+            source=RunSource.API,
+            actor=principal.actor,
+            now=ctx.clock(),
+            create_customers=creates,
+        )
+    except run_ingest.IngestRefused as refused:
+        return _refused(refused, batch=isinstance(body, RunBatchIn))
     created = sum(1 for r in results if r.created)
     return IngestOut(
         created=created,
@@ -63,6 +91,18 @@ def report_runs(body: RunOrBatch, ctx: Ctx, principal: ApiIngester) -> IngestOut
             IngestItemOut(index=i, run_id=r.run_id, created=r.created)
             for i, r in enumerate(results)
         ],
+    )
+
+
+def _refused(refused: run_ingest.IngestRefused, *, batch: bool) -> JSONResponse:
+    """The 422 of a refused report, shaped like a validation error: every field by its place."""
+    fields = [
+        {"field": f"runs.{p.index}.{p.field}" if batch else p.field, "message": p.message}
+        for p in refused.problems
+    ]
+    summary = "; ".join(f"{f['field']}: {f['message']}" for f in fields[:5])
+    return JSONResponse(
+        error_body(422, f"invalid input: {summary}", {"fields": fields}), status_code=422
     )
 
 
