@@ -1,4 +1,5 @@
-"""An operator creates an Autotask ticket from a Run Checks row, then resolves it (§4.1, §6.3).
+"""An operator creates an Autotask ticket from a run (preview, then confirm), then resolves it
+(§4.1, §6.3).
 
 The app is served on a loopback port; its connector reaches the Autotask emulator in-process
 through the runtime's PSA transport.
@@ -42,7 +43,7 @@ def ticket_app_url(
     yield from serve(app)
 
 
-def test_operator_creates_then_resolves_a_ticket_from_run_checks(
+def test_operator_creates_then_resolves_a_ticket_from_the_run(
     ticket_app_url: str, page: Page, db: sessionmaker[Session], world: AutotaskWorld
 ) -> None:
     # ticket_app_url first: the emulator is prepared before Playwright's loop runs here.
@@ -53,19 +54,20 @@ def test_operator_creates_then_resolves_a_ticket_from_run_checks(
     page.get_by_label("Username").fill("olivia.ops")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    page.goto(f"{ticket_app_url}/run-checks")
-    row = page.locator(f"#run-{run_id}")
+    page.goto(f"{ticket_app_url}/jobs/1/runs/{run_id}")
+    row = page.locator(f"#ticket-{run_id}")
 
-    row.get_by_role("button", name="Create Autotask ticket").click()
+    row.get_by_role("link", name="Create Autotask ticket").click()
+    page.get_by_role("button", name="Create Autotask ticket").click()  # on the preview page
 
     [ticket] = emulator_tickets(world)
-    expect(page.get_by_role("status")).to_contain_text(f"{ticket['ticketNumber']} created")
+    expect(row.get_by_role("status")).to_contain_text(f"{ticket['ticketNumber']} created")
     expect(row.get_by_role("link", name=ticket["ticketNumber"])).to_be_visible()
-    expect(row.get_by_role("button", name="Create Autotask ticket")).to_have_count(0)
+    expect(row.get_by_role("link", name="Create Autotask ticket")).to_have_count(0)
 
     row.get_by_role("button", name="Resolve ticket").click()
 
-    expect(page.get_by_role("status")).to_contain_text("resolved and set to Complete")
+    expect(row.get_by_role("status")).to_contain_text("resolved and set to Complete")
     expect(row).to_contain_text("Resolved")
     expect(row.get_by_role("button", name="Resolve ticket")).to_have_count(0)
     [note] = notes_of(world, ticket["id"])

@@ -8,17 +8,21 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ticketbridge.core.roles import Permission, Role, can
+from ticketbridge.core.statuses import RunStatus
 from ticketbridge.core.ticket_links import (
     REQUIRED_PERMISSION,
+    SUCCESS_NEEDS_SETTING,
     Action,
     IntegrationMode,
     LinkOrigin,
     LinkState,
+    RunContext,
     TicketLink,
     TransitionError,
     allowed_actions,
     created,
     creation_failed,
+    disabled_actions,
     left_open,
     linked,
     manual,
@@ -208,3 +212,42 @@ def test_5_resolved_and_left_open_clear_a_pending_miss() -> None:
     assert left_open(suspected, 2, 1, T0).missing_since is None
     with pytest.raises(TransitionError):
         left_open(replace(suspected, state=LinkState.RESOLVED), 2, 1, T0)
+
+
+# --- issue 11: the run's own rules for Create --------------------------------------------------
+
+
+def test_success_runs_are_offered_create_only_when_the_setting_allows_it() -> None:
+    success = RunContext(RunStatus.SUCCESS)
+
+    assert Action.CREATE not in allowed_actions(None, ENABLED, run=success)
+    assert refusal(Action.CREATE, None, ENABLED, run=success) == SUCCESS_NEEDS_SETTING
+    assert disabled_actions(None, ENABLED, run=success) == {}
+    allowed = RunContext(RunStatus.SUCCESS, allow_success_tickets=True)
+    assert Action.CREATE in allowed_actions(None, ENABLED, run=allowed)
+    for status in (RunStatus.WARNING, RunStatus.ERROR, RunStatus.FAILED, RunStatus.MISSED):
+        assert Action.CREATE in allowed_actions(None, ENABLED, run=RunContext(status))
+
+
+def test_an_unmapped_customer_shows_create_disabled_with_the_reason() -> None:
+    unmapped = RunContext(RunStatus.ERROR, mapping_blocker="Customer 'X' is not mapped.")
+
+    assert allowed_actions(None, ENABLED, run=unmapped) == {Action.LINK_EXISTING}
+    assert disabled_actions(None, ENABLED, run=unmapped) == {
+        Action.CREATE: "Customer 'X' is not mapped."
+    }
+    assert refusal(Action.CREATE, None, ENABLED, run=unmapped) == "Customer 'X' is not mapped."
+
+
+def test_the_link_still_decides_first_and_create_new_follows_the_same_run_rules() -> None:
+    active = linked(1, 10, "T1", "oscar", T0)
+    unmapped = RunContext(RunStatus.ERROR, mapping_blocker="not mapped")
+    gone = replace(active, state=LinkState.DELETED_EXTERNAL)
+
+    assert disabled_actions(active, ENABLED, run=unmapped) == {}
+    assert refusal(Action.CREATE, active, ENABLED, run=unmapped) == "This run already has a ticket."
+    assert allowed_actions(gone, ENABLED, run=unmapped) == {Action.RELINK}
+    assert disabled_actions(gone, ENABLED, run=unmapped) == {Action.CREATE_NEW: "not mapped"}
+    assert disabled_actions(None, DISABLED, run=unmapped) == {}
+    success = RunContext(RunStatus.SUCCESS)
+    assert allowed_actions(gone, ENABLED, run=success) == {Action.RELINK}

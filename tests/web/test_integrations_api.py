@@ -32,6 +32,7 @@ SETTING_FIELDS = {
     "priority_error_id",
     "allow_resolve",
     "allow_manual_ticket_numbers",
+    "allow_success_tickets",
     "logging_level",
     "usage",  # the request governor's gauge, read-only
 }

@@ -86,10 +86,14 @@ def test_run_checks_row_creates_and_resolves_a_ticket(
     [run_id] = add_runs(db, 1)
     with _page_client(app, db, Role.OPERATOR) as client:
         page = client.get("/run-checks").text
-        assert f'form="ticket-{run_id}-create"' in page
+        # Create asks once: the row leads to the preview page, whose button sends it.
+        assert f'href="/runs/{run_id}/ticket/create' in page
+        preview = client.get(f"/runs/{run_id}/ticket/create?return_to=/run-checks").text
+        assert "Create ticket for this run" in preview and not emulator_tickets(world)
+        assert 'name="return_to" value="/run-checks"' in preview
         done = client.post(
             f"/runs/{run_id}/ticket/create",
-            data={"csrf_token": csrf_of(page), "return_to": "/run-checks"},
+            data={"csrf_token": csrf_of(preview), "return_to": "/run-checks"},
         )
         [ticket] = emulator_tickets(world)
         assert ticket["ticketNumber"] in done.text and "created" in done.text

@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from ticketbridge.core.roles import Permission
+from ticketbridge.core.statuses import RunStatus
 
 
 class LinkState(StrEnum):
@@ -250,10 +251,65 @@ def validation_due(link: TicketLink, now: datetime) -> bool:
 # --- what may be done -------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class RunContext:
+    """What besides the link decides whether a run is offered Create (issue 11): its status with
+    the setting for Success runs, and why its customer has no company to ticket, if so
+    (``core.mapping_status.creation_blocker`` of the stored mapping)."""
+
+    status: RunStatus
+    allow_success_tickets: bool = False
+    mapping_blocker: str | None = None
+
+
+SUCCESS_NEEDS_SETTING = (
+    "This run succeeded: tickets for Success runs are switched off in Settings > Integrations "
+    "> Autotask."
+)
+_CREATES = (Action.CREATE, Action.CREATE_NEW)
+
+
+def success_refusal(run: RunContext | None) -> str | None:
+    """A Success run is not offered Create unless the setting allows it."""
+    if run is not None and run.status is RunStatus.SUCCESS and not run.allow_success_tickets:
+        return SUCCESS_NEEDS_SETTING
+    return None
+
+
 def allowed_actions(
-    link: TicketLink | None, mode: IntegrationMode, allow_resolve: bool = True
+    link: TicketLink | None,
+    mode: IntegrationMode,
+    allow_resolve: bool = True,
+    run: RunContext | None = None,
 ) -> frozenset[Action]:
-    """Actions offered for a run's current link (None: the run has no ticket)."""
+    """Actions offered for a run's current link (None: the run has no ticket). With ``run``,
+    Create and Create new are also judged by the run: not for a Success run without the
+    setting, and not for a customer whose mapping blocks creation (:func:`disabled_actions`
+    says why)."""
+    actions = _by_link(link, mode, allow_resolve)
+    if run is not None and (success_refusal(run) or run.mapping_blocker):
+        actions = actions - frozenset(_CREATES)
+    return actions
+
+
+def disabled_actions(
+    link: TicketLink | None,
+    mode: IntegrationMode,
+    allow_resolve: bool = True,
+    run: RunContext | None = None,
+) -> dict[Action, str]:
+    """Actions shown but not clickable, with the reason to show beside them: Create (or Create
+    new) for a customer with no valid company mapping. A Success run without the setting is
+    simply not offered Create: there is nothing to fix, so nothing is shown."""
+    if run is None or success_refusal(run) or not run.mapping_blocker:
+        return {}
+    by_link = _by_link(link, mode, allow_resolve)
+    return {action: run.mapping_blocker for action in _CREATES if action in by_link}
+
+
+def _by_link(
+    link: TicketLink | None, mode: IntegrationMode, allow_resolve: bool
+) -> frozenset[Action]:
     if link is not None and link.state is LinkState.SUPERSEDED:
         raise ValueError("pass the run's current link, not a superseded one")
     manual_ok = mode is not IntegrationMode.ENABLED and (
@@ -279,11 +335,18 @@ def allowed_actions(
 
 
 def refusal(
-    action: Action, link: TicketLink | None, mode: IntegrationMode, allow_resolve: bool = True
+    action: Action,
+    link: TicketLink | None,
+    mode: IntegrationMode,
+    allow_resolve: bool = True,
+    run: RunContext | None = None,
 ) -> str | None:
     """Why an action is refused, in words for the operator, or None when it is allowed."""
-    if action in allowed_actions(link, mode, allow_resolve):
+    if action in allowed_actions(link, mode, allow_resolve, run):
         return None
+    if action in _CREATES and action in _by_link(link, mode, allow_resolve):
+        # Allowed by the link; the run refuses it.
+        return success_refusal(run) or (run.mapping_blocker if run is not None else None)
     if mode is IntegrationMode.DISABLED:
         return "The Autotask integration is disabled."
     if link is not None and link.state is LinkState.CREATING:

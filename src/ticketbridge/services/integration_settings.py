@@ -72,6 +72,8 @@ class AutotaskSettings(BaseModel):
     priority_error_id: int | None = None
     allow_resolve: bool = False
     allow_manual_ticket_numbers: bool = False
+    # Success runs are not offered Create unless this is on (issue 11): nothing failed.
+    allow_success_tickets: bool = False
     logging_level: Literal["off", "summary", "full"] = "off"
     title_prefix: str = DEFAULT_TITLE_PREFIX
     max_listed_objects: int = DEFAULT_MAX_LISTED_OBJECTS

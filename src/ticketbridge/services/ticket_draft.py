@@ -27,17 +27,18 @@ def run_facts(run: Run) -> ticket_content.RunFacts:
         job_name=run.job.job_name,
         backup_product=run.job.backup_product,
         job_type=run.job.job_type,
-        status=_status(run.status),
+        status=status_of(run.status),
         started_at=run.started_at,
         overall_remark=run.overall_remark or None,
         objects=tuple(
-            ticket_content.RunObject(o.name, o.type, _status(o.status), o.message or None)
+            ticket_content.RunObject(o.name, o.type, status_of(o.status), o.message or None)
             for o in run.objects
         ),
     )
 
 
-def _status(value: str) -> RunStatus:
+def status_of(value: str) -> RunStatus:
+    """A stored status; one this version does not know reads as unknown."""
     try:
         return RunStatus(value)
     except ValueError:

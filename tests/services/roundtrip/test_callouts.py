@@ -165,7 +165,8 @@ def test_a_callout_for_a_ticket_we_do_not_know_is_kept_and_answered_200(
 
     # Linked later, the kept request can be replayed onto the run.
     number = world.api("GET", "Tickets/7001")["item"]["ticketNumber"]
-    ticketing.link_existing(runtime, run_id, number, actor="olivia")
+    # (7001 is Acme Logistics Inc.'s; the run's customer is mapped to Brightwater Dental.)
+    ticketing.link_existing(runtime, run_id, number, actor="olivia", confirm_company_mismatch=True)
     link = current(runtime, run_id)
     assert link is not None and link.ticket_id == 7001
     assert replay(runtime, stored.id, actor="admin").outcome == "applied"

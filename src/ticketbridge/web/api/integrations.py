@@ -73,6 +73,7 @@ class AutotaskSettingsOut(BaseModel):
     priority_error_id: int | None
     allow_resolve: bool
     allow_manual_ticket_numbers: bool
+    allow_success_tickets: bool
     logging_level: LogLevel
     usage: UsageOut | None = Field(
         description="Read-only gauge of the request governor; null while disabled"
@@ -103,6 +104,7 @@ class AutotaskSettingsIn(BaseModel):
     priority_error_id: int | None = None
     allow_resolve: bool | None = None
     allow_manual_ticket_numbers: bool | None = None
+    allow_success_tickets: bool | None = None
     logging_level: LogLevel | None = None
 
 

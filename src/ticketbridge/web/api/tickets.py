@@ -1,7 +1,8 @@
 """A run's Autotask ticket: read it, create, link, resolve, record a manual number.
 
-Ticket errors answer 409 (refused in this state, or a ticket is being created), 422 (blocked
-creation, bad ticket number), 502 (Autotask refused) or 503 (Autotask unavailable); never 500.
+Ticket errors answer 409 (refused in this state or by a setting, a ticket of another company,
+or a ticket is being created), 422 (blocked creation, bad ticket number), 502 (Autotask refused)
+or 503 (Autotask unavailable); never 500.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from ticketbridge.core.ticket_links import LinkState
 from ticketbridge.services import runs, ticketing
+from ticketbridge.services.ticket_preview import Choice
 from ticketbridge.services.ticket_store import LinkResult
 from ticketbridge.storage.models import TicketLinkRow
 from ticketbridge.web.api.schemas import ERROR_RESPONSES, Id
@@ -25,6 +27,14 @@ router = APIRouter(prefix="/runs", tags=["tickets"], responses=ERROR_RESPONSES)
 
 class TicketNumberIn(BaseModel):
     ticket_number: str = Field(min_length=1, max_length=50)
+
+
+class LinkIn(TicketNumberIn):
+    confirm_company_mismatch: bool = Field(
+        default=False,
+        description="Link a ticket of another company than the customer's mapped one "
+        "(refused with 409 company_mismatch otherwise); audited as such",
+    )
 
 
 class LinkOut(BaseModel):
@@ -75,7 +85,14 @@ class TicketOut(BaseModel):
     run_id: int
     mode: str
     label: str | None = Field(description="What the run's ticket cell says")
-    actions: list[str] = Field(description="Actions the link's state and the mode allow")
+    actions: list[str] = Field(
+        description="Actions the link's state, the mode and the run (its status, its customer's "
+        "mapping) allow"
+    )
+    disabled: dict[str, str] = Field(
+        default_factory=dict,
+        description="Actions not possible now, with the reason (Create for an unmapped customer)",
+    )
     current: LinkOut | None
     history: list[LinkOut] = Field(description="Every link of the run, newest first")
     message: str | None = None
@@ -89,6 +106,7 @@ def _out(session: Session, run_id: int, message: str | None = None) -> TicketOut
         mode=view.mode.value,
         label=view.label,
         actions=sorted(a.value for a in view.actions),
+        disabled={a.value: why for a, why in sorted(view.disabled.items())},
         current=LinkOut.of(view.link) if view.link is not None else None,
         history=[LinkOut.of(row) for row in view.history],
         message=message,
@@ -99,6 +117,60 @@ def _out(session: Session, run_id: int, message: str | None = None) -> TicketOut
 def get_ticket(run_id: Id, session: DbSession, _: ApiReader) -> TicketOut:
     runs.get_run(session, run_id)
     return _out(session, run_id)
+
+
+class ChoiceOut(BaseModel):
+    id: int
+    label: str
+
+
+class PreviewOut(BaseModel):
+    run_id: int
+    action: str = Field(description="create, or create_new after a deletion")
+    can_create: bool
+    refused: str | None = Field(description="Why Create is not possible now")
+    code: str | None = Field(
+        description="success_run, mapping_missing, mapping_invalid, base_url, default_missing, "
+        "state or unavailable"
+    )
+    mapping_url: str | None = Field(description="Where to fix the customer's mapping")
+    customer: str
+    company: ChoiceOut | None
+    queue: ChoiceOut | None
+    status: ChoiceOut | None
+    priority: ChoiceOut | None
+    source: ChoiceOut | None
+    title: str | None
+    description: str | None
+    external_id: str | None
+
+
+def _choice(value: Choice | None) -> ChoiceOut | None:
+    return ChoiceOut(id=value.id, label=value.label) if value is not None else None
+
+
+@router.get("/{run_id}/ticket/preview", response_model=PreviewOut, summary="What Create would send")
+def preview_ticket(run_id: Id, ctx: Ctx, _: ApiReviewer) -> PreviewOut:
+    """The ticket Create would send for this run, composed by the same rules, or why it cannot
+    be created. Reserves nothing; no Autotask request while the field metadata is cached."""
+    shown = ticketing.preview(ctx, run_id)
+    return PreviewOut(
+        run_id=shown.run_id,
+        action=shown.action.value,
+        can_create=shown.can_create,
+        refused=shown.refused,
+        code=shown.code,
+        mapping_url=shown.mapping_url,
+        customer=shown.customer_name,
+        company=_choice(shown.company),
+        queue=_choice(shown.queue),
+        status=_choice(shown.status),
+        priority=_choice(shown.priority),
+        source=_choice(shown.source),
+        title=shown.title,
+        description=shown.description,
+        external_id=shown.external_id,
+    )
 
 
 STILL_WORKING: dict[int | str, dict[str, Any]] = {
@@ -136,7 +208,9 @@ def create_ticket(
 ) -> TicketOut:
     """Create the run's Autotask ticket (or a new one after the old was deleted in Autotask).
     Exactly once: a concurrent attempt answers 409 "A ticket is being created". Answers 202
-    when Autotask has not answered within about a second; the create goes on."""
+    when Autotask has not answered within about a second; the create goes on. A Success run
+    is refused (409) unless Settings allow tickets for Success runs; a customer without a
+    valid company mapping is blocked (422)."""
     result = ticketing.create_soon(ctx, actions, run_id, actor=principal.actor)
     return _answer(session, run_id, result, response)
 
@@ -149,7 +223,7 @@ def create_ticket(
 )
 def link_ticket(
     run_id: Id,
-    body: TicketNumberIn,
+    body: LinkIn,
     ctx: Ctx,
     session: DbSession,
     actions: TicketActions,
@@ -157,9 +231,17 @@ def link_ticket(
     response: Response,
 ) -> TicketOut:
     """Link an existing Autotask ticket by its number (validated in Autotask); also Re-link
-    after the linked ticket was deleted, and turns a manual number into a validated link."""
+    after the linked ticket was deleted, and turns a manual number into a validated link. A
+    ticket of another company than the customer's mapped one answers 409 (`company_mismatch`,
+    both companies in the details) unless `confirm_company_mismatch` is true."""
     result = actions.run(
-        lambda: ticketing.link_existing(ctx, run_id, body.ticket_number, actor=principal.actor)
+        lambda: ticketing.link_existing(
+            ctx,
+            run_id,
+            body.ticket_number,
+            actor=principal.actor,
+            confirm_company_mismatch=body.confirm_company_mismatch,
+        )
     )
     return _answer(session, run_id, result, response)
 

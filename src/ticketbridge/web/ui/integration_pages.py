@@ -113,6 +113,7 @@ def save_autotask(
     enabled: Annotated[bool, Form()] = False,
     allow_resolve: Annotated[bool, Form()] = False,
     allow_manual_ticket_numbers: Annotated[bool, Form()] = False,
+    allow_success_tickets: Annotated[bool, Form()] = False,
 ) -> Response:
     entered: dict[str, Any] = {
         "enabled": enabled,
@@ -128,6 +129,7 @@ def save_autotask(
         "priority_error_id": priority_error_id,
         "allow_resolve": allow_resolve,
         "allow_manual_ticket_numbers": allow_manual_ticket_numbers,
+        "allow_success_tickets": allow_success_tickets,
         "logging_level": logging_level,
         "title_prefix": title_prefix,
         "max_listed_objects": max_listed_objects,

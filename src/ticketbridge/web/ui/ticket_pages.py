@@ -3,19 +3,25 @@
 Each action redirects back to the row it was taken on, with a one-time message shown next to
 that run's ticket; a refused or failed action says why. An action Autotask has not finished
 within about a second goes on in the background and the run shows where it stands.
+
+Create is asked once: the row's button opens "Create ticket for this run" (GET), which shows
+what would be sent and posts to the create. Link existing refused for a ticket of another
+company brings the number back with a box to confirm the mismatch.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Annotated
+from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from ticketbridge.services import runs, ticketing
 from ticketbridge.services.runtime import Runtime
+from ticketbridge.services.ticket_linking import COMPANY_MISMATCH
 from ticketbridge.services.ticket_store import LinkResult, TicketError
 from ticketbridge.web.api.schemas import Id
 from ticketbridge.web.deps import (
@@ -26,7 +32,7 @@ from ticketbridge.web.deps import (
     UiReader,
     UiReviewer,
 )
-from ticketbridge.web.ui.templating import flash, local_path
+from ticketbridge.web.ui.templating import flash, local_path, render
 
 router = APIRouter()
 ReturnTo = Annotated[str, Form()]
@@ -48,6 +54,12 @@ def _act(request: Request, run_id: int, action: Callable[[], LinkResult | None])
         result = action()
     except TicketError as exc:
         flash(request, exc.message, "error", run_id=run_id)
+        if exc.details.get("code") == COMPANY_MISMATCH:
+            # The cell offers the same number again with the box to confirm the mismatch.
+            request.session["flash"] = {
+                **request.session["flash"],
+                "mismatch_number": exc.details.get("ticket_number"),
+            }
     else:
         flash(request, result.message if result else STILL_WORKING, run_id=run_id)
 
@@ -66,6 +78,42 @@ def for_runs(ctx: Runtime, session: Session, run_ids: list[int]) -> dict[int, ti
 def for_run(ctx: Runtime, session: Session, run_id: int) -> ticketing.TicketView:
     ticketing.for_page(ctx, [run_id])
     return ticketing.view(session, run_id)
+
+
+@router.get("/runs/{run_id}/ticket/create", response_class=HTMLResponse)
+def create_ticket_page(
+    request: Request,
+    run_id: Id,
+    ctx: Ctx,
+    session: DbSession,
+    principal: UiReviewer,
+    return_to: Annotated[str, Query(max_length=2000)] = "",
+) -> Response:
+    """Create ticket for this run: what would be sent, and one button to send it. The create
+    comes back to ``return_to``, else to the page the operator came from (a Run Checks row
+    with its filters), else to the run page."""
+    shown = ticketing.preview(ctx, run_id)
+    run = runs.get_run(session, run_id)
+    back = _back(session, run_id, return_to or _came_from(request))
+    return render(
+        request,
+        "ticket_create.html",
+        session=session,
+        principal=principal,
+        preview=shown,
+        run=run,
+        job=run.job,
+        return_to=back,
+        cancel_to=back + f"#run-{run_id}",
+    )
+
+
+def _came_from(request: Request) -> str:
+    """The same-site page that linked here (path and query), or ''."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc != request.url.netloc or referer.path == request.url.path:
+        return ""
+    return referer.path + (f"?{referer.query}" if referer.query else "")
 
 
 @router.post("/runs/{run_id}/ticket/create", dependencies=[CsrfChecked])
@@ -111,13 +159,20 @@ def link_ticket(
     actions: TicketActions,
     principal: UiReviewer,
     ticket_number: TicketNumber = "",
+    confirm_company_mismatch: Annotated[bool, Form()] = False,
     return_to: ReturnTo = "",
 ) -> Response:
     _act(
         request,
         run_id,
         lambda: actions.run(
-            lambda: ticketing.link_existing(ctx, run_id, ticket_number, actor=principal.actor)
+            lambda: ticketing.link_existing(
+                ctx,
+                run_id,
+                ticket_number,
+                actor=principal.actor,
+                confirm_company_mismatch=confirm_company_mismatch,
+            )
         ),
     )
     return _done(request, session, run_id, return_to)
