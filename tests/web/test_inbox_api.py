@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from datetime import timedelta
 
 from fastapi import FastAPI
@@ -43,7 +44,7 @@ def test_uploaded_mail_of_an_unknown_job_is_listed_with_its_detected_fields(
     [item] = _upload(client, fixture("veeam_br/backup-success-three-vms"))
     assert item["created"] and item["awaiting_approval"] and item["run_ids"] == []
     body = client.get("/api/v1/inbox").json()
-    assert body["counts"] == {"waiting": 1, "could_not_tell": 0, "failed": 0}
+    assert body["counts"] == {"waiting": 1, "could_not_tell": 0, "failed": 0, "ignored": 0}
     [mail] = body["items"]
     assert mail["lane"] == "waiting" and mail["parser"] == "veeam_br"
     assert mail["sender"] == "veeam@vbr01.example.com"
@@ -97,13 +98,33 @@ def test_the_same_upload_twice_makes_one_mail_and_one_run(
         assert session.scalar(select(func.count(Run.id))) == 1
 
 
-def test_ignoring_takes_mail_out_of_its_lane(app: FastAPI, db: sessionmaker[Session]) -> None:
+def test_ignoring_moves_mail_to_the_ignored_lane_and_restore_undoes_it(
+    app: FastAPI, db: sessionmaker[Session]
+) -> None:
     client = _client(app, db)
     [item] = _upload(client, fixture("generic/newsletter-no-parser"))
     assert client.get("/api/v1/inbox?lane=could_not_tell").json()["total"] == 1
     response = client.post(f"/api/v1/inbox/{item['mail_id']}/ignore")
-    assert response.status_code == 200 and response.json()["state"] == "ignored"
+    assert response.status_code == 200
+    ignored = response.json()
+    assert (ignored["state"], ignored["lane"], ignored["ignored_from"]) == (
+        "ignored",
+        "ignored",
+        "no_parser",
+    )
+    assert ignored["ignored_by"] == "token:operator-token" and ignored["ignored_at"]
     assert client.get("/api/v1/inbox?lane=could_not_tell").json()["total"] == 0
+    [listed] = client.get("/api/v1/inbox?lane=ignored").json()["items"]
+    assert listed["id"] == item["mail_id"]
+
+    restored = client.post(f"/api/v1/inbox/{item['mail_id']}/restore")
+
+    assert restored.status_code == 200 and restored.json()["lane"] == "could_not_tell"
+    assert restored.json()["ignored_from"] is None
+    counts = client.get("/api/v1/inbox").json()["counts"]
+    assert (counts["could_not_tell"], counts["ignored"]) == (1, 0)
+    again = client.post(f"/api/v1/inbox/{item['mail_id']}/restore")
+    assert again.status_code == 422 and "not ignored" in again.json()["error"]["message"]
 
 
 def test_approving_mail_that_does_not_wait_is_a_422_and_unknown_mail_a_404(
@@ -125,9 +146,11 @@ def test_malformed_upload_is_stored_as_failed_never_a_500(
 ) -> None:
     client = _client(app, db)
     [item] = _upload(client, b"\x00\x01 not a mail at all \xff")
-    assert item["state"] == "failed"
+    assert item["state"] == "failed" and item["failure"] == "no mail headers found"
+    assert item["filename"] == "m0.eml"
     [mail] = client.get("/api/v1/inbox?lane=failed").json()["items"]
-    assert mail["failure"] == "no mail headers found"
+    assert mail["failure"] == "no mail headers found" and mail["filename"] == "m0.eml"
+    assert mail["subject"] == ""
 
 
 def test_an_upload_over_the_size_limit_is_refused_with_413(
@@ -178,6 +201,72 @@ def test_an_invalid_mail_source_is_a_422_naming_the_field(
     )
     assert response.status_code == 422
     assert response.json()["error"]["details"]["fields"][0]["field"] == "host"
+
+
+def test_a_mail_source_is_refused_with_every_problem_at_once(
+    app: FastAPI, db: sessionmaker[Session]
+) -> None:
+    client = _client(app, db, Role.ADMIN)
+    config = {"port": 0, "security": "tls", "batch_size": 0}
+    response = client.post(
+        "/api/v1/mail/sources", json={"kind": "imap", "name": "Bad", "config": config}
+    )
+    assert response.status_code == 422
+    fields = [f["field"] for f in response.json()["error"]["details"]["fields"]]
+    assert fields == ["secret", "host", "port", "username", "batch_size"]
+    assert client.get("/api/v1/mail/sources").json() == []
+
+
+def test_settings_can_be_tested_before_and_after_saving(
+    app: FastAPI, db: sessionmaker[Session]
+) -> None:
+    client = _client(app, db, Role.ADMIN)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        config = {"port": port, "accepted_recipients": ["*"]}
+        tested = client.post("/api/v1/mail/source-tests", json={"kind": "smtp", "config": config})
+        assert tested.status_code == 200 and not tested.json()["ok"]
+        assert "cannot listen there" in tested.json()["message"]
+        source = client.post(
+            "/api/v1/mail/sources", json={"kind": "smtp", "name": "Receiver", "config": config}
+        ).json()
+    stored = client.post(f"/api/v1/mail/sources/{source['id']}/test", json={}).json()
+    assert stored["ok"] and "can listen there" in stored["message"]
+    refused = client.post("/api/v1/mail/source-tests", json={"kind": "imap", "config": {}})
+    assert refused.status_code == 422
+    fields = [f["field"] for f in refused.json()["error"]["details"]["fields"]]
+    assert fields == ["secret", "host", "username"]
+
+
+def test_a_new_rule_lists_the_waiting_mail_it_fits_and_applies_to_it_on_request(
+    app: FastAPI, db: sessionmaker[Session]
+) -> None:
+    uploader = _client(app, db)
+    fits, other = _upload(uploader, report_mail(1), report_mail(2, sender="b@globex.example"))
+    customer_id = _customer(db)
+    admin = _client(app, db, Role.ADMIN)
+
+    created = admin.post(
+        "/api/v1/mail/rules", json={"sender": "acme.example", "customer_id": customer_id}
+    )
+
+    assert created.status_code == 201, created.text
+    rule = created.json()
+    assert rule["waiting_matches"] == [fits["mail_id"]]
+    assert admin.get(f"/api/v1/mail/rules/{rule['id']}").json()["waiting_matches"] == [
+        fits["mail_id"]
+    ]
+    applied = admin.post(f"/api/v1/mail/rules/{rule['id']}/apply")
+    assert applied.status_code == 200
+    body = applied.json()
+    assert body["routed"] == [fits["mail_id"]] and len(body["run_ids"]) == 1
+    waiting = uploader.get("/api/v1/inbox").json()["items"]
+    assert [m["id"] for m in waiting] == [other["mail_id"]]
+    assert [r["id"] for r in admin.get("/api/v1/mail/rules").json()] == [rule["id"]]
+    assert admin.delete(f"/api/v1/mail/rules/{rule['id']}").status_code == 204
+    assert admin.get(f"/api/v1/mail/rules/{rule['id']}").status_code == 404
+    assert uploader.get("/api/v1/mail/rules").status_code == 403
 
 
 def test_the_inbox_links_each_mail_to_its_raw_download_over_the_api(

@@ -7,7 +7,6 @@ unless a new secret comes with it; the API shows it as not set and the audit tra
 
 from __future__ import annotations
 
-import json
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -279,7 +278,7 @@ def test_the_mail_sources_page_says_a_change_of_host_clears_the_password(
             data={
                 "csrf_token": csrf_of(page),
                 "name": "Backups",
-                "config": json.dumps(_imap(994)),
+                **{f"config.{key}": str(value) for key, value in _imap(994).items()},
                 "enabled": "true",
             },
         )

@@ -1,9 +1,11 @@
 """The Inbox: mail that waits for an operator, and the admin's matching rules.
 
-Lanes: "waiting" (a report of a job nobody approved yet), "could_not_tell" (no parser read it)
-and "failed" (malformed, over a limit, or a parser broke). Approving a waiting mail under a
-customer creates its jobs and their mail keys, so later mails of those jobs become runs directly
-(and other waiting mails of the same jobs are routed at once). Ignoring is an explicit action.
+Lanes: "waiting" (a report of a job nobody approved yet), "could_not_tell" (no parser read it),
+"failed" (malformed, over a limit, or a parser broke) and "ignored". Approving a waiting mail
+under a customer creates its jobs and their mail keys, so later mails of those jobs become runs
+directly (and other waiting mails of the same jobs are routed at once). Ignoring is an explicit
+action and can be undone: a restored mail is read again and lands where it belongs today. A new
+rule can be applied to the mail already waiting (services.mail_routing decides what it fits).
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from ticketbridge.services import audit, catalog, mail_routing
 from ticketbridge.services.mail_intake import DEFAULT_MAX_BYTES, process, raw_bytes
 from ticketbridge.storage.models import MailMessage, MailRule, Run
 
-LANES = ("waiting", "could_not_tell", "failed")
+LANES = ("waiting", "could_not_tell", "failed", "ignored")
+IGNORED = "ignored"
 
 
 class MailNotFound(LookupError):
@@ -43,6 +46,8 @@ def _lane_filter(query: Select[Any], lane: str) -> Select[Any]:
         return query.where(MailMessage.state == ParseState.NO_PARSER.value)
     if lane == "failed":
         return query.where(MailMessage.state == ParseState.FAILED.value)
+    if lane == IGNORED:
+        return query.where(MailMessage.state == IGNORED)
     raise InboxError("lane", f"unknown lane {lane!r}; one of {', '.join(LANES)}")
 
 
@@ -56,6 +61,19 @@ class InboxPage:
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // self.per_page))
+
+
+def lane_of(mail: MailMessage) -> str | None:
+    """The Inbox lane a mail is in; None once it became runs (or was approved)."""
+    if mail.state == IGNORED:
+        return IGNORED
+    if mail.awaiting_approval:
+        return "waiting"
+    if mail.state == ParseState.NO_PARSER.value:
+        return "could_not_tell"
+    if mail.state == ParseState.FAILED.value:
+        return "failed"
+    return None
 
 
 def lane_counts(session: Session) -> dict[str, int]:
@@ -154,21 +172,84 @@ def _route_waiting_from(
     return routed
 
 
-def ignore(session: Session, mail_id: int, *, actor: str) -> MailMessage:
+def ignore(session: Session, mail_id: int, *, actor: str, now: datetime) -> MailMessage:
+    """Move a mail to the Ignored lane, remembering where it was; repeating it changes nothing."""
     mail = get_mail(session, mail_id)
-    if mail.state == "ignored":
+    if mail.state == IGNORED:
         return mail
-    previous = mail.state
-    mail.state = "ignored"
+    origin = lane_of(mail) if mail.awaiting_approval else mail.state
+    mail.ignored_from = origin
+    mail.ignored_by = actor[:200]
+    mail.ignored_at = now
+    mail.state = IGNORED
     mail.awaiting_approval = False
     audit.record(
         session,
         actor=actor,
         action="inbox.ignore",
         subject=f"mail {mail.id}",
-        details={"previous_state": previous, "subject": mail.subject[:200]},
+        details={"previous_state": origin, "subject": mail.subject[:200]},
     )
     return mail
+
+
+def restore(
+    session: Session,
+    mail_id: int,
+    *,
+    actor: str,
+    now: datetime,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> MailMessage:
+    """Undo an ignore. The mail is read and routed again, so it lands where it belongs today:
+    usually the lane it left, or straight into runs when its job became known meanwhile. A mail
+    that cannot be read again (raw purged, or only headers kept) goes back to the lane it left."""
+    mail = get_mail(session, mail_id)
+    if mail.state != IGNORED:
+        raise InboxError("id", "this mail is not ignored")
+    origin = mail.ignored_from
+    raw = raw_bytes(mail) if mail.size <= max_bytes else None
+    mail.ignored_from = mail.ignored_by = mail.ignored_at = None
+    if raw is not None:
+        # "approved" must be in place before routing, which keeps it (services.mail_routing).
+        mail.state = "approved" if origin == "approved" else ParseState.PARSED.value
+        process(session, mail, raw, now=now, max_bytes=max_bytes)
+    else:
+        origin = origin or _guessed_origin(mail)
+        mail.awaiting_approval = origin == "waiting"
+        mail.state = ParseState.PARSED.value if origin == "waiting" else origin
+    audit.record(
+        session,
+        actor=actor,
+        action="inbox.restore",
+        subject=f"mail {mail.id}",
+        details={
+            "ignored_from": origin,
+            "lane": lane_of(mail),
+            "state": mail.state,
+            "run_ids": list(mail.run_ids or []),
+        },
+    )
+    return mail
+
+
+def _guessed_origin(mail: MailMessage) -> str:
+    """Where a mail ignored before its origin was kept most likely came from."""
+    if mail.failure:
+        return ParseState.FAILED.value
+    if mail.run_ids:
+        return ParseState.PARSED.value
+    if any(d.get("kind") == ReportKind.RUN.value for d in mail.detected or []):
+        return "waiting"
+    return ParseState.NO_PARSER.value
+
+
+def note_upload(session: Session, mail_id: int, filename: str) -> None:
+    """Keep the name of the file a mail was uploaded from (the first upload's, if repeated)."""
+    mail = get_mail(session, mail_id)
+    name = filename.strip()
+    if name and not mail.filename:
+        mail.filename = name[:300]
 
 
 def list_rules(session: Session) -> list[MailRule]:
@@ -200,9 +281,83 @@ def create_rule(
     return rule
 
 
-def delete_rule(session: Session, rule_id: int, *, actor: str) -> None:
+def get_rule(session: Session, rule_id: int) -> MailRule:
     rule = session.get(MailRule, rule_id)
     if rule is None:
         raise MailNotFound(f"mail rule {rule_id} does not exist")
+    return rule
+
+
+def delete_rule(session: Session, rule_id: int, *, actor: str) -> None:
+    rule = get_rule(session, rule_id)
     session.delete(rule)
     audit.record(session, actor=actor, action="mail_rule.delete", subject=f"mail rule {rule_id}")
+
+
+@dataclass(frozen=True)
+class RuleApplied:
+    rule_id: int
+    matched: list[int]  # waiting mail the rule fitted
+    routed: list[int]  # of those, the mail that became runs
+    run_ids: list[int]
+
+
+def waiting_for_rule(
+    session: Session, rule_id: int, *, max_bytes: int = DEFAULT_MAX_BYTES
+) -> list[MailMessage]:
+    """The mail waiting for approval that `rule_id` fits, oldest first. Each mail is read as
+    routing reads it (a forward by its original sender), about a millisecond a mail."""
+    rule = get_rule(session, rule_id)
+    ids = session.scalars(
+        select(MailMessage.id)
+        .where(MailMessage.awaiting_approval.is_(True))
+        .order_by(MailMessage.received_at, MailMessage.id)
+    ).all()
+    fitting = []
+    for mail_id in ids:
+        mail = session.get(MailMessage, mail_id)
+        raw = raw_bytes(mail) if mail is not None else None
+        if mail is None or raw is None:
+            continue
+        if mail_routing.rule_fits(rule, mail, parse_message(raw, max_bytes=max_bytes)):
+            fitting.append(mail)
+        elif mail not in session.dirty:
+            session.expunge(mail)  # keeps one raw mail in memory at a time, not the lane
+    return fitting
+
+
+def apply_rule(
+    session: Session,
+    rule_id: int,
+    *,
+    actor: str,
+    now: datetime,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> RuleApplied:
+    """Route the waiting mail a rule fits, as if it had arrived after the rule: its jobs are
+    created under the rule's customer and its runs stored. Rules are tried oldest first, as for
+    new mail. What fits is worked out again here, so a count shown earlier may have changed."""
+    rule = get_rule(session, rule_id)
+    matched = waiting_for_rule(session, rule.id, max_bytes=max_bytes)
+    routed: list[int] = []
+    run_ids: list[int] = []
+    for mail in matched:
+        raw = raw_bytes(mail)
+        assert raw is not None  # waiting_for_rule skips purged mail
+        process(session, mail, raw, now=now, max_bytes=max_bytes)
+        if not mail.awaiting_approval:
+            routed.append(mail.id)
+            run_ids.extend(mail.run_ids or [])
+    audit.record(
+        session,
+        actor=actor,
+        action="mail_rule.apply",
+        subject=f"mail rule {rule.id}",
+        details={
+            "customer_id": rule.customer_id,
+            "mail_ids": routed,
+            "still_waiting": [m.id for m in matched if m.id not in routed],
+            "run_ids": run_ids,
+        },
+    )
+    return RuleApplied(rule.id, [m.id for m in matched], routed, run_ids)

@@ -125,6 +125,18 @@ def find_job(
     return None
 
 
+def rule_fits(rule: MailRule, mail: MailMessage, outcome: ParseOutcome) -> bool:
+    """Whether `rule` fits a mail read into `outcome` the way routing reads it: a report of a run
+    whose sender and subject (the original's when a forward was unwrapped) the rule matches.
+    Which mail waiting in the Inbox a new rule would take (services.inbox.apply_rule)."""
+    if outcome.state is not ParseState.PARSED:
+        return False
+    if not any(report.kind is ReportKind.RUN for report in outcome.reports):
+        return False
+    subject = outcome.message.subject if outcome.message is not None else mail.subject
+    return rule_matches(rule, mail_sender(mail, outcome), subject)
+
+
 def rule_matches(rule: MailRule, sender: str, subject: str) -> bool:
     if not rule.sender and not rule.subject_pattern:
         return False

@@ -9,6 +9,7 @@ cleared, and the source polls nothing until a secret is entered for the new dest
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 from ticketbridge.connectors.errors import ConnectorConfigError
 from ticketbridge.connectors.registry import load
 from ticketbridge.core.names import problem
-from ticketbridge.core.secret_binding import fields_clearing_secret
+from ticketbridge.core.secret_binding import changed_destination, fields_clearing_secret
 from ticketbridge.services import audit
 from ticketbridge.storage.models import MailSource
 from ticketbridge.storage.models.mail import SOURCE_KEY_LENGTH
@@ -55,12 +56,28 @@ SECRET_BINDING: dict[str, tuple[str, ...]] = {
 }
 # Stands in for a kept secret while the rest of the config is validated.
 _PLACEHOLDER = "x" * 12
+# A connector's checks across fields (model validators) name no field: shown at this one.
+_CROSS_FIELD_CHECKS = {"loopback": "security", "processed folder": "processed_folder"}
 
 
 class SourceError(ValueError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    field: str
+    message: str
+
+
+class SourceInvalid(SourceError):
+    """Everything wrong with a source at once, each problem at its field."""
+
+    def __init__(self, problems: Sequence[FieldProblem]) -> None:
+        super().__init__(problems[0].field, "; ".join(f"{p.field}: {p.message}" for p in problems))
+        self.problems = list(problems)
 
 
 class SourceNotFound(LookupError):
@@ -112,21 +129,45 @@ def config_class(kind: str) -> type[BaseModel] | None:
         raise SourceError("kind", f"mail sources of kind {kind!r} are not available") from exc
 
 
-def _validated(kind: str, config: dict[str, Any], secret: str | None) -> dict[str, Any]:
+def _problems_of(exc: ValidationError) -> list[FieldProblem]:
+    problems: list[FieldProblem] = []
+    for error in exc.errors():
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if error["type"] == "missing":
+            message = "required"
+        field = str(error["loc"][0]) if error["loc"] else ""
+        if not field:
+            field = next((f for k, f in _CROSS_FIELD_CHECKS.items() if k in message), "config")
+        if all(p.field != field for p in problems):  # one message a field is enough
+            problems.append(FieldProblem(field, message))
+    return problems
+
+
+def check_config(
+    kind: str, config: dict[str, Any], secret: str | None
+) -> tuple[dict[str, Any], list[FieldProblem]]:
+    """The config to store (only the settings given, the secret left out) and every problem
+    the connector's model finds, all at once."""
     model = config_class(kind)
     secret_field = SECRET_FIELDS.get(kind)
     clean = {k: v for k, v in config.items() if k != secret_field}
     if model is None:
-        return clean
+        return clean, []
     values = {**clean, secret_field: secret or _PLACEHOLDER} if secret_field else clean
     try:
         checked = model.model_validate(values)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "config"
-        raise SourceError(field, f"{field}: {first['msg']}") from None
+        return clean, _problems_of(exc)
     dumped = checked.model_dump(mode="json", exclude={secret_field} if secret_field else None)
-    return {k: v for k, v in dumped.items() if k in clean}
+    return {k: v for k, v in dumped.items() if k in clean}, []
+
+
+def _name_problem(session: Session, name: str, own_id: int | None = None) -> list[FieldProblem]:
+    try:
+        _check_name(session, name, own_id)
+    except SourceError as exc:
+        return [FieldProblem(exc.field, str(exc))]
+    return []
 
 
 def list_sources(session: Session) -> list[MailSource]:
@@ -203,13 +244,18 @@ def create_source(
 ) -> MailSource:
     if kind not in KINDS:
         raise SourceError("kind", f"kind must be one of {', '.join(KINDS)}")
+    problems = _name_problem(session, name)
     if kind in SECRET_FIELDS and not secret:
-        raise SourceError("secret", f"a {SECRET_FIELDS[kind].replace('_', ' ')} is required")
+        label = SECRET_FIELDS[kind].replace("_", " ")
+        problems.append(FieldProblem("secret", f"a {label} is required"))
+    clean, config_problems = check_config(kind, config, secret)
+    if problems or config_problems:
+        raise SourceInvalid(problems + config_problems)
     source = MailSource(
         kind=kind,
         name=_check_name(session, name),
         enabled=enabled,
-        config=_validated(kind, config, secret),
+        config=clean,
         secret=box.encrypt(secret) if secret and kind in SECRET_FIELDS else None,
         last_error="",
         fetched_count=0,
@@ -244,22 +290,28 @@ def update_source(
     source = get_source(session, source_id)
     changed: list[str] = []
     cleared: tuple[str, ...] = ()
-    if name is not None and name.strip() != source.name:
+    renamed = name is not None and name.strip() != source.name
+    problems = _name_problem(session, name, source.id) if name is not None and renamed else []
+    merged: dict[str, Any] | None = None
+    if config is not None:
+        merged, config_problems = check_config(source.kind, config, secret or None)
+        problems += config_problems
+    if problems:
+        raise SourceInvalid(problems)
+    if name is not None and renamed:
         _write_name(session, source, _check_name(session, name, source.id))
         changed.append("name")
-    if config is not None:
-        merged = _validated(source.kind, config, secret or None)
-        if merged != source.config:
-            cleared = fields_clearing_secret(
-                destination(source.kind, source.config or {}),
-                destination(source.kind, merged),
-                SECRET_BINDING.get(source.kind, ()),
-                new_secret=bool(secret),
-            )
-            source.config = merged
-            # A different folder or mailbox makes the old watermark meaningless.
-            source.watermark = None
-            changed.append("config")
+    if merged is not None and merged != source.config:
+        cleared = fields_clearing_secret(
+            destination(source.kind, source.config or {}),
+            destination(source.kind, merged),
+            SECRET_BINDING.get(source.kind, ()),
+            new_secret=bool(secret),
+        )
+        source.config = merged
+        # A different folder or mailbox makes the old watermark meaningless.
+        source.watermark = None
+        changed.append("config")
     if secret and source.kind in SECRET_FIELDS:
         source.secret = box.encrypt(secret)
         changed.append("secret")
@@ -301,6 +353,20 @@ def delete_source(session: Session, source_id: int, *, actor: str) -> None:
         subject=f"mail source {source_id}",
         details={"name": source.name},
     )
+
+
+def stored_secret_for(
+    box: SecretBox, source: MailSource | None, config: dict[str, Any]
+) -> str | None:
+    """The stored secret, for a connection test of `config` (a form not saved yet): only while
+    the config still points where the secret was entered for (core/secret_binding.py)."""
+    if source is None or not source.secret or source.kind not in SECRET_FIELDS:
+        return None
+    before = destination(source.kind, source.config or {})
+    after = destination(source.kind, config)
+    if changed_destination(before, after, SECRET_BINDING[source.kind]):
+        return None
+    return box.decrypt(source.secret)
 
 
 def connector_for(source: MailSource, box: SecretBox, **options: Any) -> Any:

@@ -93,6 +93,13 @@ class MailMessage(Base):
     detected: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     parsed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     run_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    # The uploaded file's name: a malformed upload names nothing else (no subject, no sender).
+    filename: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    # Ignoring can be undone: where the mail was ("waiting", or its state: "no_parser",
+    # "failed", "parsed", "approved"), who ignored it and when. Empty for mail never ignored.
+    ignored_from: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    ignored_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    ignored_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class MailRule(Base):

@@ -1,4 +1,8 @@
-"""Mail upload and mail sources (admin) over the API."""
+"""Mail upload, mail sources and matching rules (admin) over the API.
+
+A source is refused with every problem at once (422, `details.fields`, one entry a field), as the
+admin page shows them; "test" connects once with a source's settings without saving them.
+"""
 
 from __future__ import annotations
 
@@ -8,18 +12,23 @@ from typing import Any
 import anyio
 import anyio.to_thread
 from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ticketbridge.services import inbox, mail_intake, mail_sources, mail_view
-from ticketbridge.services.mail_sources import SourceView
+from ticketbridge.services import inbox, mail_intake, mail_source_check, mail_sources, mail_view
+from ticketbridge.services.mail_sources import SourceInvalid, SourceView
 from ticketbridge.services.runtime import Runtime
+from ticketbridge.storage.secrets import SecretUnreadable
 from ticketbridge.web import limits
+from ticketbridge.web.api import mail_rules
 from ticketbridge.web.api.schemas import ERROR_RESPONSES, ErrorOut, Id
 from ticketbridge.web.deps import ApiAdmin, ApiIngester, ApiReader, Ctx, DbSession
+from ticketbridge.web.errors import error_body
 
 router = APIRouter(prefix="/mail", tags=["mail"], responses=ERROR_RESPONSES)
+router.include_router(mail_rules.router)
 MAX_FILES = limits.MAIL_UPLOAD_MAX_FILES
 # Besides the files: the UI's CSRF token. Text fields are small.
 MAX_FIELDS = 10
@@ -60,6 +69,7 @@ class UploadItemOut(BaseModel):
     state: str
     awaiting_approval: bool
     run_ids: list[int]
+    failure: str = Field(default="", description="Why the mail could not be read (state failed)")
 
 
 async def upload_form(request: Request) -> FormData:
@@ -106,14 +116,19 @@ def store_files(ctx: Runtime, files: list[UploadFile]) -> list[UploadItemOut]:
             accepted = mail_intake.accept(
                 session, upload.file.read(limit + 1), now=ctx.clock(), max_bytes=limit
             )
+            filename = upload.filename or "upload.eml"
+            # A malformed mail has no subject to be told by: its file name is kept for it.
+            inbox.note_upload(session, accepted.mail_id, filename)
+            failure = inbox.get_mail(session, accepted.mail_id).failure
             out.append(
                 UploadItemOut(
-                    filename=upload.filename or "upload.eml",
+                    filename=filename,
                     mail_id=accepted.mail_id,
                     created=accepted.created,
                     state=accepted.state,
                     awaiting_approval=accepted.awaiting_approval,
                     run_ids=list(accepted.run_ids),
+                    failure=failure if accepted.state == "failed" else "",
                 )
             )
         session.commit()
@@ -129,7 +144,9 @@ def store_files(ctx: Runtime, files: list[UploadFile]) -> list[UploadItemOut]:
 )
 async def upload(request: Request, ctx: Ctx, _: ApiIngester) -> list[UploadItemOut]:
     """Each file is stored raw, then parsed and routed like polled mail. A mail stored before
-    (same Message-ID) comes back with `created: false` and makes no second run. At most 100
+    (same Message-ID) comes back with `created: false` and makes no second run. A file that
+    cannot be read is stored all the same, with `state: failed` and the reason in `failure`;
+    the Inbox shows it by its `filename`. At most 100
     files, each up to the mail size limit (`TICKETBRIDGE_MAIL_MAX_BYTES`); more is refused
     with 413 and nothing is stored."""
     # The caller was identified before the body is read (here, and by web/limits.py).
@@ -210,20 +227,89 @@ def list_sources(session: DbSession, _: ApiAdmin) -> list[SourceOut]:
     return [SourceOut.of(SourceView.of(s)) for s in mail_sources.list_sources(session)]
 
 
+def _refused(exc: SourceInvalid) -> JSONResponse:
+    """422 naming every refused field, not only the first."""
+    fields = [{"field": p.field, "message": p.message} for p in exc.problems]
+    return JSONResponse(error_body(422, str(exc), {"fields": fields}), status_code=422)
+
+
 @router.post("/sources", response_model=SourceOut, status_code=201)
-def create_source(body: SourceIn, ctx: Ctx, session: DbSession, principal: ApiAdmin) -> SourceOut:
-    source = mail_sources.create_source(
-        session,
-        ctx.secret_box,
-        kind=body.kind,
-        name=body.name,
-        config=body.config,
-        secret=body.secret,
-        enabled=body.enabled,
-        actor=principal.actor,
-    )
+def create_source(
+    body: SourceIn, ctx: Ctx, session: DbSession, principal: ApiAdmin
+) -> SourceOut | JSONResponse:
+    """`config` is validated by the kind's connector model (docs/mail-sources.md); every
+    problem comes back at once in `details.fields`. `secret` is required for imap and graph."""
+    try:
+        source = mail_sources.create_source(
+            session,
+            ctx.secret_box,
+            kind=body.kind,
+            name=body.name,
+            config=body.config,
+            secret=body.secret,
+            enabled=body.enabled,
+            actor=principal.actor,
+        )
+    except SourceInvalid as exc:
+        return _refused(exc)
     session.commit()
     return SourceOut.of(SourceView.of(source))
+
+
+class SourceTestIn(BaseModel):
+    kind: str = Field(pattern="^(imap|graph|smtp)$")
+    config: dict[str, Any] = Field(default_factory=dict)
+    secret: str | None = Field(default=None, max_length=4000, description="Write-only")
+
+
+class StoredSourceTestIn(BaseModel):
+    config: dict[str, Any] | None = Field(
+        default=None, description="Settings to try instead of the stored ones; nothing is saved"
+    )
+    secret: str | None = Field(
+        default=None,
+        max_length=4000,
+        description="Write-only; absent: the stored one, while the settings still point where "
+        "it was entered for",
+    )
+
+
+class CheckOut(BaseModel):
+    ok: bool
+    message: str
+
+
+@router.post("/source-tests", response_model=CheckOut, summary="Test settings before saving")
+def test_new_source(body: SourceTestIn, _: ApiAdmin) -> CheckOut | JSONResponse:
+    """One connect and sign-in (imap, graph), or for smtp whether something answers at the
+    address or ticketbridge could listen there. `ok: false` with the reason when it fails;
+    422 when the settings themselves are refused."""
+    try:
+        result = mail_source_check.test_connection(body.kind, body.config, body.secret)
+    except SourceInvalid as exc:
+        return _refused(exc)
+    return CheckOut(ok=result.ok, message=result.message)
+
+
+@router.post(
+    "/sources/{source_id}/test", response_model=CheckOut, summary="Test a source's connection"
+)
+def test_source(
+    source_id: Id, body: StoredSourceTestIn, ctx: Ctx, session: DbSession, _: ApiAdmin
+) -> CheckOut | JSONResponse:
+    """As `POST /mail/source-tests`, with the stored settings, or with `config` in their place
+    (not saved). The stored secret is used only while the settings still point where it was
+    entered for: a changed host or user needs `secret` too."""
+    source = mail_sources.get_source(session, source_id)
+    config = dict(source.config or {}) if body.config is None else body.config
+    try:
+        secret = body.secret or mail_sources.stored_secret_for(ctx.secret_box, source, config)
+        result = mail_source_check.test_connection(source.kind, config, secret)
+    except SourceInvalid as exc:
+        return _refused(exc)
+    except SecretUnreadable as exc:
+        return CheckOut(ok=False, message=str(exc))
+    return CheckOut(ok=result.ok, message=result.message)
 
 
 @router.get("/sources/{source_id}", response_model=SourceOut)
@@ -234,17 +320,20 @@ def get_source(source_id: Id, session: DbSession, _: ApiAdmin) -> SourceOut:
 @router.patch("/sources/{source_id}", response_model=SourceOut)
 def update_source(
     source_id: Id, body: SourcePatch, ctx: Ctx, session: DbSession, principal: ApiAdmin
-) -> SourceOut:
-    source = mail_sources.update_source(
-        session,
-        ctx.secret_box,
-        source_id,
-        name=body.name,
-        config=body.config,
-        secret=body.secret,
-        enabled=body.enabled,
-        actor=principal.actor,
-    )
+) -> SourceOut | JSONResponse:
+    try:
+        source = mail_sources.update_source(
+            session,
+            ctx.secret_box,
+            source_id,
+            name=body.name,
+            config=body.config,
+            secret=body.secret,
+            enabled=body.enabled,
+            actor=principal.actor,
+        )
+    except SourceInvalid as exc:
+        return _refused(exc)
     session.commit()
     return SourceOut.of(SourceView.of(source))
 

@@ -1,35 +1,46 @@
-"""Admin pages: mail sources (secrets write-only) and the Inbox matching rules."""
+"""Admin pages: mail sources, one form per kind (secrets write-only), and the matching rules.
+
+A source's form is built from its connector's config model (services/mail_source_forms.py).
+Saving checks every field at once and, when something is refused, shows the form again with
+each problem next to its field and everything typed kept, except the secret. "Test connection"
+posts the same form elsewhere: one connect and sign-in with what is typed, nothing saved.
+"""
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
-from ticketbridge.services import catalog, inbox, mail_polling, mail_sources
-from ticketbridge.services.catalog import NotFound
-from ticketbridge.services.inbox import InboxError
-from ticketbridge.services.mail_sources import SourceError, SourceView
-from ticketbridge.web.api.schemas import Id, IdForm
+from ticketbridge.services import mail_polling, mail_source_check, mail_source_forms, mail_sources
+from ticketbridge.services.accounts import Principal
+from ticketbridge.services.mail_source_check import CheckResult
+from ticketbridge.services.mail_sources import SourceError, SourceInvalid, SourceView
+from ticketbridge.services.runtime import Runtime
+from ticketbridge.storage.models import MailSource
+from ticketbridge.storage.secrets import SecretUnreadable
+from ticketbridge.web.api.schemas import Id
 from ticketbridge.web.deps import CsrfChecked, Ctx, DbSession, UiAdmin
+from ticketbridge.web.ui import mail_rule_pages
 from ticketbridge.web.ui.templating import flash, redirect, render
 
 router = APIRouter()
+router.include_router(mail_rule_pages.router)
 Checked = [CsrfChecked]
 SOURCES = "/admin/mail-sources"
-RULES = "/admin/mail-rules"
+KindQuery = Annotated[str, Query(pattern="^(imap|graph|smtp|upload)$")]
 
 
-def _config(text: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text or "{}")
-    except json.JSONDecodeError as exc:
-        raise SourceError("config", f"config is not valid JSON: {exc.msg}") from exc
-    if not isinstance(value, dict):
-        raise SourceError("config", "config must be a JSON object")
-    return value
+async def _read_form(request: Request) -> FormData:
+    # The inputs depend on the kind (config.<field>), so the form is read whole; Starlette
+    # keeps it, and the CSRF check reads the same one.
+    return await request.form()
+
+
+SourceForm = Annotated[FormData, Depends(_read_form)]
 
 
 @router.get(SOURCES, response_class=HTMLResponse)
@@ -41,9 +52,76 @@ def sources_page(request: Request, session: DbSession, principal: UiAdmin) -> Re
         session=session,
         principal=principal,
         sources=views,
-        kinds=mail_sources.KINDS,
-        secret_fields=mail_sources.SECRET_FIELDS,
+        kinds=mail_source_forms.KIND_TITLES,
     )
+
+
+def _form_page(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    kind: str,
+    *,
+    source: MailSource | None = None,
+    form: FormData | None = None,
+    errors: dict[str, str] | None = None,
+    result: CheckResult | None = None,
+    tested: bool = False,
+    status_code: int = 200,
+) -> Response:
+    """The form of one source (or a new one of `kind`): as stored, or as typed in `form`."""
+    fields = mail_source_forms.fields_of(kind)
+    if form is not None:
+        values = mail_source_forms.typed_values(kind, form)
+        source_name, enabled = str(form.get("name") or ""), bool(form.get("enabled"))
+    elif source is not None:
+        values = mail_source_forms.values_of(kind, source.config)
+        source_name, enabled = source.name, source.enabled
+    else:
+        values = mail_source_forms.values_of(kind, None)
+        source_name, enabled = "", True
+    errors = errors or {}
+    labels = {f.name: f.label for f in fields if f.input != "secret"}
+    secret = mail_source_forms.secret_field(kind)
+    labels |= {"name": "Name", "secret": secret.label if secret else "Secret"}
+    return render(
+        request,
+        "mail_source.html",
+        session=session,
+        principal=principal,
+        kind=kind,
+        kind_title=mail_source_forms.KIND_TITLES[kind],
+        kind_note=mail_source_forms.KIND_NOTES[kind],
+        source=SourceView.of(source) if source is not None else None,
+        fields=fields,
+        labels=labels,
+        values=values,
+        source_name=source_name,
+        enabled=enabled,
+        errors=errors,
+        open_advanced=any(f.advanced and f.name in errors for f in fields),
+        result=result,
+        tested=tested,
+        status_code=status_code,
+    )
+
+
+def _errors(exc: SourceError) -> dict[str, str]:
+    if isinstance(exc, SourceInvalid):
+        return {p.field: p.message for p in exc.problems}
+    return {exc.field: str(exc)}
+
+
+def _text(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+@router.get(SOURCES + "/new", response_class=HTMLResponse)
+def new_source_page(
+    request: Request, session: DbSession, principal: UiAdmin, kind: KindQuery = "imap"
+) -> Response:
+    return _form_page(request, session, principal, kind)
 
 
 @router.post(SOURCES, dependencies=Checked)
@@ -52,27 +130,47 @@ def create_source(
     ctx: Ctx,
     session: DbSession,
     principal: UiAdmin,
-    kind: Annotated[str, Form(max_length=20)],
-    name: Annotated[str, Form(max_length=300)],
-    config: Annotated[str, Form(max_length=20_000)] = "{}",
-    secret: Annotated[str, Form(max_length=4000)] = "",
-    enabled: Annotated[bool, Form()] = False,
+    form: SourceForm,
 ) -> Response:
+    kind = _text(form, "kind")
+    if kind not in mail_source_forms.KIND_TITLES:
+        return redirect(request, SOURCES, f"Not created: unknown kind {kind!r}", "error")
     try:
         source = mail_sources.create_source(
             session,
             ctx.secret_box,
             kind=kind,
-            name=name,
-            config=_config(config),
-            secret=secret or None,
-            enabled=enabled,
+            name=_text(form, "name"),
+            config=mail_source_forms.config_from_form(kind, form),
+            secret=_text(form, "secret") or None,
+            enabled=bool(form.get("enabled")),
             actor=principal.actor,
         )
     except SourceError as exc:
-        return redirect(request, SOURCES, f"Not created: {exc}", "error")
+        session.rollback()
+        return _form_page(
+            request, session, principal, kind, form=form, errors=_errors(exc), status_code=422
+        )
     session.commit()
     return redirect(request, SOURCES, f"Mail source {source.name} created.")
+
+
+@router.post(SOURCES + "/test", dependencies=Checked)
+def test_new_source(
+    request: Request, ctx: Ctx, session: DbSession, principal: UiAdmin, form: SourceForm
+) -> Response:
+    kind = _text(form, "kind")
+    if kind not in mail_source_forms.KIND_TITLES:
+        return redirect(request, SOURCES, f"Not tested: unknown kind {kind!r}", "error")
+    return _tested(request, ctx, session, principal, kind, form, None)
+
+
+@router.get(SOURCES + "/{source_id}", response_class=HTMLResponse)
+def source_page(
+    request: Request, source_id: Id, session: DbSession, principal: UiAdmin
+) -> Response:
+    source = mail_sources.get_source(session, source_id)
+    return _form_page(request, session, principal, source.kind, source=source)
 
 
 @router.post(SOURCES + "/{source_id}", dependencies=Checked)
@@ -82,35 +180,84 @@ def update_source(
     ctx: Ctx,
     session: DbSession,
     principal: UiAdmin,
-    name: Annotated[str, Form(max_length=300)],
-    config: Annotated[str, Form(max_length=20_000)] = "{}",
-    secret: Annotated[str, Form(max_length=4000)] = "",
-    enabled: Annotated[bool, Form()] = False,
+    form: SourceForm,
 ) -> Response:
+    source = mail_sources.get_source(session, source_id)
+    kind = source.kind
     try:
-        source = mail_sources.update_source(
+        mail_sources.update_source(
             session,
             ctx.secret_box,
             source_id,
-            name=name,
-            config=_config(config),
-            secret=secret or None,
-            enabled=enabled,
+            name=_text(form, "name"),
+            config=mail_source_forms.config_from_form(kind, form),
+            secret=_text(form, "secret") or None,
+            enabled=bool(form.get("enabled")),
             actor=principal.actor,
         )
     except SourceError as exc:
-        return redirect(request, SOURCES, f"Not saved: {exc}", "error")
+        session.rollback()
+        source = mail_sources.get_source(session, source_id)
+        return _form_page(
+            request,
+            session,
+            principal,
+            kind,
+            source=source,
+            form=form,
+            errors=_errors(exc),
+            status_code=422,
+        )
     session.commit()
-    if source.kind in mail_sources.SECRET_FIELDS and not source.secret:
-        label = mail_sources.SECRET_FIELDS[source.kind].replace("_", " ")
+    if kind in mail_sources.SECRET_FIELDS and not source.secret:
+        label = mail_sources.SECRET_FIELDS[kind].replace("_", " ")
         return redirect(
             request,
-            SOURCES,
+            f"{SOURCES}/{source_id}",
             f"Mail source saved. Its {label} is not set (a change of destination clears it): "
             "enter it again, or the source is not polled.",
             "error",
         )
     return redirect(request, SOURCES, "Mail source saved.")
+
+
+@router.post(SOURCES + "/{source_id}/test", dependencies=Checked)
+def test_source(
+    request: Request,
+    source_id: Id,
+    ctx: Ctx,
+    session: DbSession,
+    principal: UiAdmin,
+    form: SourceForm,
+) -> Response:
+    source = mail_sources.get_source(session, source_id)
+    return _tested(request, ctx, session, principal, source.kind, form, source)
+
+
+def _tested(
+    request: Request,
+    ctx: Runtime,
+    session: Session,
+    principal: Principal,
+    kind: str,
+    form: FormData,
+    source: MailSource | None,
+) -> Response:
+    """The form again, as typed, with the outcome of one connection attempt; nothing saved."""
+    config: dict[str, Any] = mail_source_forms.config_from_form(kind, form)
+    page: dict[str, Any] = {"source": source, "form": form, "tested": True}
+    try:
+        secret = _text(form, "secret") or mail_sources.stored_secret_for(
+            ctx.secret_box, source, config
+        )
+        result = mail_source_check.test_connection(kind, config, secret)
+    except SourceError as exc:
+        return _form_page(
+            request, session, principal, kind, errors=_errors(exc), status_code=422, **page
+        )
+    except SecretUnreadable as exc:
+        result = CheckResult(False, str(exc))
+    return _form_page(request, session, principal, kind, result=result, **page)
 
 
 @router.post(SOURCES + "/{source_id}/delete", dependencies=Checked)
@@ -136,47 +283,3 @@ def poll_source(request: Request, source_id: Id, ctx: Ctx, _: UiAdmin) -> Respon
             f"{result.duplicates} stored before.",
         )
     return redirect(request, SOURCES)
-
-
-@router.get(RULES, response_class=HTMLResponse)
-def rules_page(request: Request, session: DbSession, principal: UiAdmin) -> Response:
-    customers = catalog.list_customers(session)
-    return render(
-        request,
-        "mail_rules.html",
-        session=session,
-        principal=principal,
-        rules=inbox.list_rules(session),
-        customers=customers,
-        names={c.id: c.name for c in customers},
-    )
-
-
-@router.post(RULES, dependencies=Checked)
-def create_rule(
-    request: Request,
-    session: DbSession,
-    principal: UiAdmin,
-    customer_id: IdForm,
-    sender: Annotated[str, Form(max_length=400)] = "",
-    subject_pattern: Annotated[str, Form(max_length=400)] = "",
-) -> Response:
-    try:
-        inbox.create_rule(
-            session,
-            sender=sender,
-            subject_pattern=subject_pattern,
-            customer_id=customer_id,
-            actor=principal.actor,
-        )
-    except (InboxError, NotFound) as exc:
-        return redirect(request, RULES, f"Not created: {exc}", "error")
-    session.commit()
-    return redirect(request, RULES, "Rule created: matching mail becomes runs of that customer.")
-
-
-@router.post(RULES + "/{rule_id}/delete", dependencies=Checked)
-def delete_rule(request: Request, rule_id: Id, session: DbSession, principal: UiAdmin) -> Response:
-    inbox.delete_rule(session, rule_id, actor=principal.actor)
-    session.commit()
-    return redirect(request, RULES, "Rule deleted.")

@@ -1,4 +1,9 @@
-"""The Inbox, a stored mail, .eml upload and raw downloads."""
+"""The Inbox, a stored mail, .eml upload and raw downloads.
+
+Approving asks for a customer every time (none is chosen for the operator). Ignoring asks to be
+confirmed on a page of its own (no script: the CSP allows none inline), moves the mail to the
+Ignored lane, and Restore there undoes it.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ import asyncio
 from typing import Annotated
 
 import anyio.to_thread
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -14,11 +19,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ticketbridge.core.roles import Permission
 from ticketbridge.services import catalog, inbox, mail_view, runs
 from ticketbridge.services.accounts import Principal
+from ticketbridge.services.catalog import NotFound
 from ticketbridge.services.inbox import InboxError
 from ticketbridge.services.mail_intake import raw_bytes
 from ticketbridge.storage.models import MailMessage
 from ticketbridge.web.api.mail import store, upload_form, uploaded_files
-from ticketbridge.web.api.schemas import Id, IdForm, Page
+from ticketbridge.web.api.schemas import MAX_ID, Id, Page
 from ticketbridge.web.deps import (
     CsrfChecked,
     Ctx,
@@ -37,7 +43,9 @@ LANE_TITLES = {
     "waiting": "Waiting for approval",
     "could_not_tell": "Could not tell",
     "failed": "Failed",
+    "ignored": "Ignored",
 }
+LanePattern = "^(waiting|could_not_tell|failed|ignored)$"
 
 
 @router.get("/inbox", response_class=HTMLResponse)
@@ -45,7 +53,7 @@ def inbox_page(
     request: Request,
     session: DbSession,
     principal: UiReader,
-    lane: Annotated[str, Query(pattern="^(waiting|could_not_tell|failed)$")] = "waiting",
+    lane: Annotated[str, Query(pattern=LanePattern)] = "waiting",
     page: Page = 1,
 ) -> Response:
     return render(
@@ -129,8 +137,12 @@ def approve_mail(
     ctx: Ctx,
     session: DbSession,
     principal: UiReviewer,
-    customer_id: IdForm,
+    # Optional here so that "Choose a customer…" left as it is gets a word, not a 422.
+    customer_id: Annotated[int | None, Form(ge=1, le=MAX_ID)] = None,
 ) -> Response:
+    if customer_id is None:
+        message = "Not approved: choose the customer this mail belongs to."
+        return redirect(request, f"/inbox/{mail_id}", message, "error")
     try:
         mail = inbox.approve(
             session,
@@ -140,7 +152,7 @@ def approve_mail(
             now=ctx.clock(),
             max_bytes=ctx.settings.mail_max_bytes,
         )
-    except InboxError as exc:
+    except (InboxError, NotFound) as exc:
         return redirect(request, f"/inbox/{mail_id}", f"Not approved: {exc}", "error")
     session.commit()
     return redirect(
@@ -148,13 +160,69 @@ def approve_mail(
     )
 
 
-@router.post("/inbox/{mail_id}/ignore", dependencies=Checked)
-def ignore_mail(
+@router.get("/inbox/{mail_id}/ignore", response_class=HTMLResponse)
+def confirm_ignore(
     request: Request, mail_id: Id, session: DbSession, principal: UiReviewer
 ) -> Response:
-    inbox.ignore(session, mail_id, actor=principal.actor)
+    mail = inbox.get_mail(session, mail_id)
+    return render(
+        request,
+        "inbox_ignore.html",
+        session=session,
+        principal=principal,
+        mail=mail,
+        lane=inbox.lane_of(mail),
+        lanes=LANE_TITLES,
+    )
+
+
+@router.post("/inbox/{mail_id}/ignore", dependencies=Checked)
+def ignore_mail(
+    request: Request,
+    mail_id: Id,
+    ctx: Ctx,
+    session: DbSession,
+    principal: UiReviewer,
+    confirm: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    if confirm != "yes":  # an Ignore button of an older page: ask first
+        return redirect(request, f"/inbox/{mail_id}/ignore")
+    mail = inbox.get_mail(session, mail_id)
+    lane = inbox.lane_of(mail) or "waiting"
+    inbox.ignore(session, mail_id, actor=principal.actor, now=ctx.clock())
     session.commit()
-    return redirect(request, "/inbox", "Mail ignored.")
+    return redirect(
+        request,
+        f"/inbox?lane={lane}",
+        f"Mail ignored: “{_title(mail)}” is in the Ignored lane, where Restore undoes it.",
+    )
+
+
+@router.post("/inbox/{mail_id}/restore", dependencies=Checked)
+def restore_mail(
+    request: Request, mail_id: Id, ctx: Ctx, session: DbSession, principal: UiReviewer
+) -> Response:
+    try:
+        mail = inbox.restore(
+            session,
+            mail_id,
+            actor=principal.actor,
+            now=ctx.clock(),
+            max_bytes=ctx.settings.mail_max_bytes,
+        )
+    except InboxError as exc:
+        return redirect(request, "/inbox?lane=ignored", f"Not restored: {exc}", "error")
+    session.commit()
+    lane = inbox.lane_of(mail)
+    if lane is None:
+        where = f"its job is known now: {len(mail.run_ids or [])} run(s) stored"
+    else:
+        where = f"back in {LANE_TITLES[lane]}"
+    return redirect(request, "/inbox?lane=ignored", f"Restored “{_title(mail)}”: {where}.")
+
+
+def _title(mail: MailMessage) -> str:
+    return (mail.subject or mail.filename or f"mail {mail.id}")[:120]
 
 
 @router.post("/inbox/upload")
@@ -177,12 +245,17 @@ async def upload_mail(request: Request, ctx: Ctx, _: UiIngester) -> Response:
         await form.close()
     new = sum(1 for item in items if item.created)
     run_count = sum(len(item.run_ids) for item in items)
-    flash(
-        request,
+    failed = [item for item in items if item.state == "failed"]
+    message = (
         f"{len(items)} mail(s) uploaded: {new} new, {len(items) - new} stored before; "
-        f"{run_count} run(s).",
+        f"{run_count} run(s)."
     )
-    return redirect(request, "/inbox")
+    if failed:
+        # The file name is all a malformed mail can be told by (it may have no subject).
+        reasons = "; ".join(f"{item.filename}: {item.failure or 'failed'}" for item in failed)
+        message += f" {len(failed)} could not be read (in the Failed lane): {reasons}"
+    flash(request, message[:2000], "error" if failed else "ok")
+    return redirect(request, "/inbox?lane=failed" if failed else "/inbox")
 
 
 def _not_uploaded(exc: StarletteHTTPException) -> HTTPException:
