@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     # the database pool is sized from these so that no request waits for a connection.
     ticket_action_threads: int = Field(default=8, ge=1, le=64)
     web_threads: int = Field(default=32, ge=4, le=256)
+    # A review can be taken back (Undo on Run Checks) this long after it was made, by whoever
+    # made it or an admin; 0 turns Undo off.
+    review_undo_minutes: int = Field(default=10, ge=0, le=24 * 60)
 
     @model_validator(mode="before")
     @classmethod

@@ -77,6 +77,10 @@ def test_operator_reviews_a_run_and_it_leaves_the_queue(
     page.get_by_role("navigation").get_by_role("link", name="Run Checks").click()
     expect(page.get_by_role("heading", name="Run Checks")).to_be_visible()
     expect(page.get_by_text("3 runs waiting for review.")).to_be_visible()
+    # One row per job; the job expands to its runs.
+    job = page.locator(f"#job-{seeded.job_id}")
+    expect(job).to_contain_text("Error")
+    job.locator("summary").click()
     row = page.locator(f"#run-{reviewed_id}")
     expect(row).to_contain_text("Error")
 
@@ -84,8 +88,9 @@ def test_operator_reviews_a_run_and_it_leaves_the_queue(
     expect(page.get_by_role("status")).to_have_text("Reviewed 1 run.")
     expect(row).to_have_count(0)
     expect(page.get_by_text("2 runs waiting for review.")).to_be_visible()
-    for run_id in waiting_ids:
-        expect(page.locator(f"#run-{run_id}")).to_be_visible()
+    # The job acted on stays open with its other run; the other job is one row.
+    expect(page.locator(f"#run-{waiting_ids[0]}")).to_be_visible()
+    expect(page.locator("li.rc-job")).to_have_count(2)
 
     page.get_by_role("navigation").get_by_role("link", name="Dashboard").click()
     expect(page.get_by_text("2 unreviewed runs")).to_be_visible()

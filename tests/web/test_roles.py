@@ -108,6 +108,8 @@ EXPECTED: dict[tuple[str, str], Permission | None] = {
     ("GET", "/"): D,
     ("GET", "/run-checks"): R,
     ("POST", "/run-checks/review"): W,
+    ("GET", "/run-checks/confirm"): W,
+    ("POST", "/run-checks/unreview"): W,
     ("GET", "/jobs"): R,
     ("GET", "/jobs/{job_id}"): R,
     ("GET", "/jobs/{job_id}/runs/{run_id}"): R,

@@ -103,7 +103,9 @@ def test_review_returns_only_to_a_local_page(app: FastAPI, db: sessionmaker[Sess
         follow_redirects=False,
     )
 
-    assert response.status_code == 303 and response.headers["location"] == "/run-checks"
+    # Back to Run Checks, scrolled to the message (web/ui/run_checks_pages.py).
+    assert response.status_code == 303
+    assert response.headers["location"] == "/run-checks#review-message"
 
 
 def test_logout_ends_the_session(app: FastAPI, db: sessionmaker[Session]) -> None:
@@ -222,15 +224,19 @@ def test_run_checks_total_counts_only_the_runs_its_filters_select(
     assert summary(product="Another product") == "0 runs waiting for review."
 
 
-def test_run_checks_paginates_at_fifty(app: FastAPI, db: sessionmaker[Session]) -> None:
+def test_run_checks_pages_fifty_runs_at_a_time_by_cursor(
+    app: FastAPI, db: sessionmaker[Session]
+) -> None:
     add_runs(db, 60, step=timedelta(hours=-1))
     client = _signed_in(app, db)
 
-    first = client.get("/run-checks").text
-    second = client.get("/run-checks", params={"page": 2}).text
+    first = client.get("/run-checks", params={"view": "runs"}).text
+    found = re.search(r'href="(/run-checks\?[^"]*cursor=[^"]+)" rel="next"', first)
+    assert found is not None
+    second = client.get(found.group(1).replace("&amp;", "&")).text
 
     assert first.count('<tr id="run-') == 50 and second.count('<tr id="run-') == 10
-    assert "Page 1 of 2" in first
+    assert 'rel="prev"' in second and 'rel="next"' not in second
 
 
 def test_job_details_and_the_run_deep_link(app: FastAPI, db: sessionmaker[Session]) -> None:

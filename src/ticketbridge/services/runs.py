@@ -1,4 +1,8 @@
-"""Finding and reviewing runs."""
+"""Finding runs, reviewing them, and taking a review back.
+
+The review queue itself (Run Checks: jobs worst first, pages by cursor, review everything a
+filter matches) is services/run_checks.py.
+"""
 
 from __future__ import annotations
 
@@ -6,22 +10,24 @@ import base64
 import binascii
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, TypeVarTuple
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, exists, func, or_, select, update
 from sqlalchemy.orm import Session, contains_eager, selectinload
 
+from ticketbridge.core.run_order import InvalidCursor as InvalidCursor
+from ticketbridge.core.run_order import may_undo_review
 from ticketbridge.core.statuses import RunStatus
 from ticketbridge.services import audit
-from ticketbridge.storage.models import Customer, Job, Run, utcnow
+from ticketbridge.storage.models import Customer, Job, Run, RunObject, utcnow
+
+# The run ids an audit event lists; a bulk review of thousands records its count and filter.
+AUDITED_IDS = 200
+SEARCH_MAX = 200
 
 
 class RunNotFound(LookupError):
-    pass
-
-
-class InvalidCursor(ValueError):
     pass
 
 
@@ -35,17 +41,31 @@ class RunFilter:
     until: datetime | None = None
     reviewed: bool | None = None
     source: str | None = None
+    # Free text over customer, job and host names, the remark, object names and messages.
+    search: str = ""
+    # Only runs stored when a page was shown (ids up to this): an action taken from the page
+    # never reaches runs that arrived after it.
+    upto: int | None = None
 
 
-def filtered(query: Select[Any], filters: RunFilter) -> Select[Any]:
-    if filters.customer_id is not None:
-        query = query.where(Job.customer_id == filters.customer_id)
+Columns = TypeVarTuple("Columns")
+
+
+def filtered(query: Select[*Columns], filters: RunFilter) -> Select[*Columns]:
+    """`query` (of runs) narrowed to `filters`. Customer and product reach runs through the
+    ids of their jobs, so no join is needed: with one, SQLite would read every run of every
+    job instead of the runs waiting for review (ix_runs_queue_*)."""
+    if filters.customer_id is not None or filters.product:
+        jobs = select(Job.id)
+        if filters.customer_id is not None:
+            jobs = jobs.where(Job.customer_id == filters.customer_id)
+        if filters.product:
+            jobs = jobs.where(Job.backup_product == filters.product)
+        query = query.where(Run.job_id.in_(jobs))
     if filters.job_id is not None:
         query = query.where(Run.job_id == filters.job_id)
     if filters.statuses:
         query = query.where(Run.status.in_([s.value for s in filters.statuses]))
-    if filters.product:
-        query = query.where(Job.backup_product == filters.product)
     if filters.since is not None:
         query = query.where(Run.started_at >= filters.since)
     if filters.until is not None:
@@ -56,16 +76,57 @@ def filtered(query: Select[Any], filters: RunFilter) -> Select[Any]:
         query = query.where(Run.reviewed_at.is_(None))
     if filters.source:
         query = query.where(Run.source == filters.source)
+    if filters.upto is not None:
+        query = query.where(Run.id <= filters.upto)
+    if filters.search.strip():
+        query = query.where(_matches(filters.search.strip()[:SEARCH_MAX]))
     return query
 
 
-def _base() -> Select[Any]:
+def _matches(text: str) -> Any:
+    """Case-insensitive substring search; % and _ in the text are taken literally. Names live
+    in the small customer and job tables, so they are matched there and reach runs by job."""
+    named_jobs = (
+        select(Job.id)
+        .join(Job.customer)
+        .where(
+            or_(
+                Customer.name.icontains(text, autoescape=True),
+                Job.job_name.icontains(text, autoescape=True),
+                Job.host.icontains(text, autoescape=True),
+            )
+        )
+    )
+    # Looked up run by run (ix_run_objects_run_id): the runs a page considers are few next to
+    # all objects stored, which PostgreSQL would otherwise read in full to hash the matches
+    # (OFFSET 0 keeps the subquery as it is written).
+    in_objects = exists(
+        select(RunObject.id)
+        .where(
+            RunObject.run_id == Run.id,
+            or_(
+                RunObject.name.icontains(text, autoescape=True),
+                RunObject.message.icontains(text, autoescape=True),
+            ),
+        )
+        .offset(0)
+    )
+    return or_(
+        Run.job_id.in_(named_jobs), Run.overall_remark.icontains(text, autoescape=True), in_objects
+    )
+
+
+def with_job(query: Select[Any]) -> Select[Any]:
+    """Runs with their job and customer loaded in the same statement."""
     return (
-        select(Run)
-        .join(Run.job)
+        query.join(Run.job)
         .join(Job.customer)
         .options(contains_eager(Run.job).contains_eager(Job.customer))
     )
+
+
+def _base() -> Select[Any]:
+    return with_job(select(Run))
 
 
 def encode_cursor(run_id: int) -> str:
@@ -103,69 +164,133 @@ def get_run(session: Session, run_id: int) -> Run:
     return run
 
 
-def review(session: Session, run_ids: Sequence[int], *, actor: str, note: str = "") -> list[Run]:
+def review(
+    session: Session,
+    run_ids: Sequence[int],
+    *,
+    actor: str,
+    note: str = "",
+    now: datetime | None = None,
+) -> list[Run]:
     """Mark runs reviewed. A run reviewed before keeps its first reviewer (no double counting)."""
     runs = list(session.scalars(select(Run).where(Run.id.in_(run_ids))))
     missing = set(run_ids) - {run.id for run in runs}
     if missing:
         raise RunNotFound(f"run {min(missing)} does not exist")
-    now = utcnow()
+    now = now or utcnow()
     newly = [run for run in runs if run.reviewed_at is None]
     for run in newly:
         run.reviewed_at = now
         run.reviewed_by = actor
         run.review_note = note.strip()
     if newly:
-        audit.record(
-            session,
-            actor=actor,
-            action="runs.review",
-            subject=", ".join(f"run {run.id}" for run in newly[:20]),
-            details={"run_ids": [run.id for run in newly], "note": note.strip()},
-        )
+        record_review(session, [run.id for run in newly], actor=actor, note=note, at=now)
     return runs
 
 
-@dataclass(frozen=True)
-class RunChecksPage:
-    runs: list[Run]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-
-def run_checks(session: Session, filters: RunFilter, *, page: int, per_page: int) -> RunChecksPage:
-    """The review queue: runs grouped by customer and job, newest first inside each job."""
-    count = select(func.count(Run.id))
-    if filters.customer_id is not None or filters.product:
-        # Only these filters read jobs; both joins are on non-null foreign keys, so leaving
-        # them out never changes the count.
-        count = count.join(Run.job)
-    total = session.scalar(filtered(count, filters)) or 0
-    query = filtered(_base(), filters).order_by(
-        Customer.name, Job.job_name, Job.id, Run.started_at.desc(), Run.id.desc()
+def record_review(
+    session: Session,
+    run_ids: Sequence[int],
+    *,
+    actor: str,
+    note: str,
+    at: datetime,
+    count: int | None = None,
+    matching: str = "",
+) -> None:
+    """The audit event of one review action. Its time identifies the action: every run it
+    reviewed carries that time, which is how Undo finds them again."""
+    details: dict[str, Any] = {
+        "run_ids": list(run_ids[:AUDITED_IDS]),
+        "count": count if count is not None else len(run_ids),
+        "note": note.strip(),
+        "reviewed_at": at.isoformat(),
+    }
+    if matching:
+        details["matching"] = matching
+    audit.record(
+        session,
+        actor=actor,
+        action="runs.review",
+        subject=", ".join(f"run {run_id}" for run_id in run_ids[:20]),
+        details=details,
     )
-    rows = session.scalars(query.offset((page - 1) * per_page).limit(per_page)).unique().all()
-    return RunChecksPage(list(rows), total, page, per_page)
+
+
+@dataclass(frozen=True)
+class Unreviewed:
+    count: int
+    refused: int  # asked for but not taken back: someone else's, or too late
+    run_ids: list[int]
+
+
+def unreview(
+    session: Session,
+    *,
+    actor: str,
+    is_admin: bool,
+    now: datetime,
+    grace: timedelta,
+    run_ids: Sequence[int] = (),
+    reviewed_at: datetime | None = None,
+) -> Unreviewed:
+    """Take reviews back: the runs named, or every run of one review action (its time), that
+    `actor` reviewed (any reviewer's, for an admin) within the grace period. The run is back
+    in the queue as if never reviewed; the audit keeps who had reviewed it, when, and the note."""
+    if not run_ids and reviewed_at is None:
+        return Unreviewed(0, 0, [])
+    query = select(Run.id, Run.reviewed_at, Run.reviewed_by, Run.review_note).where(
+        Run.reviewed_at.is_not(None)
+    )
+    if run_ids:
+        query = query.where(Run.id.in_(run_ids))
+    if reviewed_at is not None:
+        query = query.where(Run.reviewed_at == reviewed_at)
+        if not is_admin:
+            query = query.where(Run.reviewed_by == actor)
+    rows = session.execute(query.order_by(Run.id)).all()
+    allowed = [
+        row
+        for row in rows
+        if may_undo_review(
+            reviewed_at=row.reviewed_at,
+            reviewed_by=row.reviewed_by,
+            actor=actor,
+            is_admin=is_admin,
+            now=now,
+            grace=grace,
+        )
+    ]
+    asked = len(set(run_ids)) if run_ids else len(rows)
+    if not allowed:
+        return Unreviewed(0, asked, [])
+    ids = [row.id for row in allowed]
+    for start in range(0, len(ids), 1000):
+        session.execute(
+            update(Run)
+            .where(Run.id.in_(ids[start : start + 1000]))
+            .values(reviewed_at=None, reviewed_by=None, review_note="")
+            .execution_options(synchronize_session=False)
+        )
+    reviews = sorted({(row.reviewed_by or "", row.reviewed_at.isoformat()) for row in allowed})
+    audit.record(
+        session,
+        actor=actor,
+        action="runs.unreview",
+        subject=", ".join(f"run {run_id}" for run_id in ids[:20]),
+        details={
+            "run_ids": ids[:AUDITED_IDS],
+            "count": len(ids),
+            "reviews": [{"reviewed_by": by, "reviewed_at": at} for by, at in reviews[:20]],
+            "notes": sorted({row.review_note for row in allowed if row.review_note})[:20],
+        },
+    )
+    session.expire_all()
+    return Unreviewed(len(ids), asked - len(ids), ids)
 
 
 def unreviewed_count(session: Session) -> int:
     return session.scalar(select(func.count(Run.id)).where(Run.reviewed_at.is_(None))) or 0
-
-
-def job_runs(session: Session, job_id: int, *, page: int, per_page: int) -> RunChecksPage:
-    query = select(Run).where(Run.job_id == job_id)
-    total = session.scalar(select(func.count(Run.id)).where(Run.job_id == job_id)) or 0
-    rows = session.scalars(
-        query.order_by(Run.started_at.desc(), Run.id.desc())
-        .offset((page - 1) * per_page)
-        .limit(per_page)
-    ).all()
-    return RunChecksPage(list(rows), total, page, per_page)
 
 
 def products(session: Session) -> list[str]:

@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
@@ -95,9 +96,32 @@ class Run(Base):
     __tablename__ = "runs"
     __table_args__ = (
         UniqueConstraint("source", "external_id"),
-        Index("ix_runs_job_started", "job_id", "started_at"),
-        Index("ix_runs_reviewed_started", "reviewed_at", "started_at"),
-        Index("ix_runs_started", "started_at"),
+        # Every list of runs is paged by a cursor on its sort key, which ends in the id (ties
+        # on started_at are common: a schedule's missed runs, imports): each of these indexes
+        # hands a page over in order, so the last page costs what the first does (issue 11).
+        Index("ix_runs_job_started_id", "job_id", "started_at", "id"),
+        Index("ix_runs_reviewed_started_id", "reviewed_at", "started_at", "id"),
+        Index("ix_runs_started_id", "started_at", "id"),
+        Index("ix_runs_status_started_id", "status", "started_at", "id"),
+        # The review queue (partial: only runs waiting for review, a few thousand at most):
+        # its runs of one status in age order, and its jobs with their runs' statuses.
+        Index(
+            "ix_runs_queue_status_started_id",
+            "status",
+            "started_at",
+            "id",
+            postgresql_where=text("reviewed_at IS NULL"),
+            sqlite_where=text("reviewed_at IS NULL"),
+        ),
+        Index(
+            "ix_runs_queue_job_status_started_id",
+            "job_id",
+            "status",
+            "started_at",
+            "id",
+            postgresql_where=text("reviewed_at IS NULL"),
+            sqlite_where=text("reviewed_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -35,7 +35,21 @@ IdForm = Annotated[int, Form(ge=1, le=MAX_ID)]
 IdField = Annotated[int, Field(ge=1, le=MAX_ID)]
 RemoteIdField = Annotated[int, Field(ge=1, le=MAX_REMOTE_ID)]
 Page = Annotated[int, Query(ge=1, le=MAX_PAGE)]
-DayFilter = Annotated[date | None, Query(ge=EARLIEST_DAY, le=LATEST_DAY)]
+
+
+def blank_is_none(value: Any) -> Any:
+    """A form or query field left empty means "not given"."""
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+# A day picker left empty sends `name=`: no bound, not an error (issue 11). The range sits on
+# the inner type, where the None an empty value becomes never meets it.
+DayFilter = Annotated[
+    Annotated[date, Field(ge=EARLIEST_DAY, le=LATEST_DAY)] | None,
+    BeforeValidator(blank_is_none),
+    Query(),
+]
+
 # Run time filters (since, until): ISO 8601 text only, 1970 to 2100.
 TimeFilter = Annotated[
     AwareDatetime,
