@@ -161,7 +161,9 @@ def _copy_postgresql(connection: Any, rows: Iterator[tuple[tuple, list]]) -> Non
 
 
 def _insert_sqlite(connection: Any, rows: Iterator[tuple[tuple, list]], engine: Engine) -> None:
-    stamp = DateTime().bind_processor(engine.dialect) or (lambda value: value)
+    # The dialect's own storage format, as the ORM writes it (SQLite compares the text).
+    stamp = DateTime().dialect_impl(engine.dialect).bind_processor(engine.dialect)
+    assert stamp is not None
 
     def naive(value: datetime | None) -> Any:
         return None if value is None else stamp(value.replace(tzinfo=None))

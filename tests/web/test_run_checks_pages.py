@@ -293,3 +293,16 @@ def test_readers_get_no_review_form(app: FastAPI, db: sessionmaker[Session], rol
 
     assert 'id="review-form"' not in page and "Review all" not in page
     assert _client(app, db, "oli").get("/run-checks/confirm").status_code == 200
+
+
+def test_filters_a_form_carries_that_cannot_be_read_review_nothing(
+    app: FastAPI, db: sessionmaker[Session]
+) -> None:
+    add_runs(db, 3)
+    client = _client(app, db)
+    page = client.get("/run-checks", params={"status": "error"}).text
+
+    done = _post(client, page, action="confirmed", filter="status=exploded&date_from=soon")
+
+    assert _reviewed(db) == {}
+    assert "This page is out of date" in client.get(done.headers["location"]).text

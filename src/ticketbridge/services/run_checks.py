@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, contains_eager
 from ticketbridge.core.run_order import QUEUE_ORDER, Cursor, Direction, Sort, SortKey
 from ticketbridge.core.statuses import RunStatus
 from ticketbridge.services.run_pages import PAGE_SIZE, RANK, PageLinks, links
-from ticketbridge.services.runs import RunFilter, filtered, with_job
+from ticketbridge.services.runs import RunFilter, filtered
 from ticketbridge.storage.models import Job, Run
 
 RUNS_PER_JOB = 5  # a job row expands to this many of its runs; the rest are one link away
@@ -181,11 +181,11 @@ def _fill(
     place = func.row_number().over(partition_by=Run.job_id, order_by=order).label("place")
     ranked = filtered(select(Run.id, place), filters).where(Run.job_id.in_(job_ids)).subquery()
     shown = session.scalars(
-        with_job(select(Run))
+        select(Run)  # the row already holds the job and customer
         .join(ranked, ranked.c.id == Run.id)
         .where(ranked.c.place <= runs_per_job)
         .order_by(Run.job_id, ranked.c.place)
-    ).unique()
+    )
     by_job: dict[int, list[Run]] = {}
     for run in shown:
         by_job.setdefault(run.job_id, []).append(run)

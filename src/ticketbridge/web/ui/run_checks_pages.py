@@ -182,13 +182,20 @@ def review_runs(
     """Review what was selected (runs, and jobs with every run of theirs the page's filters
     match), a row's own runs, every Success, or everything the filters match (after a
     confirmation page). The note goes to exactly those runs."""
-    params = parse_posted(filter) or RunChecksQuery()
+    params = parse_posted(filter)
+    if params is None:
+        # Filters this version cannot read (a page from before an upgrade, or tampered
+        # with): never fall back to no filter, which would reach every run in the queue.
+        _say(request, "This page is out of date: nothing was reviewed. Reload it and try again.",
+             "error")  # fmt: skip
+        return RedirectResponse(_back(return_to, RunChecksQuery()), status_code=303)
     back = _back(return_to, params)
     filters = params.run_filter(ui_zone(request, session))
     if upto is not None:
         filters = replace(filters, upto=upto)
     if action == "matching" and only is None and only_job is None:
-        query = [*params.pairs(), ("upto", str(upto or 0)), ("note", note.strip())]
+        query = [*params.pairs(), *([("upto", str(upto))] if upto is not None else [])]
+        query.append(("note", note.strip()))
         return RedirectResponse(f"/run-checks/confirm?{urlencode(query)}", status_code=303)
     if only is not None:
         ids, touched = [only], _jobs_of(session, [only])

@@ -155,7 +155,7 @@ def _local_midnight(day: date | None, zone: str) -> datetime | None:
 
 
 def parse_posted(text: str) -> RunChecksQuery | None:
-    """The filters a form posted back, or None when they are not valid (an old page)."""
+    """The filters a form posted back ("" is no filter), or None when they are not valid."""
     try:
         return RunChecksQuery.from_query_string(text)
     except ValidationError:
