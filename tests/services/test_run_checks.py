@@ -297,3 +297,17 @@ def test_undo_is_refused_to_others_and_after_the_grace_period(db: sessionmaker[S
     with db() as session:
         assert session.scalar(select(Run.reviewed_at).where(Run.id == ids[0])) is None
         assert session.scalar(select(Run.reviewed_by).where(Run.id == ids[1])) == "olivia"
+
+
+def test_a_job_row_shows_the_latest_remark_of_its_waiting_runs(db: sessionmaker[Session]) -> None:
+    old, new, _quiet = add_runs(db, 3, step=timedelta(hours=1))
+    with db() as session:
+        for run_id, remark in ((old, "Disk full"), (new, "Snapshot failed")):
+            run = session.get(Run, run_id)
+            assert run is not None
+            run.overall_remark = remark
+        session.commit()
+        [row] = run_checks.job_page(session, QUEUE, Sort.OLDEST, None).rows
+
+    assert row.latest_remark == "Snapshot failed"
+    assert [run.id for run in row.runs] == [old, new, _quiet]

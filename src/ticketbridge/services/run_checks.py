@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session, contains_eager
 
 from ticketbridge.core.run_order import QUEUE_ORDER, Cursor, Direction, Sort, SortKey
@@ -172,40 +172,45 @@ def job_page(
 def _fill(
     session: Session, filters: RunFilter, sort: Sort, rows: list[JobRow], runs_per_job: int
 ) -> None:
-    """Each row's first runs (in the page's order) and its latest remark, two statements for
-    the whole page."""
+    """Each row's first runs (in the page's order) and its latest remark: one pass over the
+    page's jobs' runs with the filters (a text search is read once), then the runs shown."""
     job_ids = [row.job_id for row in rows]
     time_order = Run.started_at.desc() if sort is Sort.NEWEST else Run.started_at
     id_order = Run.id.desc() if sort is Sort.NEWEST else Run.id
     order = (RANK, time_order, id_order) if sort.by_status else (time_order, id_order)
-    place = func.row_number().over(partition_by=Run.job_id, order_by=order).label("place")
-    ranked = filtered(select(Run.id, place), filters).where(Run.job_id.in_(job_ids)).subquery()
-    shown = session.scalars(
-        select(Run)  # the row already holds the job and customer
-        .join(ranked, ranked.c.id == Run.id)
-        .where(ranked.c.place <= runs_per_job)
-        .order_by(Run.job_id, ranked.c.place)
-    )
-    by_job: dict[int, list[Run]] = {}
-    for run in shown:
-        by_job.setdefault(run.job_id, []).append(run)
+    has_remark = Run.overall_remark != ""
+    place = func.row_number().over(partition_by=Run.job_id, order_by=order)
     latest = func.row_number().over(
-        partition_by=Run.job_id, order_by=(Run.started_at.desc(), Run.id.desc())
+        partition_by=(Run.job_id, has_remark), order_by=(Run.started_at.desc(), Run.id.desc())
     )
-    remarks = (
-        filtered(select(Run.job_id, Run.overall_remark, latest.label("place")), filters)
-        .where(Run.job_id.in_(job_ids), Run.overall_remark != "")
-        .subquery()
-    )
-    remark_of: dict[int, str] = {
-        job_id: remark
-        for job_id, remark in session.execute(
-            select(remarks.c.job_id, remarks.c.overall_remark).where(remarks.c.place == 1)
+    ranked = (
+        filtered(
+            select(Run.id, Run.job_id, Run.overall_remark, place.label("place"),
+                   latest.label("latest"), has_remark.label("has_remark")),
+            filters,
         )
-    }
+        .where(Run.job_id.in_(job_ids))
+        .subquery()
+    )  # fmt: skip
+    newest_remark = and_(ranked.c.latest == 1, ranked.c.has_remark)
+    picked = session.execute(
+        select(ranked.c.id, ranked.c.job_id, ranked.c.place, newest_remark, ranked.c.overall_remark)
+        .where(or_(ranked.c.place <= runs_per_job, newest_remark))
+    ).all()  # fmt: skip
+    remark_of: dict[int, str] = {}
+    places: dict[int, int] = {}
+    for run_id, job_id, at, is_newest_remark, remark in picked:
+        if at <= runs_per_job:
+            places[run_id] = at
+        if is_newest_remark:
+            remark_of[job_id] = remark
+    shown = session.scalars(select(Run).where(Run.id.in_(places)))  # rows hold job and customer
+    by_job: dict[int, list[Run]] = {}
+    for run in sorted(shown, key=lambda run: places[run.id]):
+        by_job.setdefault(run.job_id, []).append(run)
     for row in rows:
-        row.runs = by_job.get(row.job.id, [])
-        row.latest_remark = remark_of.get(row.job.id, "")
+        row.runs = by_job.get(row.job_id, [])
+        row.latest_remark = remark_of.get(row.job_id, "")
 
 
 # --- counts of plain lists ------------------------------------------------------------------
