@@ -306,3 +306,17 @@ def test_filters_a_form_carries_that_cannot_be_read_review_nothing(
 
     assert _reviewed(db) == {}
     assert "This page is out of date" in client.get(done.headers["location"]).text
+
+
+def test_a_long_note_is_not_carried_back_in_the_session_cookie(
+    app: FastAPI, db: sessionmaker[Session]
+) -> None:
+    add_runs(db, 1)
+    client = _client(app, db)
+    note = "ü" * 2000  # 4,000 bytes: with the rest, more than a browser keeps in a cookie
+
+    done = _post(client, client.get("/run-checks").text, note=note)
+    after = client.get(done.headers["location"])
+
+    assert after.status_code == 200 and "Select at least one run or job to review." in after.text
+    assert note not in after.text

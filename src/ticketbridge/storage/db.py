@@ -25,7 +25,9 @@ def make_engine(url: str, *, pool_size: int | None = None, **kwargs: Any) -> Eng
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, pool_pre_ping=True, **kwargs)
+    event.listen(engine, "connect", _postgresql_settings)
+    return engine
 
 
 def private_dir(path: Path) -> None:
@@ -73,6 +75,18 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _postgresql_settings(dbapi_connection: Any, _record: Any) -> None:
+    # Our statements are short reads and writes. PostgreSQL compiles (JIT) any whose cost
+    # estimate passes jit_above_cost, and a substring search it cannot estimate gets there:
+    # Run Checks searching its queue took 72 ms with JIT and 25 ms without. Set for the
+    # session, outside a transaction, so that no rollback undoes it.
+    autocommit = dbapi_connection.autocommit
+    dbapi_connection.autocommit = True
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute("SET jit = off")
+    dbapi_connection.autocommit = autocommit
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

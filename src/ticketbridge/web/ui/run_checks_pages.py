@@ -152,7 +152,16 @@ def _back(return_to: str, params: RunChecksQuery) -> str:
     return f"{back}#{MESSAGE_ANCHOR}" if back.startswith("/run-checks") else back
 
 
+# The message rides in the session cookie to the next page: a typed note comes back only when
+# short, and at most this many job rows are reopened.
+KEPT_NOTE_BYTES = 500
+OPENED_JOBS = 20
+
+
 def _say(request: Request, message: str, kind: str = "ok", **extra: Any) -> None:
+    if len(extra.get("note", "").encode()) > KEPT_NOTE_BYTES:
+        extra["note"] = ""
+    extra["open"] = list(extra.get("open") or [])[:OPENED_JOBS]
     request.session["flash"] = {"message": message, "kind": kind, "run_id": None, **extra}
 
 
