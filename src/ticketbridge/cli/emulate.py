@@ -17,6 +17,10 @@ from ticketbridge.emulators.autotask import (
     create_app,
 )
 from ticketbridge.emulators.autotask.auth import default_users
+from ticketbridge.emulators.jira import DEMO_API_TOKEN as JIRA_DEMO_TOKEN
+from ticketbridge.emulators.jira import DEMO_EMAIL as JIRA_DEMO_EMAIL
+from ticketbridge.emulators.jira import DEMO_PAT as JIRA_DEMO_PAT
+from ticketbridge.emulators.jira import create_app as create_jira_app
 
 app = typer.Typer(help="Sandbox emulators of the PSA APIs.", no_args_is_help=True)
 
@@ -106,4 +110,38 @@ def autotask(
         f"Autotask emulator on http://{host}:{port}/ (zone discovery: "
         f"/atservicesrest/v1.0/zoneInformation?user={api_user}; admin: /_emulator/)"
     )
+    uvicorn.run(application, host=host, port=port, log_level="warning")
+
+
+@app.command("jira")
+def jira(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8766,
+    mode: Annotated[str, typer.Option(help="cloud (API token basic auth) or dc (PAT).")] = "cloud",
+    seed: Annotated[str, typer.Option(help="Initial data: demo or empty.")] = "demo",
+    state: Annotated[
+        Path | None, typer.Option(help="JSON file that keeps the state across restarts.")
+    ] = None,
+    public_url: Annotated[
+        str | None, typer.Option(help="Base URL in self links. Default: http://HOST:PORT.")
+    ] = None,
+) -> None:
+    """Serve the Jira REST API emulator (/rest/api/2 and /3, /rest/servicedeskapi)."""
+    if mode not in {"cloud", "dc"}:
+        raise typer.BadParameter("mode must be cloud or dc", param_hint="--mode")
+    if seed not in {"demo", "empty"}:
+        raise typer.BadParameter("seed must be demo or empty", param_hint="--seed")
+    application = create_jira_app(
+        mode=mode,
+        seed=seed,
+        state_file=state,
+        public_url=public_url or default_public_url(host, port),
+        auto_deliver=True,
+    )
+    login = (
+        f"basic auth {JIRA_DEMO_EMAIL} / {JIRA_DEMO_TOKEN}"
+        if mode == "cloud"
+        else f"bearer {JIRA_DEMO_PAT}"
+    )
+    typer.echo(f"Jira emulator ({mode}) on http://{host}:{port}/ ({login}; admin: /_emulator/)")
     uvicorn.run(application, host=host, port=port, log_level="warning")
