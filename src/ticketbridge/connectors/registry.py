@@ -12,6 +12,7 @@ from ticketbridge.connectors.errors import ConnectorConfigError
 
 PSA_CONNECTORS: dict[str, str] = {
     "autotask": "ticketbridge.connectors.psa.autotask.connector:AutotaskConnector",
+    "jira": "ticketbridge.connectors.psa.jira.connector:JiraConnector",
 }
 
 

@@ -24,6 +24,9 @@ class PicklistValue:
     active: bool = True
     is_default: bool = False
     order: int = 0
+    # Where the PSA groups this value, when it does (Jira statuses: "new", "indeterminate",
+    # "done"); None for PSAs without such groups.
+    category: str | None = None
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,25 @@ class CheckResult:
     @property
     def ok(self) -> bool:
         return bool(self.zone.ok and self.authenticated.ok and self.reference_access.ok)
+
+
+@dataclass(frozen=True)
+class PsaCapabilities:
+    """What a PSA offers beyond the core operations. A connector without a capability keeps
+    the operation callable (it answers empty) and says so here, so callers and the contract
+    suite can tell "nothing found" from "not a thing in this PSA"."""
+
+    user_defined_fields: bool = True
+    configuration_items: bool = True
+    ticket_sources: bool = True
+    # Note types and publish values as picklists (Autotask); Jira's internal comment is a flag.
+    note_picklists: bool = True
+
+
+def capabilities_of(connector: object) -> PsaCapabilities:
+    """A connector's ``capabilities`` attribute, or everything for one that declares none."""
+    found = getattr(connector, "capabilities", None)
+    return found if isinstance(found, PsaCapabilities) else PsaCapabilities()
 
 
 @runtime_checkable

@@ -1,0 +1,1 @@
+"""Jira (Cloud and Data Center) as a PSA: see docs/connector-jira.md."""

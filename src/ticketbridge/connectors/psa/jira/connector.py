@@ -1,0 +1,405 @@
+"""JiraConnector: the PsaConnector protocol over Jira's REST API, Cloud first, Data Center too.
+
+Written from Atlassian's REST documentation and the project's notes (shared/reference
+jira-graph-sync.md §1); docs/connector-jira.md says what each protocol word means in Jira and
+what every operation costs. It shares no code with the Jira emulator it is tested against.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Self
+
+import httpx
+
+from ticketbridge.connectors.errors import ConnectorError, RemoteNotFound, RemoteRejected
+from ticketbridge.connectors.governor import Governor
+from ticketbridge.connectors.http import HttpChannel, RetryPolicy
+from ticketbridge.connectors.psa.base import (
+    CheckResult,
+    CheckStep,
+    CompanyPage,
+    PsaCapabilities,
+    ReferenceData,
+    RemoteCompany,
+    RemoteConfigurationItem,
+    RemoteTicket,
+    TicketDraft,
+)
+from ticketbridge.connectors.psa.jira import issues, projects
+from ticketbridge.connectors.psa.jira.client import SERVICE, JiraClient, JiraGate, redactor_for
+from ticketbridge.connectors.psa.jira.config import JiraConfig
+from ticketbridge.connectors.psa.jira.issues import PROPERTY, TICKET_FIELDS
+from ticketbridge.connectors.psa.jira.projects import JiraCache, Projects
+from ticketbridge.core.psa_governor import Priority
+
+IDS_PER_QUERY = 100
+LABELS_PER_QUERY = 100
+RECONCILE_LIMIT = 50  # search/jql's reconcileIssues takes at most 50 ids
+# JQL compares times to the minute: search from a minute earlier, then filter exactly.
+JQL_OVERLAP = timedelta(minutes=1)
+
+
+class JiraConnector:
+    kind = "jira"
+    Config = JiraConfig
+    capabilities = PsaCapabilities(
+        user_defined_fields=True,  # our issue property + label, not Jira custom fields
+        configuration_items=False,  # Jira has no devices; find_configuration_items -> []
+        ticket_sources=False,
+        note_picklists=False,
+    )
+
+    def __init__(
+        self,
+        config: JiraConfig,
+        *,
+        http_client: httpx.Client | None = None,
+        cache: JiraCache | None = None,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
+        governor: Governor | None = None,
+        priority: Priority = Priority.BACKGROUND,
+    ) -> None:
+        self.config = config
+        self._owns_client = http_client is None
+        self._http = http_client or httpx.Client(
+            timeout=config.timeout_seconds, follow_redirects=False
+        )
+        self.channel = HttpChannel(
+            self._http,
+            service=SERVICE,
+            retry=retry or RetryPolicy(),
+            sleep=sleep,
+            clock=clock,
+            rng=rng,
+            log_level=config.logging_level,
+            redactor=redactor_for(config),
+            gate=JiraGate(governor, priority) if governor is not None else None,
+        )
+        self.clock = clock
+        self.client = JiraClient(self.channel, config)
+        self.cache = cache or JiraCache()
+        self.projects = Projects(self.client, self.cache)
+        # What this instance last read of each issue: its project and status category, so a
+        # resolve (read, note, close) does not ask again.
+        self._seen: dict[int, tuple[int | None, str | None]] = {}
+
+    def close(self) -> None:
+        if self._owns_client:
+            self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- settings actions ------------------------------------------------------------------
+
+    def check(self) -> CheckResult:
+        skipped = CheckStep(None, "Not tried: an earlier step failed.")
+        try:
+            info = self.client.call("GET", "serverInfo") or {}
+        except ConnectorError as exc:
+            return CheckResult(CheckStep(False, exc.message), skipped, skipped)
+        found = str(info.get("deploymentType") or "")
+        details = {"version": str(info.get("version") or ""), "deployment": found}
+        if (found.casefold() == "cloud") != self.client.cloud and found:
+            wrong = f"This is Jira {found}; the connection is set to {self.config.deployment}."
+            return CheckResult(CheckStep(False, wrong), skipped, skipped, details)
+        reached = CheckStep(True, f"Jira {details['version'] or '?'} ({found or '?'}) answers.")
+        try:
+            me = self.client.call("GET", "myself") or {}
+        except ConnectorError as exc:
+            return CheckResult(reached, CheckStep(False, exc.message), skipped, details)
+        name = str(me.get("displayName") or me.get("name") or "?")
+        auth = CheckStep(True, f"Signed in as {name}.")
+        try:
+            counts = self.reference_data().counts()
+            what = f"{counts['queues']} issue types, {counts['statuses']} statuses, "
+            what += f"{counts['priorities']} priorities"
+            if self.config.default_project:
+                project = self.client.call("GET", f"project/{self.config.default_project}") or {}
+                self.cache.learn(project)
+                desk = project.get("projectTypeKey") == projects.SERVICE_DESK
+                what += f"; project {project.get('key')}" + (" (service desk)" if desk else "")
+        except ConnectorError as exc:
+            return CheckResult(reached, auth, CheckStep(False, exc.message), details)
+        if not (counts["queues"] and counts["statuses"] and counts["priorities"]):
+            return CheckResult(reached, auth, CheckStep(False, f"Some lists are empty: {what}."))
+        return CheckResult(reached, auth, CheckStep(True, f"Read {what}."), details)
+
+    def reference_data(self) -> ReferenceData:
+        """Issue types (queues), statuses with categories and priorities: one request each."""
+        types = self.client.call("GET", "issuetype")
+        statuses = self.client.call("GET", "status")
+        priorities = self.client.call("GET", "priority")
+        if isinstance(priorities, dict):  # the paged shape of newer Cloud answers
+            priorities = priorities.get("values")
+        return ReferenceData(
+            queues=projects.issue_types(types, self.config.issue_type),
+            statuses=projects.statuses(statuses),
+            priorities=projects.priorities(priorities),
+            fetched_at=datetime.fromtimestamp(self.clock(), UTC),
+        )
+
+    # --- companies (projects) --------------------------------------------------------------
+
+    def search_companies(
+        self, text: str, *, page_size: int = 25, cursor: str | None = None
+    ) -> CompanyPage:
+        return self.projects.search(text.strip(), page_size, cursor)
+
+    def get_companies(self, ids: Sequence[int]) -> dict[int, RemoteCompany]:
+        return self.projects.by_ids(ids)
+
+    # --- tickets (issues) ------------------------------------------------------------------
+
+    def create_ticket(self, draft: TicketDraft) -> RemoteTicket:
+        """POST issue (never repeated unless refused unprocessed), then GET it back."""
+        labels = [issues.udf_label(n, v) for n, v in draft.user_defined_fields]
+        if draft.external_id:
+            labels.insert(0, issues.reference_label(draft.external_id))
+        fields: dict[str, Any] = {
+            "project": {"id": str(draft.company_id)},
+            "issuetype": (
+                {"id": str(draft.queue_id)}
+                if draft.queue_id is not None
+                else {"name": self.config.issue_type}
+            ),
+            "summary": issues.summary(draft.title),
+            "labels": labels,
+        }
+        if draft.description:
+            fields["description"] = self._body(draft.description)
+        if draft.priority_id is not None:
+            fields["priority"] = {"id": str(draft.priority_id)}
+        value = issues.marker(
+            draft.external_id, draft.user_defined_fields, draft.configuration_item_id
+        )
+        body = {"fields": fields, "properties": [{"key": PROPERTY, "value": value}]}
+        timeout = max(self.config.create_timeout_seconds, self.config.timeout_seconds)
+        made = self.client.call("POST", "issue", json=body, timeout=timeout) or {}
+        issue_id = issues.opt_int(made.get("id"))
+        if issue_id is None:
+            raise RemoteRejected("Jira created an issue but did not say which.")
+        try:
+            return self._read(issue_id)
+        except ConnectorError as exc:
+            exc.remote_id = issue_id
+            raise
+
+    def get_tickets(self, ids: Sequence[int]) -> dict[int, RemoteTicket]:
+        wanted = list(dict.fromkeys(int(i) for i in ids))
+        found: dict[int, RemoteTicket] = {}
+        for start in range(0, len(wanted), IDS_PER_QUERY):
+            batch = wanted[start : start + IDS_PER_QUERY]
+            jql = f"id in ({', '.join(map(str, batch))})"
+            try:
+                hits = self._search(jql, reconcile=batch)
+            except RemoteRejected:
+                # Some Jira versions refuse the whole JQL when one id is unknown: ask one by one.
+                hits = [t for t in map(self._read_or_none, batch) if t is not None]
+            found |= {t.id: t for t in hits if t.id in batch}
+        return found
+
+    def find_tickets(
+        self, *, ticket_number: str | None = None, external_id: str | None = None
+    ) -> list[RemoteTicket]:
+        if ticket_number is None and external_id is None:
+            raise ValueError("find_tickets needs a ticket number or an external id")
+        if ticket_number is not None:
+            # A moved issue answers to its old key too; the protocol wants the exact number.
+            found = self._read_or_none(ticket_number)
+            tickets = [found] if found is not None and found.number == ticket_number else []
+        else:
+            assert external_id is not None
+            tickets = self._search(f'labels = "{issues.reference_label(external_id)}"')
+        return sorted(
+            (t for t in tickets if external_id is None or t.external_id == external_id),
+            key=lambda t: t.id,
+        )
+
+    def find_tickets_by_references(
+        self, references: Sequence[str]
+    ) -> dict[str, list[RemoteTicket]]:
+        wanted = list(dict.fromkeys(references))
+        found: dict[str, list[RemoteTicket]] = {reference: [] for reference in wanted}
+        for start in range(0, len(wanted), LABELS_PER_QUERY):
+            labels = [issues.reference_label(r) for r in wanted[start : start + LABELS_PER_QUERY]]
+            for ticket in self._search(f"labels in ({', '.join(map(_quoted, labels))})"):
+                if ticket.external_id in found:
+                    found[ticket.external_id].append(ticket)
+        for tickets in found.values():
+            tickets.sort(key=lambda t: t.id)
+        return found
+
+    def find_tickets_by_udf(
+        self, name: str, value: str, *, company_id: int | None = None
+    ) -> list[RemoteTicket]:
+        jql = f"labels = {_quoted(issues.udf_label(name, value))}"
+        if company_id is not None:
+            jql += f" AND project = {int(company_id)}"
+        exact = [
+            i
+            for i in self._search_raw(jql)
+            if issues.udfs_of(i).get(name) == value
+            and (company_id is None or issues.ticket(i).company_id == company_id)
+        ]
+        return sorted(self._tickets(exact), key=lambda t: t.id)
+
+    def find_configuration_items(self, udf_name: str, value: str) -> list[RemoteConfigurationItem]:
+        return []  # capabilities.configuration_items is False: Jira keeps no devices
+
+    def add_note(self, ticket_id: int, text: str, *, internal: bool = True) -> int:
+        """An internal note is a service desk internal comment in a service desk project, else
+        a comment restricted to the configured role or group (unrestricted without one)."""
+        project_id = self._project_of(ticket_id)
+        if internal and project_id is not None and self.cache.service_desk(project_id):
+            made = self.client.call(
+                "POST",
+                f"request/{int(ticket_id)}/comment",
+                json={"body": text, "public": False},
+                root=f"{self.client.base}/rest/servicedeskapi",
+            )
+        else:
+            body: dict[str, Any] = {"body": self._body(text)}
+            if internal and self.config.internal_visibility_type:
+                body["visibility"] = {
+                    "type": self.config.internal_visibility_type,
+                    "value": self.config.internal_visibility_value,
+                }
+            made = self.client.call("POST", f"issue/{int(ticket_id)}/comment", json=body)
+        note_id = issues.opt_int((made or {}).get("id"))
+        if note_id is None:
+            raise RemoteRejected("Jira added a comment but did not say which.")
+        return note_id
+
+    def count_time_entries(self, ticket_id: int) -> int:
+        """Worklogs: their total, from a one-item page."""
+        answer = self.client.call(
+            "GET", f"issue/{int(ticket_id)}/worklog", params={"maxResults": "1"}
+        )
+        total = issues.opt_int((answer or {}).get("total"))
+        return total if total is not None else len((answer or {}).get("worklogs") or [])
+
+    def close_ticket(self, ticket_id: int, status_id: int) -> None:
+        """Take the transition into ``status_id``, else the configured or first transition into
+        the done category; no transition there and already done: nothing to do."""
+        ticket_id = int(ticket_id)
+        if self._seen.get(ticket_id, (None, None))[1] == "done":
+            return
+        answer = self.client.call(
+            "GET", f"issue/{ticket_id}/transitions", params={"expand": "transitions.fields"}
+        )
+        chosen = _done_transition(
+            (answer or {}).get("transitions"), status_id, self.config.done_transition
+        )
+        if chosen is None:
+            current = self._read(ticket_id)
+            if current.is_completed:
+                return
+            raise RemoteRejected(
+                f"Jira offers no transition from {current.status_label!r} to a done status "
+                f"for {current.number}."
+            )
+        body: dict[str, Any] = {"transition": {"id": str(chosen["id"])}}
+        screen = chosen.get("fields")
+        if self.config.resolution and isinstance(screen, dict) and "resolution" in screen:
+            body["fields"] = {"resolution": {"name": self.config.resolution}}
+        self.client.call("POST", f"issue/{ticket_id}/transitions", json=body)
+        project, _ = self._seen.get(ticket_id, (None, None))
+        self._seen[ticket_id] = (project, "done")
+
+    def changed_since(self, since: datetime) -> list[RemoteTicket]:
+        if since.tzinfo is None:
+            raise ValueError("changed_since needs an aware datetime")
+        # Epoch milliseconds, not "yyyy/MM/dd HH:mm": a bare date string is read in the
+        # searching account's time zone (reference §1.5, airbytehq/airbyte#48492).
+        start = int((since - JQL_OVERLAP).timestamp() * 1000)
+        tickets = self._search(f"updated >= {start} ORDER BY updated ASC, id ASC")
+        return sorted(
+            (t for t in tickets if t.last_activity is None or t.last_activity > since),
+            key=lambda t: t.id,
+        )
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def _body(self, text: str) -> Any:
+        return issues.adf(text) if self.config.uses_adf else text
+
+    def _search_raw(self, jql: str, reconcile: Sequence[int] = ()) -> list[dict[str, Any]]:
+        return list(
+            self.client.search(
+                jql,
+                fields=TICKET_FIELDS,
+                properties=(PROPERTY,),
+                reconcile=reconcile if len(reconcile) <= RECONCILE_LIMIT else (),
+            )
+        )
+
+    def _search(self, jql: str, reconcile: Sequence[int] = ()) -> list[RemoteTicket]:
+        return self._tickets(self._search_raw(jql, reconcile))
+
+    def _read(self, id_or_key: int | str) -> RemoteTicket:
+        issue = self.client.call(
+            "GET",
+            f"issue/{id_or_key}",
+            params={"fields": ",".join(TICKET_FIELDS), "properties": PROPERTY},
+        )
+        return self._tickets([issue])[0]
+
+    def _read_or_none(self, id_or_key: int | str) -> RemoteTicket | None:
+        try:
+            return self._read(id_or_key)
+        except RemoteNotFound:
+            return None
+
+    def _project_of(self, ticket_id: int) -> int | None:
+        """The issue's project (and, through the cache, its type); read when not yet seen.
+        A 404 here is the deleted ticket's RemoteNotFound."""
+        known = self._seen.get(int(ticket_id))
+        if known is None or known[0] is None or self.cache.service_desk(known[0]) is None:
+            self._read(ticket_id)
+            known = self._seen.get(int(ticket_id))
+        return known[0] if known else None
+
+    def _tickets(self, found: Iterable[Any]) -> list[RemoteTicket]:
+        tickets = []
+        for issue in found:
+            if not isinstance(issue, dict) or issues.opt_int(issue.get("id")) is None:
+                continue
+            fields = issue.get("fields") or {}
+            self.cache.learn(fields.get("project"))
+            ticket = issues.ticket(issue)
+            status = fields.get("status") or {}
+            self._seen[ticket.id] = (ticket.company_id, issues.category_of(status))
+            tickets.append(ticket)
+        return tickets
+
+
+def _done_transition(
+    transitions: Any, status_id: int, preferred: str | None
+) -> dict[str, Any] | None:
+    usable = [
+        t
+        for t in transitions or []
+        if isinstance(t, dict) and t.get("id") is not None and t.get("isAvailable", True)
+    ]
+    into = [t for t in usable if str((t.get("to") or {}).get("id")) == str(status_id)]
+    done = [t for t in usable if issues.category_of(t.get("to") or {}) == "done"]
+    named = [t for t in done if preferred and str(t.get("name")).casefold() == preferred.casefold()]
+    for choice in (into, named, done):
+        if choice:
+            return choice[0]
+    return None
+
+
+def _quoted(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'

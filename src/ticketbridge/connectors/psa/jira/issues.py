@@ -1,0 +1,174 @@
+"""Jira issue JSON to and from the protocol's shapes: bodies (ADF or text), our markers, tickets.
+
+Our marker on an issue: the issue property ``ticketbridge`` holds ``{"reference": ..., "udfs":
+{...}}`` (the record, readable by people and apps), and one label per reference and per
+user-defined value makes it searchable by JQL (properties are only searchable when an app
+indexes them). Labels allow no spaces, so the value is base32-encoded: lower-case letters and
+digits survive Jira's case-insensitive label matching, and the value can be read back from the
+label alone when a search does not return properties.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import UTC, datetime
+from typing import Any
+
+from dateutil.parser import isoparse
+
+from ticketbridge.connectors.errors import RemoteRejected
+from ticketbridge.connectors.psa.base import RemoteTicket
+
+PROPERTY = "ticketbridge"
+REFERENCE_LABEL = "tbref-"
+UDF_LABEL = "tbudf-"
+_UDF_SEPARATOR = "\x1f"
+LABEL_LIMIT = 255
+SUMMARY_LIMIT = 255
+# Fields every ticket read asks for.
+TICKET_FIELDS = (
+    "summary",
+    "status",
+    "project",
+    "labels",
+    "updated",
+    "resolutiondate",
+    "statuscategorychangedate",
+)
+
+
+def adf(text: str) -> dict[str, Any]:
+    """Plain text as an Atlassian Document: blank lines part paragraphs, newlines break lines."""
+    paragraphs = []
+    for block in text.replace("\r\n", "\n").split("\n\n"):
+        if not block.strip():
+            continue
+        content: list[dict[str, Any]] = []
+        for n, line in enumerate(block.split("\n")):
+            if n:
+                content.append({"type": "hardBreak"})
+            if line:
+                content.append({"type": "text", "text": line})
+        paragraphs.append({"type": "paragraph", "content": content})
+    return {"type": "doc", "version": 1, "content": paragraphs}
+
+
+def summary(title: str) -> str:
+    """Jira summaries are one line of at most 255 characters."""
+    return " ".join(title.split())[:SUMMARY_LIMIT] or "(no title)"
+
+
+def _encode(prefix: str, value: str) -> str:
+    label = prefix + base64.b32encode(value.encode()).decode().rstrip("=").lower()
+    if len(label) > LABEL_LIMIT:
+        raise RemoteRejected(f"The value {value[:40]!r}… is too long to mark a Jira issue with.")
+    return label
+
+
+def _decode(label: str, prefix: str) -> str | None:
+    if not label.startswith(prefix):
+        return None
+    data = label[len(prefix) :].upper()
+    try:
+        return base64.b32decode(data + "=" * (-len(data) % 8)).decode()
+    except (binascii.Error, ValueError):
+        return None
+
+
+def reference_label(reference: str) -> str:
+    return _encode(REFERENCE_LABEL, reference)
+
+
+def udf_label(name: str, value: str) -> str:
+    return _encode(UDF_LABEL, f"{name}{_UDF_SEPARATOR}{value}")
+
+
+def marker(
+    reference: str | None, udfs: tuple[tuple[str, str], ...], device: int | None
+) -> dict[str, Any]:
+    value: dict[str, Any] = {"reference": reference, "udfs": dict(udfs)}
+    if device is not None:
+        value["configurationItemId"] = device
+    return value
+
+
+def reference_of(issue: dict[str, Any]) -> str | None:
+    recorded = _marker(issue).get("reference")
+    if isinstance(recorded, str) and recorded:
+        return recorded
+    for label in _labels(issue):
+        found = _decode(label, REFERENCE_LABEL)
+        if found:
+            return found
+    return None
+
+
+def udfs_of(issue: dict[str, Any]) -> dict[str, str]:
+    recorded = _marker(issue).get("udfs")
+    if isinstance(recorded, dict) and recorded:
+        return {str(k): str(v) for k, v in recorded.items()}
+    found: dict[str, str] = {}
+    for label in _labels(issue):
+        pair = _decode(label, UDF_LABEL)
+        if pair and _UDF_SEPARATOR in pair:
+            name, value = pair.split(_UDF_SEPARATOR, 1)
+            found[name] = value
+    return found
+
+
+def ticket(issue: dict[str, Any]) -> RemoteTicket:
+    fields = issue.get("fields") or {}
+    status = fields.get("status") or {}
+    project = fields.get("project") or {}
+    done = category_of(status) == "done"
+    completed = when(fields.get("resolutiondate"))
+    if done and completed is None:
+        # A workflow that sets no resolution still moved the issue into "done".
+        completed = when(fields.get("statuscategorychangedate")) or when(fields.get("updated"))
+    return RemoteTicket(
+        id=int(issue["id"]),
+        number=str(issue.get("key") or ""),
+        status_id=opt_int(status.get("id")),
+        status_label=str(status.get("name") or ""),
+        company_id=opt_int(project.get("id")),
+        title=str(fields.get("summary") or ""),
+        external_id=reference_of(issue),
+        last_activity=when(fields.get("updated")),
+        completed_at=completed if done else None,
+    )
+
+
+def category_of(status: dict[str, Any]) -> str | None:
+    category = status.get("statusCategory")
+    key = category.get("key") if isinstance(category, dict) else None
+    return str(key) if key else None
+
+
+def opt_int(value: Any) -> int | None:
+    try:
+        return int(value) if value is not None and value != "" else None
+    except (TypeError, ValueError):
+        return None
+
+
+def when(value: Any) -> datetime | None:
+    """Jira datetimes carry their offset (``2025-01-02T10:00:00.000+0000``)."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = isoparse(value)
+    except ValueError:
+        return None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def _marker(issue: dict[str, Any]) -> dict[str, Any]:
+    properties = issue.get("properties")
+    found = properties.get(PROPERTY) if isinstance(properties, dict) else None
+    return found if isinstance(found, dict) else {}
+
+
+def _labels(issue: dict[str, Any]) -> list[str]:
+    labels = (issue.get("fields") or {}).get("labels")
+    return [label for label in labels or [] if isinstance(label, str)]
