@@ -63,6 +63,7 @@ def test_cloud_round_trip_create_comment_worklog_transition_search_attach(cloud_
     assert back.fields.summary == "Veeam job FS02 failed"
     assert back.fields.description == "3 of 5 objects failed"
     assert back.fields.status.statusCategory.key == "done"
+    assert back.fields.resolution is not None
     assert back.fields.resolution.name == "Won't Do"
     assert [c.id for c in jira.comments(issue.key)] == [public.id, restricted.id]
     assert [w.id for w in jira.worklogs(issue.key)] == [worklog.id]
@@ -96,7 +97,7 @@ def test_deleted_issue_is_a_404_jira_error(cloud_url: str) -> None:
     with pytest.raises(JIRAError) as caught:
         jira.issue(issue.key)
     assert caught.value.status_code == 404
-    assert "Issue does not exist" in caught.value.text
+    assert "Issue does not exist" in str(caught.value.text)
 
 
 def test_wrong_api_token_is_refused(cloud_url: str) -> None:

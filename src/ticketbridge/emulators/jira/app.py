@@ -30,7 +30,7 @@ from .wire import Reply, Req
 Clock = Callable[[], datetime]
 MODES = {"cloud", "dc"}
 REQUEST_LOG_LIMIT = 10_000
-ANONYMOUS_OK = {"serverInfo"}
+ANONYMOUS_OK = {"server_info"}  # Jira answers serverInfo without credentials
 
 
 class Emulator:
@@ -295,8 +295,11 @@ class _Endpoint:
         if emu.public_url:
             base = emu.public_url
         else:
+            # The address the server accepted the connection on, never the Host header.
             host, port = scope.get("server") or ("127.0.0.1", 80)
-            base = f"{scope.get('scheme', 'http')}://{host}:{port}"
+            scheme = scope.get("scheme", "http")
+            default = (scheme == "http" and port == 80) or (scheme == "https" and port == 443)
+            base = f"{scheme}://{host}" + ("" if default else f":{port}")
         body = await request.body()
         headers = {k.lower(): v for k, v in request.headers.items()}
         reply = await emu.handle(

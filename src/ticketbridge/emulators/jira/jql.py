@@ -38,6 +38,7 @@ DATE_FIELDS = {
 }
 TEXT_FIELDS = {"summary", "description", "comment", "text"}
 SORTS = {"created", "updated", "key", "id", "priority", "status", "summary", "resolved"}
+WORD = re.compile(r"[\w\x00]+")
 PROPERTY = re.compile(r"^issue\.property\[([^\]]+)\]((?:\.[A-Za-z0-9_]+)*)$", re.IGNORECASE)
 
 
@@ -95,6 +96,19 @@ def _sort_key(issue: dict[str, Any], name: str) -> Any:
     if name in {"priority", "status"}:
         return int(issue[name])
     return issue[name]
+
+
+def _words_match(terms: list[str], text: str) -> bool:
+    """Jira's ``~`` on whole words (``term*`` as a prefix), every term present; no stemming."""
+    words = set(WORD.findall(text.lower()))
+    for term in terms:
+        stem = term.rstrip("\x00")
+        if term.endswith("\x00"):
+            if not any(w.startswith(stem) for w in words):
+                return False
+        elif stem not in words:
+            return False
+    return True
 
 
 class Parser:
@@ -244,8 +258,8 @@ class Parser:
         if low in TEXT_FIELDS:
             if op not in {"~", "!~"}:
                 raise error(f"The operator '{op}' is not supported by the '{name}' field.")
-            terms = [t.strip("*").lower() for t in value.split() if t.strip("*")]
-            hit: Pred = lambda i: all(t in self.text_of(i, low).lower() for t in terms)  # noqa: E731
+            terms = [t.lower() for t in WORD.findall(value.replace("*", "\x00"))]
+            hit: Pred = lambda i: _words_match(terms, self.text_of(i, low))  # noqa: E731
             return (lambda i: not hit(i)) if op == "!~" else hit
         if op not in {"=", "!="}:
             raise error(f"The operator '{op}' is not supported by the '{name}' field.")
