@@ -1,0 +1,145 @@
+"""Request costs and failure handling against the Jira emulator, seen in its request log."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.contract.jira_harness import JiraEmulatorHarness
+from ticketbridge.connectors.errors import ConnectorUnavailable
+from ticketbridge.connectors.psa.base import TicketDraft
+
+OPS, SUP = 10000, 10001  # the seeded software project and service desk
+TASK, SERVICE_REQUEST = 10001, 10003
+
+
+@pytest.fixture
+def world() -> Iterator[JiraEmulatorHarness]:
+    harness = JiraEmulatorHarness()
+    yield harness
+    harness.close()
+
+
+def logged(world: JiraEmulatorHarness) -> list[str]:
+    entries: list[dict[str, Any]] = world.http.get("/_emulator/requests").json()
+    return [f"{e['method']} {e['path']}" for e in entries]
+
+
+def forget(world: JiraEmulatorHarness) -> None:
+    world.http.delete("/_emulator/requests")
+
+
+def fault(world: JiraEmulatorHarness, **spec: Any) -> None:
+    response = world.http.post("/_emulator/faults", json=spec)
+    assert response.status_code == 201, response.text
+
+
+def draft(reference: str, project: int = OPS, issue_type: int = TASK) -> TicketDraft:
+    description = "Nightly ended with errors."
+    return TicketDraft(project, "Backup failed", description, issue_type, external_id=reference)
+
+
+def test_create_and_its_reconciliation_search_cost_three_requests(
+    world: JiraEmulatorHarness,
+) -> None:
+    psa = world.connector
+    forget(world)
+
+    made = psa.create_ticket(draft("run-7@tb"))
+    found = psa.find_tickets(external_id="run-7@tb")
+
+    assert found == [made]
+    assert logged(world) == [
+        "POST /rest/api/3/issue",
+        f"GET /rest/api/3/issue/{made.id}",
+        "POST /rest/api/3/search/jql",
+    ]
+
+
+def test_create_answered_500_is_not_repeated_and_its_outcome_is_unknown(
+    world: JiraEmulatorHarness,
+) -> None:
+    fault(world, status=500, path_contains="/issue", methods=["POST"])
+    forget(world)
+
+    with pytest.raises(ConnectorUnavailable) as caught:
+        world.connector.create_ticket(draft("run-8@tb"))
+
+    assert caught.value.outcome_unknown
+    assert logged(world) == ["POST /rest/api/3/issue"]
+
+
+def test_create_throttled_with_retry_after_is_sent_again_once(world: JiraEmulatorHarness) -> None:
+    fault(world, status=429, path_contains="/issue", methods=["POST"], retry_after=3)
+    sleeps: list[float] = []
+    world.connector.channel.sleep = sleeps.append
+    forget(world)
+
+    world.connector.create_ticket(draft("run-9@tb"))
+
+    assert logged(world)[:2] == ["POST /rest/api/3/issue"] * 2
+    assert len(sleeps) == 1 and sleeps[0] >= 3
+    assert len(world.connector.find_tickets(external_id="run-9@tb")) == 1
+
+
+def test_resolving_a_service_desk_request_costs_four_requests_after_the_read(
+    world: JiraEmulatorHarness,
+) -> None:
+    psa = world.connector
+    ticket = psa.create_ticket(draft("run-10@tb", SUP, SERVICE_REQUEST))
+    done = next(s.id for s in psa.reference_data().statuses if s.name == "Resolved")
+    forget(world)
+
+    psa.get_tickets([ticket.id])
+    read = len(logged(world))
+    assert psa.count_time_entries(ticket.id) == 0
+    psa.add_note(ticket.id, "Resolved by ticketbridge.", internal=True)
+    psa.close_ticket(ticket.id, done)
+
+    assert logged(world)[read:] == [
+        f"GET /rest/api/3/issue/{ticket.id}/worklog",
+        f"POST /rest/servicedeskapi/request/{ticket.id}/comment",
+        f"GET /rest/api/3/issue/{ticket.id}/transitions",
+        f"POST /rest/api/3/issue/{ticket.id}/transitions",
+    ]
+    comments = world.http.get(
+        f"/rest/api/3/issue/{ticket.id}/comment", headers=world.headers
+    ).json()["comments"]
+    assert [c["jsdPublic"] for c in comments] == [False]
+    closed = psa.get_tickets([ticket.id])[ticket.id]
+    assert closed.is_completed and closed.status_label == "Resolved"
+
+
+@pytest.mark.parametrize("datacenter", [False, True], ids=["cloud", "datacenter"])
+def test_projects_are_the_companies_found_by_name_and_id(datacenter: bool) -> None:
+    world = JiraEmulatorHarness(datacenter=datacenter)
+    psa = world.connector
+
+    page = psa.search_companies("OPERATION")
+    first = psa.search_companies("", page_size=1)
+    rest = psa.search_companies("", page_size=1, cursor=first.next_cursor)
+    found = psa.get_companies([SUP, OPS, 99_999])
+    world.close()
+
+    assert [(c.id, c.name, c.active) for c in page.items] == [(OPS, "Operations", True)]
+    assert [c.id for c in first.items + rest.items] == [OPS, SUP] and rest.next_cursor is None
+    assert sorted(found) == [OPS, SUP] and found[SUP].name == "Support"
+
+
+def test_user_defined_values_are_found_set_on_create_or_by_hand_per_project(
+    world: JiraEmulatorHarness,
+) -> None:
+    psa, name = world.connector, "XYZ Alert ID"
+    alert = ((name, "a-1"),)
+    ops = psa.create_ticket(TicketDraft(OPS, "Alert", queue_id=TASK, user_defined_fields=alert))
+    sup = psa.create_ticket(TicketDraft(SUP, "Alert", queue_id=SERVICE_REQUEST))
+    world.set_ticket_udf(sup.id, name, "a-1")
+    psa.create_ticket(
+        TicketDraft(OPS, "Alert", queue_id=TASK, user_defined_fields=((name, "A-1"),))
+    )
+
+    assert [t.id for t in psa.find_tickets_by_udf(name, "a-1")] == [ops.id, sup.id]
+    assert [t.id for t in psa.find_tickets_by_udf(name, "a-1", company_id=SUP)] == [sup.id]
+    assert psa.find_tickets_by_udf(name, "none") == []
