@@ -298,7 +298,7 @@ class JiraConnector:
         answer = self.client.call(
             "GET", f"issue/{ticket_id}/transitions", params={"expand": "transitions.fields"}
         )
-        chosen = _done_transition(
+        chosen = issues.done_transition(
             (answer or {}).get("transitions"), status_id, self.config.done_transition
         )
         if chosen is None:
@@ -382,23 +382,6 @@ class JiraConnector:
             self._seen[ticket.id] = (ticket.company_id, issues.category_of(status))
             tickets.append(ticket)
         return tickets
-
-
-def _done_transition(
-    transitions: Any, status_id: int, preferred: str | None
-) -> dict[str, Any] | None:
-    usable = [
-        t
-        for t in transitions or []
-        if isinstance(t, dict) and t.get("id") is not None and t.get("isAvailable", True)
-    ]
-    into = [t for t in usable if str((t.get("to") or {}).get("id")) == str(status_id)]
-    done = [t for t in usable if issues.category_of(t.get("to") or {}) == "done"]
-    named = [t for t in done if preferred and str(t.get("name")).casefold() == preferred.casefold()]
-    for choice in (into, named, done):
-        if choice:
-            return choice[0]
-    return None
 
 
 def _quoted(value: str) -> str:

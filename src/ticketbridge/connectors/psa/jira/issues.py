@@ -139,6 +139,25 @@ def ticket(issue: dict[str, Any]) -> RemoteTicket:
     )
 
 
+def done_transition(
+    transitions: Any, status_id: int, preferred: str | None
+) -> dict[str, Any] | None:
+    """The transition into ``status_id``, else the one named ``preferred`` into the done
+    category, else the first into done; None when no transition leads to done."""
+    usable = [
+        t
+        for t in transitions or []
+        if isinstance(t, dict) and t.get("id") is not None and t.get("isAvailable", True)
+    ]
+    into = [t for t in usable if str((t.get("to") or {}).get("id")) == str(status_id)]
+    done = [t for t in usable if category_of(t.get("to") or {}) == "done"]
+    named = [t for t in done if preferred and str(t.get("name")).casefold() == preferred.casefold()]
+    for choice in (into, named, done):
+        if choice:
+            return choice[0]
+    return None
+
+
 def category_of(status: dict[str, Any]) -> str | None:
     category = status.get("statusCategory")
     key = category.get("key") if isinstance(category, dict) else None
