@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from tests.contract.jira_harness import JiraEmulatorHarness
+from tests.contract.jira_harness import JiraEmulatorHarness, jira_connector
 from ticketbridge.connectors.errors import ConnectorUnavailable
 from ticketbridge.connectors.psa.base import TicketDraft
+from ticketbridge.emulators.jira import AGENT_API_TOKEN, AGENT_EMAIL, DEMO_API_TOKEN, DEMO_EMAIL
 
 OPS, SUP = 10000, 10001  # the seeded software project and service desk
 TASK, SERVICE_REQUEST = 10001, 10003
@@ -143,3 +144,21 @@ def test_user_defined_values_are_found_set_on_create_or_by_hand_per_project(
     assert [t.id for t in psa.find_tickets_by_udf(name, "a-1")] == [ops.id, sup.id]
     assert [t.id for t in psa.find_tickets_by_udf(name, "a-1", company_id=SUP)] == [sup.id]
     assert psa.find_tickets_by_udf(name, "none") == []
+
+
+def test_internal_note_outside_a_service_desk_is_hidden_from_users_outside_the_role(
+    world: JiraEmulatorHarness,
+) -> None:
+    psa = jira_connector(
+        world.http, internal_visibility_type="role", internal_visibility_value="Administrators"
+    )
+    ticket = psa.create_ticket(draft("run-12@tb"))
+    hidden = psa.add_note(ticket.id, "Only administrators.", internal=True)
+    shown = psa.add_note(ticket.id, "Everyone.", internal=False)
+
+    def visible(who: str, token: str) -> set[int]:
+        path = f"/rest/api/3/issue/{ticket.id}/comment"
+        return {int(c["id"]) for c in world.http.get(path, auth=(who, token)).json()["comments"]}
+
+    assert visible(DEMO_EMAIL, DEMO_API_TOKEN) == {hidden, shown}
+    assert visible(AGENT_EMAIL, AGENT_API_TOKEN) == {shown}  # not in Administrators

@@ -68,19 +68,17 @@ def error_text(response: httpx.Response) -> str:
     return "; ".join(m.strip() for m in found)[:_MESSAGE_CHARS]
 
 
-class JiraClient:
-    def __init__(self, channel: HttpChannel, config: JiraConfig) -> None:
-        self.channel = channel
-        self.config = config
-        self.base = config.base_url
-        self.api = f"{self.base}/rest/api/{config.rest_version}"
-        self.cloud = config.deployment == "cloud"
-        self.headers = {"Accept": "application/json", **_auth_header(config)}
-        channel.error_hook = self.error
+class JiraErrors:
+    """The channel's error hook: Jira's statuses with its own texts kept, redacted."""
 
-    def error(self, response: httpx.Response, messages: tuple[str, ...]) -> ConnectorError | None:
+    def __init__(self, redactor: Redactor) -> None:
+        self.redactor = redactor
+
+    def __call__(
+        self, response: httpx.Response, messages: tuple[str, ...]
+    ) -> ConnectorError | None:
         status = response.status_code
-        text = self.channel.redactor.text(error_text(response))
+        text = self.redactor.text(error_text(response))
         detail = f": {text}" if text else "."
         if status == 401:
             return ConnectorAuthError(f"Jira refused the credentials (HTTP 401){detail}")
@@ -97,6 +95,16 @@ class JiraClient:
         if status >= 500:
             return ConnectorUnavailable(f"Jira is unavailable (HTTP {status}){detail}")
         return None
+
+
+class JiraClient:
+    def __init__(self, channel: HttpChannel, config: JiraConfig) -> None:
+        self.channel = channel
+        self.config = config
+        self.base = config.base_url
+        self.api = f"{self.base}/rest/api/{config.rest_version}"
+        self.cloud = config.deployment == "cloud"
+        self.headers = {"Accept": "application/json", **_auth_header(config)}
 
     def call(
         self,

@@ -30,7 +30,13 @@ from ticketbridge.connectors.psa.base import (
     TicketDraft,
 )
 from ticketbridge.connectors.psa.jira import issues, projects
-from ticketbridge.connectors.psa.jira.client import SERVICE, JiraClient, JiraGate, redactor_for
+from ticketbridge.connectors.psa.jira.client import (
+    SERVICE,
+    JiraClient,
+    JiraErrors,
+    JiraGate,
+    redactor_for,
+)
 from ticketbridge.connectors.psa.jira.config import JiraConfig
 from ticketbridge.connectors.psa.jira.issues import PROPERTY, TICKET_FIELDS
 from ticketbridge.connectors.psa.jira.projects import JiraCache, Projects
@@ -68,6 +74,7 @@ class JiraConnector:
     ) -> None:
         self.config = config
         self._owns_client = http_client is None
+        redactor = redactor_for(config)
         self._http = http_client or httpx.Client(
             timeout=config.timeout_seconds, follow_redirects=False
         )
@@ -79,7 +86,8 @@ class JiraConnector:
             clock=clock,
             rng=rng,
             log_level=config.logging_level,
-            redactor=redactor_for(config),
+            redactor=redactor,
+            error_hook=JiraErrors(redactor),
             gate=JiraGate(governor, priority) if governor is not None else None,
         )
         self.clock = clock
