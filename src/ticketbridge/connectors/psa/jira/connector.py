@@ -140,7 +140,8 @@ class JiraConnector:
         except ConnectorError as exc:
             return CheckResult(reached, auth, CheckStep(False, exc.message), details)
         if not (counts["queues"] and counts["statuses"] and counts["priorities"]):
-            return CheckResult(reached, auth, CheckStep(False, f"Some lists are empty: {what}."))
+            empty = CheckStep(False, f"Some lists are empty: {what}.")
+            return CheckResult(reached, auth, empty, details)
         return CheckResult(reached, auth, CheckStep(True, f"Read {what}."), details)
 
     def reference_data(self) -> ReferenceData:
