@@ -6,6 +6,7 @@ given as a file path through `<NAME>_FILE` (for Docker and systemd credentials).
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import secrets
@@ -13,13 +14,52 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 log = logging.getLogger(__name__)
 
 SECRET_FIELDS = ("secret_key", "demo_password")
 MIN_SECRET_KEY_LENGTH = 32
+ROLE_NAMES = ("viewer", "reporter", "operator", "admin")
+
+
+class OidcProvider(BaseModel):
+    """One OpenID Connect issuer people may sign in with (docs/security.md, Single sign-on).
+
+    ``name`` appears in the redirect URI (/login/sso/<name>/callback) registered at the issuer.
+    The client secret is given inline or, better, as ``client_secret_file``; it is read here and
+    never shown or logged."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")
+    label: str = Field(min_length=1, max_length=80)
+    discovery_url: str = Field(pattern=r"^https?://", max_length=500)
+    client_id: str = Field(min_length=1, max_length=300)
+    client_secret: SecretStr | None = None
+    client_secret_file: Path | None = None
+    scopes: tuple[str, ...] = ("openid", "email", "profile")
+    # The claim holding group ids, role names or a domain ("groups", "roles", "hd"); a dotted
+    # path reaches into an object ("realm_access.roles").
+    groups_claim: str = Field(default="groups", min_length=1, max_length=200)
+    # Claim value -> role; of several matching values the highest role wins.
+    role_mapping: dict[str, str] = Field(default_factory=dict)
+    # Whether a first sign-in whose groups map to a role creates the user; if not, an admin
+    # links the identity first (`ticketbridge user link-sso`).
+    create_users: bool = True
+
+    @model_validator(mode="after")
+    def _check(self) -> OidcProvider:
+        if "openid" not in self.scopes:
+            raise ValueError(f"provider {self.name}: scopes must include 'openid'")
+        wrong = sorted({role for role in self.role_mapping.values() if role not in ROLE_NAMES})
+        if wrong:
+            raise ValueError(f"provider {self.name}: unknown role(s) {wrong} in role_mapping")
+        if self.client_secret_file is not None and self.client_secret is None:
+            secret = self.client_secret_file.read_text(encoding="utf-8").strip()
+            object.__setattr__(self, "client_secret", SecretStr(secret))
+        return self
 
 
 class Settings(BaseSettings):
@@ -66,6 +106,11 @@ class Settings(BaseSettings):
     # A review can be taken back (Undo on Run Checks) this long after it was made, by whoever
     # made it or an admin; 0 turns Undo off.
     review_undo_minutes: int = Field(default=10, ge=0, le=24 * 60)
+    # Single sign-on: a JSON list of OidcProvider objects (or a file of it through
+    # TICKETBRIDGE_OIDC_PROVIDERS_FILE). local_login=false leaves single sign-on only; the
+    # break-glass way back is to set it true again and restart (docs/security.md).
+    oidc_providers: tuple[OidcProvider, ...] = ()
+    local_login: bool = True
 
     @model_validator(mode="before")
     @classmethod
@@ -76,7 +121,20 @@ class Settings(BaseSettings):
             path = os.environ.get(f"TICKETBRIDGE_{name.upper()}_FILE")
             if path and not data.get(name):
                 data[name] = Path(path).read_text(encoding="utf-8").strip()
+        providers_file = os.environ.get("TICKETBRIDGE_OIDC_PROVIDERS_FILE")
+        if providers_file and not data.get("oidc_providers"):
+            data["oidc_providers"] = json.loads(Path(providers_file).read_text(encoding="utf-8"))
         return data
+
+    @model_validator(mode="after")
+    def _unique_provider_names(self) -> Settings:
+        names = [provider.name for provider in self.oidc_providers]
+        if len(names) != len(set(names)):
+            raise ValueError("TICKETBRIDGE_OIDC_PROVIDERS: provider names must be unique")
+        return self
+
+    def oidc_provider(self, name: str) -> OidcProvider | None:
+        return next((p for p in self.oidc_providers if p.name == name), None)
 
     @property
     def database_pool_size(self) -> int:

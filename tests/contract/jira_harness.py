@@ -27,6 +27,8 @@ SOFTWARE_PROJECT = 10000  # OPS in the emulator's seed
 PAIR = base64.b64encode(f"{DEMO_EMAIL}:{DEMO_API_TOKEN}".encode()).decode()
 CLOUD = {"email": DEMO_EMAIL, "api_token": DEMO_API_TOKEN}
 DATACENTER = {"deployment": "datacenter", "personal_access_token": DEMO_PAT}
+# Internal notes outside a service desk need a restriction; the demo user is in this role.
+RESTRICTED = {"internal_visibility_type": "role", "internal_visibility_value": "Administrators"}
 
 
 def jira_connector(client: TestClient, **config: Any) -> JiraConnector:
@@ -48,7 +50,9 @@ class JiraEmulatorHarness:
         self.http = TestClient(
             create_app(mode="dc" if datacenter else "cloud", seed=seed), base_url=EMULATOR_URL
         )
-        self.connector = jira_connector(self.http, **(DATACENTER if datacenter else {}))
+        self.connector = jira_connector(
+            self.http, **RESTRICTED, **(DATACENTER if datacenter else {})
+        )
         auth = f"Bearer {DEMO_PAT}" if datacenter else f"Basic {PAIR}"
         self.headers = {"Authorization": auth}
         self.api = "/rest/api/2" if datacenter else "/rest/api/3"

@@ -1,6 +1,6 @@
 """Every table. Importing this package registers them all on Base.metadata (Alembic needs that)."""
 
-from ticketbridge.storage.models.accounts import ApiToken, User
+from ticketbridge.storage.models.accounts import ApiToken, User, UserIdentity
 from ticketbridge.storage.models.alerts import (
     Alert,
     AlertCustomerMapping,
@@ -67,6 +67,7 @@ __all__ = [
     "TicketLinkRow",
     "UTCDateTime",
     "User",
+    "UserIdentity",
     "WebhookRegistration",
     "utcnow",
 ]

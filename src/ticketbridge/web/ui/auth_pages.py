@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from ticketbridge.services import accounts, audit, user_sessions
 from ticketbridge.services.login_throttle import ThrottlePolicy
@@ -18,17 +19,40 @@ router = APIRouter()
 # Said alike for an unknown user, a wrong password and a deactivated account.
 FAILED = "Unknown username or wrong password."
 THROTTLED = "Too many failed attempts. Wait a little and try again."
+LOCAL_OFF = "Password sign-in is switched off here; sign in with single sign-on."
 
 
 def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def login_form(
+    request: Request,
+    session: Session,
+    *,
+    next: str | None = None,
+    status_code: int = 200,
+    **context: object,
+) -> HTMLResponse:
+    """The sign-in page: the password form unless it is switched off, and a button for each
+    single sign-on provider."""
+    settings = request.app.state.ctx.settings
+    return render(
+        request,
+        "login.html",
+        session=session,
+        principal=None,
+        next=local_path(next, "/"),
+        providers=settings.oidc_providers,
+        local_login=settings.local_login,
+        status_code=status_code,
+        **context,
+    )
+
+
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, session: DbSession, next: str | None = None) -> Response:
-    return render(
-        request, "login.html", session=session, principal=None, next=local_path(next, "/")
-    )
+    return login_form(request, session, next=next)
 
 
 @router.post("/login", dependencies=[CsrfChecked])
@@ -43,6 +67,17 @@ def login(
     settings = ctx.settings
     now = ctx.clock()
     client = _client(request)
+    if not settings.local_login:
+        # Refused before any password check: with single sign-on only, a password proves nothing.
+        audit.record(
+            session,
+            actor=username[:150].replace("\x00", "\ufffd") or "(empty)",
+            action="auth.login",
+            outcome="refused",
+            details={"client": client, "reason": "password sign-in is off"},
+        )
+        session.commit()
+        return login_form(request, session, next=next, error=LOCAL_OFF, status_code=403)
     throttled: accounts.LoginThrottled | None = None
     try:
         user = accounts.authenticate(
@@ -68,12 +103,10 @@ def login(
     )
     if user is None:
         session.commit()
-        response = render(
+        response = login_form(
             request,
-            "login.html",
-            session=session,
-            principal=None,
-            next=local_path(next, "/"),
+            session,
+            next=next,
             error=THROTTLED if throttled else FAILED,
             username=username,
             status_code=429 if throttled else 401,

@@ -13,11 +13,13 @@ from ticketbridge.web.ui import (
     review_pages,
     roundtrip_pages,
     schedule_pages,
+    sso_pages,
     ticket_pages,
 )
 
 router = APIRouter(include_in_schema=False)
 router.include_router(auth_pages.router)
+router.include_router(sso_pages.router)
 router.include_router(review_pages.router)
 router.include_router(ticket_pages.router)
 router.include_router(duplicate_pages.router)

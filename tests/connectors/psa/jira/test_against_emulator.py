@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.contract.jira_harness import JiraEmulatorHarness, jira_connector
-from ticketbridge.connectors.errors import ConnectorUnavailable
+from ticketbridge.connectors.errors import ConnectorConfigError, ConnectorUnavailable
 from ticketbridge.connectors.psa.base import TicketDraft
 from ticketbridge.emulators.jira import AGENT_API_TOKEN, AGENT_EMAIL, DEMO_API_TOKEN, DEMO_EMAIL
 
@@ -162,3 +162,47 @@ def test_internal_note_outside_a_service_desk_is_hidden_from_users_outside_the_r
 
     assert visible(DEMO_EMAIL, DEMO_API_TOKEN) == {hidden, shown}
     assert visible(AGENT_EMAIL, AGENT_API_TOKEN) == {shown}  # not in Administrators
+
+
+def comments_seen_by_admin(world: JiraEmulatorHarness, ticket_id: int) -> list[dict[str, Any]]:
+    path = f"/rest/api/3/issue/{ticket_id}/comment"
+    found: list[dict[str, Any]] = world.http.get(path, headers=world.headers).json()["comments"]
+    return found
+
+
+def test_internal_note_outside_a_service_desk_without_a_restriction_is_refused_unsent(
+    world: JiraEmulatorHarness,
+) -> None:
+    psa = jira_connector(world.http)  # no internal note role or group
+    ticket = psa.create_ticket(draft("run-13@tb"))
+    forget(world)
+
+    with pytest.raises(ConnectorConfigError) as caught:
+        psa.add_note(ticket.id, "Backup credentials rotated.", internal=True)
+    public = psa.add_note(ticket.id, "Everyone may read this.", internal=False)
+
+    assert "restriction role or group" in caught.value.message
+    assert not caught.value.retryable
+    assert logged(world) == [f"POST /rest/api/3/issue/{ticket.id}/comment"]  # the public one
+    assert [c["id"] for c in comments_seen_by_admin(world, ticket.id)] == [str(public)]
+
+
+def test_internal_note_on_a_service_desk_needs_no_restriction(world: JiraEmulatorHarness) -> None:
+    psa = jira_connector(world.http)
+    ticket = psa.create_ticket(draft("run-14@tb", SUP, SERVICE_REQUEST))
+
+    psa.add_note(ticket.id, "Agents only.", internal=True)
+
+    assert [c["jsdPublic"] for c in comments_seen_by_admin(world, ticket.id)] == [False]
+
+
+@pytest.mark.parametrize("datacenter", [False, True], ids=["cloud", "datacenter"])
+def test_test_connection_warns_when_internal_notes_have_no_restriction(datacenter: bool) -> None:
+    world = JiraEmulatorHarness(datacenter=datacenter)
+    auth: dict[str, Any] = {"deployment": "datacenter"} if datacenter else {}
+    bare = jira_connector(world.http, **auth).check()
+    restricted = world.connector.check()
+    world.close()
+
+    assert bare.ok and "restriction role or group" in bare.details["warning"]
+    assert restricted.ok and "warning" not in restricted.details

@@ -34,7 +34,7 @@ class JiraConfig(BaseModel):
     # Set on resolve when the transition's screen has the resolution field.
     resolution: str | None = Field(default="Done", max_length=100)
     # Who may read an internal note outside service desk projects (a project role or a
-    # group); None leaves such notes visible to everyone who sees the issue.
+    # group); without one such a note is refused, never posted for everyone to read.
     internal_visibility_type: Literal["role", "group"] | None = None
     internal_visibility_value: str | None = Field(default=None, max_length=255)
     logging_level: ApiLogLevel = "off"

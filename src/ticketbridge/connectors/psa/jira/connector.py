@@ -15,7 +15,12 @@ from typing import Any, Self
 
 import httpx
 
-from ticketbridge.connectors.errors import ConnectorError, RemoteNotFound, RemoteRejected
+from ticketbridge.connectors.errors import (
+    ConnectorConfigError,
+    ConnectorError,
+    RemoteNotFound,
+    RemoteRejected,
+)
 from ticketbridge.connectors.governor import Governor
 from ticketbridge.connectors.http import HttpChannel, RetryPolicy
 from ticketbridge.connectors.psa.base import (
@@ -47,6 +52,16 @@ LABELS_PER_QUERY = 100
 RECONCILE_LIMIT = 50  # search/jql's reconcileIssues takes at most 50 ids
 # JQL compares times to the minute: search from a minute earlier, then filter exactly.
 JQL_OVERLAP = timedelta(minutes=1)
+# An internal note must never become a comment everyone who sees the issue can read.
+NOTE_NEEDS_RESTRICTION = (
+    "Internal notes on a Jira project that is not a service desk need a restriction role or "
+    "group (internal_visibility_type and internal_visibility_value); none is set, so the note "
+    "was not added."
+)
+NO_RESTRICTION_WARNING = (
+    "No restriction role or group is set for internal notes: they will be refused on projects "
+    "that are not service desks."
+)
 
 
 class JiraConnector:
@@ -118,6 +133,8 @@ class JiraConnector:
             return CheckResult(CheckStep(False, exc.message), skipped, skipped)
         found = str(info.get("deploymentType") or "")
         details = {"version": str(info.get("version") or ""), "deployment": found}
+        if not self.config.internal_visibility_type:
+            details["warning"] = NO_RESTRICTION_WARNING
         if (found.casefold() == "cloud") != self.client.cloud and found:
             wrong = f"This is Jira {found}; the connection is set to {self.config.deployment}."
             return CheckResult(CheckStep(False, wrong), skipped, skipped, details)
@@ -268,9 +285,13 @@ class JiraConnector:
 
     def add_note(self, ticket_id: int, text: str, *, internal: bool = True) -> int:
         """An internal note is a service desk internal comment in a service desk project, else
-        a comment restricted to the configured role or group (unrestricted without one)."""
+        a comment restricted to the configured role or group; without a restriction it is
+        refused, never posted for everyone who can see the issue."""
         project_id = self._project_of(ticket_id)
-        if internal and project_id is not None and self.cache.service_desk(project_id):
+        desk = project_id is not None and bool(self.cache.service_desk(project_id))
+        if internal and not desk and not self.config.internal_visibility_type:
+            raise ConnectorConfigError(NOTE_NEEDS_RESTRICTION)
+        if internal and desk:
             made = self.client.call(
                 "POST",
                 f"request/{int(ticket_id)}/comment",
@@ -279,7 +300,7 @@ class JiraConnector:
             )
         else:
             body: dict[str, Any] = {"body": self._body(text)}
-            if internal and self.config.internal_visibility_type:
+            if internal:
                 body["visibility"] = {
                     "type": self.config.internal_visibility_type,
                     "value": self.config.internal_visibility_value,
