@@ -77,7 +77,7 @@ def test_dashboard_legend_counts_ticket_mark_expand_and_problems_only(
 
     # The legend lists every status worst first, each with a label and a shape.
     legend = page.locator(".legend li .status")
-    expect(legend).to_have_text(["Failed", "Missed", "Error", "Warning", "Unknown", "Success"])
+    expect(legend).to_have_text(["Failed", "Error", "Missed", "Warning", "Unknown", "Success"])
     assert page.locator(".legend .status .shape").count() == 6
 
     acme = page.locator("#customer-1 > tr").first

@@ -15,26 +15,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from ticketbridge.core.statuses import RunStatus
+from ticketbridge.core.statuses import WORST_FIRST, RunStatus
 
-QUEUE_ORDER: tuple[RunStatus, ...] = (
-    RunStatus.FAILED,
-    RunStatus.ERROR,
-    RunStatus.MISSED,
-    RunStatus.WARNING,
-    RunStatus.UNKNOWN,
-    RunStatus.SUCCESS,
-)
+# The review queue's ranks: the severity order itself, so that the queue, its chips and the
+# Dashboard can never disagree on what is worse.
+QUEUE_ORDER = WORST_FIRST
 _RANK = {status: rank for rank, status in enumerate(QUEUE_ORDER)}
 
 
 def queue_rank(status: RunStatus | str) -> int:
     """0 for the worst status; what the review queue sorts on first."""
     return _RANK[RunStatus(status)]
-
-
-def worst_first(statuses: set[RunStatus] | list[RunStatus]) -> list[RunStatus]:
-    return sorted(set(statuses), key=queue_rank)
 
 
 class Sort(StrEnum):

@@ -227,7 +227,7 @@ def compose_summary(facts: RunFacts, max_listed: int) -> str:
     remark = clean_block(facts.overall_remark, REMARK_MAX_CHARS)
     problems = [o for o in facts.objects if severity(o.status) >= severity(RunStatus.WARNING)]
     if remark:
-        if any(severity(o.status) >= severity(RunStatus.ERROR) for o in problems):
+        if any(severity(o.status) > severity(RunStatus.WARNING) for o in problems):
             return f"{remark}\n\n{REMARK_OBJECTS_LINE}"
         return remark
     if problems:

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
-from ticketbridge.core.statuses import RunStatus, severity, worst
+from ticketbridge.core.statuses import WORST_FIRST, RunStatus, severity, worst
 from ticketbridge.core.ticket_links import LinkState
 from ticketbridge.storage.models import Customer, Job, Run, TicketLinkRow
 
@@ -47,8 +47,7 @@ class LegendItem:
 
 def legend() -> list[LegendItem]:
     """Every status, worst first, with what it means."""
-    ordered = sorted(RunStatus, key=severity, reverse=True)
-    return [LegendItem(status, MEANINGS[status]) for status in ordered]
+    return [LegendItem(status, MEANINGS[status]) for status in WORST_FIRST]
 
 
 @dataclass(frozen=True)
