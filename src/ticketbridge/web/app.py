@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -27,6 +28,16 @@ from ticketbridge.web.ui.templating import make_templates
 
 STATIC_DIR = Path(__file__).parent / "ui" / "static"
 DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
+
+
+def session_cookie_name(settings: Settings) -> str:
+    """Browsers keep cookies per host, not per port: two demos on one machine, one cookie name,
+    and signing in to one would sign the other out. A demo's cookie is named after its var dir
+    (one demo per var dir); a real deployment keeps the plain name."""
+    if not settings.demo_mode:
+        return "ticketbridge_session"
+    tag = hashlib.sha256(str(settings.var_dir.resolve()).encode()).hexdigest()[:12]
+    return f"ticketbridge_demo_{tag}"
 
 
 def create_app(
@@ -73,7 +84,7 @@ def create_app(
     app.add_middleware(
         SessionMiddleware,
         secret_key=ctx.secret_key,
-        session_cookie="ticketbridge_session",
+        session_cookie=session_cookie_name(ctx.settings),
         max_age=ctx.settings.session_max_age_seconds,
         same_site="lax",
         https_only=ctx.settings.cookie_secure,

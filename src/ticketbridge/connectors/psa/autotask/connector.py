@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from typing import Any, Literal, Self
 
 import httpx
-from dateutil.parser import isoparse
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from ticketbridge.connectors.errors import (
@@ -43,6 +42,7 @@ from ticketbridge.connectors.psa.base import (
     RemoteTicket,
     TicketDraft,
 )
+from ticketbridge.connectors.psa.values import opt_int, utc_datetime
 from ticketbridge.core.psa_governor import Priority
 
 TICKET_FIELDS = (
@@ -367,7 +367,7 @@ class AutotaskConnector:
         labels: dict[int, str] | None = None
         tickets = []
         for item in items:
-            status = _opt_int(item.get("status"))
+            status = opt_int(item.get("status"))
             if status is not None and labels is None:
                 statuses = picklists.picklist(self.client.fields("Tickets"), "status")
                 labels = {value.id: value.name for value in statuses}
@@ -381,11 +381,11 @@ def _ticket(item: dict[str, Any], status: int | None, labels: dict[int, str]) ->
         number=str(item.get("ticketNumber") or ""),
         status_id=status,
         status_label="" if status is None else labels.get(status, str(status)),
-        company_id=_opt_int(item.get("companyID")),
+        company_id=opt_int(item.get("companyID")),
         title=str(item.get("title") or ""),
         external_id=item.get("externalID") or None,
-        last_activity=_when(item.get("lastActivityDate")),
-        completed_at=_when(item.get("completedDate")),
+        last_activity=utc_datetime(item.get("lastActivityDate")),
+        completed_at=utc_datetime(item.get("completedDate")),
     )
 
 
@@ -401,24 +401,6 @@ def _company(item: dict[str, Any]) -> RemoteCompany:
 def _default_id(fields: picklists.Fields, name: str) -> int | None:
     value = picklists.default_value(picklists.picklist(fields, name))
     return value.id if value else None
-
-
-def _opt_int(value: Any) -> int | None:
-    try:
-        return int(value) if value is not None and value != "" else None
-    except (TypeError, ValueError):
-        return None
-
-
-def _when(value: Any) -> datetime | None:
-    """Autotask datetimes are UTC, with or without a zone suffix (reference §0)."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = isoparse(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _ticket_rights(info: Any) -> str:

@@ -19,11 +19,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from dateutil.parser import isoparse
-
 from ticketbridge.connectors.errors import ConnectorError, RemoteNotFound
 from ticketbridge.connectors.psa.autotask import picklists, query
 from ticketbridge.connectors.psa.autotask.connector import AutotaskConnector
+from ticketbridge.connectors.psa.values import opt_int, utc_datetime
 
 ACTIVITY_FIELDS = (
     "id",
@@ -71,35 +70,17 @@ def _status_labels(connector: AutotaskConnector) -> dict[int, str]:
     return {v.id: v.name for v in picklists.picklist(connector.client.fields("Tickets"), "status")}
 
 
-def _opt_int(value: Any) -> int | None:
-    try:
-        return int(value) if value is not None and value != "" else None
-    except (TypeError, ValueError):
-        return None
-
-
-def _when(value: Any) -> datetime | None:
-    """Autotask REST datetimes are UTC, with or without a zone suffix (reference §0)."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = isoparse(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 def _activity(item: dict[str, Any], labels: dict[int, str]) -> TicketActivity:
-    status = _opt_int(item.get("status"))
+    status = opt_int(item.get("status"))
     return TicketActivity(
         id=int(item["id"]),
         number=str(item.get("ticketNumber") or ""),
         status_id=status,
         status_label="" if status is None else labels.get(status, str(status)),
-        last_activity=_when(item.get("lastActivityDate")),
-        last_activity_resource_id=_opt_int(item.get("lastActivityResourceID")),
-        completed_at=_when(item.get("completedDate")),
-        completed_by_resource_id=_opt_int(item.get("completedByResourceID")),
+        last_activity=utc_datetime(item.get("lastActivityDate")),
+        last_activity_resource_id=opt_int(item.get("lastActivityResourceID")),
+        completed_at=utc_datetime(item.get("completedDate")),
+        completed_by_resource_id=opt_int(item.get("completedByResourceID")),
     )
 
 
@@ -183,7 +164,7 @@ def find_own_resource(
         [query.eq("id", int(created_ticket_id))], include_fields=("id", "creatorResourceID")
     )
     for item in query.iter_items(send, "Tickets", body):
-        return _opt_int(item.get("creatorResourceID"))
+        return opt_int(item.get("creatorResourceID"))
     return None
 
 

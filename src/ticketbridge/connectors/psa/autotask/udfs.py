@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ticketbridge.connectors.psa.base import RemoteConfigurationItem
+from ticketbridge.connectors.psa.values import opt_int
 
 DEVICE_FIELDS = ("id", "companyID", "referenceTitle", "serialNumber", "isActive")
 
@@ -28,14 +29,7 @@ def device(item: dict[str, Any]) -> RemoteConfigurationItem:
     name = item.get("referenceTitle") or item.get("serialNumber") or ""
     return RemoteConfigurationItem(
         id=int(item["id"]),
-        company_id=_opt_int(item.get("companyID")),
+        company_id=opt_int(item.get("companyID")),
         name=str(name),
         active=True if active is None else bool(active),
     )
-
-
-def _opt_int(value: Any) -> int | None:
-    try:
-        return int(value) if value is not None and value != "" else None
-    except (TypeError, ValueError):
-        return None

@@ -45,6 +45,7 @@ from ticketbridge.connectors.psa.jira.client import (
 from ticketbridge.connectors.psa.jira.config import JiraConfig
 from ticketbridge.connectors.psa.jira.issues import PROPERTY, TICKET_FIELDS
 from ticketbridge.connectors.psa.jira.projects import JiraCache, Projects
+from ticketbridge.connectors.psa.values import opt_int
 from ticketbridge.core.psa_governor import Priority
 
 IDS_PER_QUERY = 100
@@ -212,7 +213,7 @@ class JiraConnector:
         body = {"fields": fields, "properties": [{"key": PROPERTY, "value": value}]}
         timeout = max(self.config.create_timeout_seconds, self.config.timeout_seconds)
         made = self.client.call("POST", "issue", json=body, timeout=timeout) or {}
-        issue_id = issues.opt_int(made.get("id"))
+        issue_id = opt_int(made.get("id"))
         if issue_id is None:
             raise RemoteRejected("Jira created an issue but did not say which.")
         try:
@@ -306,7 +307,7 @@ class JiraConnector:
                     "value": self.config.internal_visibility_value,
                 }
             made = self.client.call("POST", f"issue/{int(ticket_id)}/comment", json=body)
-        note_id = issues.opt_int((made or {}).get("id"))
+        note_id = opt_int((made or {}).get("id"))
         if note_id is None:
             raise RemoteRejected("Jira added a comment but did not say which.")
         return note_id
@@ -316,7 +317,7 @@ class JiraConnector:
         answer = self.client.call(
             "GET", f"issue/{int(ticket_id)}/worklog", params={"maxResults": "1"}
         )
-        total = issues.opt_int((answer or {}).get("total"))
+        total = opt_int((answer or {}).get("total"))
         return total if total is not None else len((answer or {}).get("worklogs") or [])
 
     def close_ticket(self, ticket_id: int, status_id: int) -> None:
@@ -403,7 +404,7 @@ class JiraConnector:
     def _tickets(self, found: Iterable[Any]) -> list[RemoteTicket]:
         tickets = []
         for issue in found:
-            if not isinstance(issue, dict) or issues.opt_int(issue.get("id")) is None:
+            if not isinstance(issue, dict) or opt_int(issue.get("id")) is None:
                 continue
             fields = issue.get("fields") or {}
             self.cache.learn(fields.get("project"))

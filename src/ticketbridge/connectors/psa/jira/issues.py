@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import UTC, datetime
 from typing import Any
-
-from dateutil.parser import isoparse
 
 from ticketbridge.connectors.errors import RemoteRejected
 from ticketbridge.connectors.psa.base import RemoteTicket
+from ticketbridge.connectors.psa.values import opt_int, utc_datetime
 
 PROPERTY = "ticketbridge"
 REFERENCE_LABEL = "tbref-"
@@ -122,10 +120,11 @@ def ticket(issue: dict[str, Any]) -> RemoteTicket:
     status = fields.get("status") or {}
     project = fields.get("project") or {}
     done = category_of(status) == "done"
-    completed = when(fields.get("resolutiondate"))
+    completed = utc_datetime(fields.get("resolutiondate"))
     if done and completed is None:
         # A workflow that sets no resolution still moved the issue into "done".
-        completed = when(fields.get("statuscategorychangedate")) or when(fields.get("updated"))
+        changed = fields.get("statuscategorychangedate")
+        completed = utc_datetime(changed) or utc_datetime(fields.get("updated"))
     return RemoteTicket(
         id=int(issue["id"]),
         number=str(issue.get("key") or ""),
@@ -134,7 +133,7 @@ def ticket(issue: dict[str, Any]) -> RemoteTicket:
         company_id=opt_int(project.get("id")),
         title=str(fields.get("summary") or ""),
         external_id=reference_of(issue),
-        last_activity=when(fields.get("updated")),
+        last_activity=utc_datetime(fields.get("updated")),
         completed_at=completed if done else None,
     )
 
@@ -162,24 +161,6 @@ def category_of(status: dict[str, Any]) -> str | None:
     category = status.get("statusCategory")
     key = category.get("key") if isinstance(category, dict) else None
     return str(key) if key else None
-
-
-def opt_int(value: Any) -> int | None:
-    try:
-        return int(value) if value is not None and value != "" else None
-    except (TypeError, ValueError):
-        return None
-
-
-def when(value: Any) -> datetime | None:
-    """Jira datetimes carry their offset (``2025-01-02T10:00:00.000+0000``)."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = isoparse(value)
-    except ValueError:
-        return None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 def _marker(issue: dict[str, Any]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from typing import Any
 
 from ticketbridge.connectors.psa.base import CompanyPage, PicklistValue, RemoteCompany
 from ticketbridge.connectors.psa.jira.client import JiraClient
-from ticketbridge.connectors.psa.jira.issues import opt_int
+from ticketbridge.connectors.psa.values import opt_int
 
 SERVICE_DESK = "service_desk"
 IDS_PER_SEARCH = 50  # project/search's limit on repeated id parameters
