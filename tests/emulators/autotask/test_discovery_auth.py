@@ -115,3 +115,34 @@ def test_impersonated_writes_are_attributed_to_the_resource(api: Api) -> None:
     ticket = api.ticket(ticket_id)
     assert ticket["creatorResourceID"] == 31
     assert ticket["impersonatorCreatorResourceID"] == 31
+
+
+def _resources_named(client: TestClient, username: str, headers: dict[str, str]) -> list[int]:
+    search = {"filter": [{"op": "eq", "field": "userName", "value": username}]}
+    answer = client.post(f"{API}/Resources/query", json=search, headers=headers)
+    assert answer.status_code == 200, answer.text
+    return [item["id"] for item in answer.json()["items"]]
+
+
+def test_an_api_users_resource_carries_its_user_name(client: TestClient) -> None:
+    # How a client finds its own resource (the webhook's excluded resource, say).
+    assert _resources_named(client, DEMO_API_USER, HEADERS) == [29]
+    assert _resources_named(client, LIMITED_API_USER, HEADERS) == [30]
+    by_mail = {"filter": [{"op": "eq", "field": "email", "value": DEMO_API_USER}]}
+    answer = client.post(f"{API}/Resources/query", json=by_mail, headers=HEADERS)
+    assert [item["id"] for item in answer.json()["items"]] == [29]
+
+
+def test_a_configured_api_user_gets_its_resource_named_after_it(make_client: object) -> None:
+    client = make_client(
+        api_users=[
+            {
+                "username": "bridge@msp.example",
+                "secret": "s",  # type: ignore[operator]
+                "integration_code": "C",
+                "resource_id": 31,
+            }
+        ]
+    )
+    headers = {"UserName": "bridge@msp.example", "Secret": "s", "ApiIntegrationCode": "C"}
+    assert _resources_named(client, "bridge@msp.example", headers) == [31]

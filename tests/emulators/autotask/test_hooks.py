@@ -277,6 +277,30 @@ def test_soap_callout(hooked: TestClient, receiver: Receiver) -> None:
     assert values["id"] == str(ticket_id) and values["status"] == "New"
 
 
+@pytest.mark.parametrize(
+    ("action", "method", "namespace"),
+    [
+        # Autotask's help page: NAMESPACE = SOAPACTION.Replace(METHODNAME, '').
+        ("http://tempuri.org/MyWebMethod", "MyWebMethod", "http://tempuri.org/"),
+        ("urn:bridge/TicketChanged", "TicketChanged", "urn:bridge/"),
+        ("https://rmm.example/api/Callout#Callout", "Callout", "https://rmm.example/api/#"),
+        (None, "TicketClosed", "http://autotask.net/ExtensionCallout/"),
+    ],
+)
+def test_soap_callout_namespace_is_the_soap_action_without_the_method_name(
+    hooked: TestClient, receiver: Receiver, action: str | None, method: str, namespace: str
+) -> None:
+    options = {"soap_action": action} if action else {}
+    _callout(hooked, format="soap", method_name=method, **options)
+    Api(hooked).create_ticket()
+    _deliver(hooked)
+    (request,) = receiver.requests
+    call = ElementTree.fromstring(request.content)[0][0]
+    assert call.tag == f"{{{namespace}}}{method}"
+    sent_action = request.headers["SOAPAction"].strip('"')
+    assert sent_action == (action or f"http://autotask.net/ExtensionCallout/{method}")
+
+
 def test_xml_rpc_callout(hooked: TestClient, receiver: Receiver) -> None:
     _callout(hooked, format="xml_rpc", method_name="bridge.ticketChanged")
     ticket_id = Api(hooked).create_ticket()

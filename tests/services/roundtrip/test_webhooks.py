@@ -59,6 +59,13 @@ def test_registering_subscribes_status_and_last_activity_and_excludes_our_api_us
     assert excluded["resourceID"] == API_USER_RESOURCE
 
 
+def test_our_api_user_is_found_by_its_user_name_before_we_created_any_ticket(
+    runtime: Runtime,
+) -> None:
+    registration = webhooks.register(runtime, actor="admin")
+    assert registration.excluded_resource_id == API_USER_RESOURCE
+
+
 def test_a_signed_event_over_escaped_characters_is_applied(
     runtime: Runtime,
     world: HookWorld,

@@ -71,7 +71,7 @@ class Emulator:
         self.threads = ThreadLimiter(self.limit_settings)
         self.base_url = self.public_url or "http://127.0.0.1:8765"
         loaded = persistence.load(state_file) if state_file else None
-        self.store = loaded or seed.build(seed_name, self.now())
+        self.store = loaded or seed.build(seed_name, self.now(), self.users)
         self._reset_runtime()
         self.persist()
 
@@ -101,12 +101,12 @@ class Emulator:
 
     def reset(self, seed_name: str | None = None) -> None:
         self.seed_name = seed_name or self.seed_name
-        self.store = seed.build(self.seed_name, self.now())
+        self.store = seed.build(self.seed_name, self.now(), self.users)
         self._reset_runtime()
         self.persist()
 
     def load_seed(self, seed_name: str) -> None:
-        self.store = seed.build(seed_name, self.now())
+        self.store = seed.build(seed_name, self.now(), self.users)
         self.persist()
 
     def persist(self) -> None:

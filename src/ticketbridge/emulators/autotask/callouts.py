@@ -11,7 +11,7 @@ import base64
 import xmlrpc.client
 from typing import Any
 from urllib.parse import urlencode
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape, quoteattr
 
 from . import dates
 from .store import Row, Store
@@ -38,6 +38,14 @@ def callout_fields(
     }
 
 
+def soap_namespace(soap_action: str, method_name: str) -> str:
+    """The method element's namespace as Autotask derives it (seed 004): NAMESPACE =
+    SOAPACTION.Replace(METHODNAME, ''), .NET's Replace, so every occurrence goes and a
+    separating slash stays ("http://tempuri.org/MyWebMethod" -> "http://tempuri.org/"; the
+    help page's own example shows it without the slash)."""
+    return soap_action.replace(method_name, "") if method_name else soap_action
+
+
 def build_request(callout: dict[str, Any], fields: dict[str, str]) -> dict[str, Any]:
     """method, url, headers and body bytes of one callout delivery."""
     headers: dict[str, str] = {}
@@ -56,15 +64,15 @@ def build_request(callout: dict[str, Any], fields: dict[str, str]) -> dict[str, 
         return {"method": "POST", "url": url, "headers": headers, "body": encoded.encode()}
     method_name = str(callout.get("method_name") or "TicketCallout")
     if fmt == "soap":
+        action = str(callout.get("soap_action") or f"{SOAP_NAMESPACE}/{method_name}")
         headers["Content-Type"] = "text/xml; charset=utf-8"
-        headers["SOAPAction"] = (
-            f'"{callout.get("soap_action") or SOAP_NAMESPACE + "/" + method_name}"'
-        )
+        headers["SOAPAction"] = f'"{action}"'
         inner = "".join(f"<{k}>{escape(v)}</{k}>" for k, v in fields.items())
+        xmlns = quoteattr(soap_namespace(action, method_name))
         body = (
             '<?xml version="1.0" encoding="utf-8"?>'
             '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">'
-            f'<soap:Body><{method_name} xmlns="{SOAP_NAMESPACE}">{inner}</{method_name}>'
+            f"<soap:Body><{method_name} xmlns={xmlns}>{inner}</{method_name}>"
             "</soap:Body></soap:Envelope>"
         )
         return {"method": "POST", "url": url, "headers": headers, "body": body.encode()}

@@ -5,10 +5,12 @@ The tables they draw on are in :mod:`.seed_data`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from . import dates
+from .auth import ApiUser
 from .entities import webhook_field_ids
 from .metadata import picklist_value as pv
 from .seed_data import (
@@ -154,7 +156,17 @@ def _company(
     return int(store.insert("Companies", row, row_id)["id"])
 
 
-def build(name: str, now: datetime) -> Store:
+def _name_api_resource(store: Store, user: ApiUser) -> None:
+    """In Autotask an API user is a resource whose user name (and e-mail address) is the name
+    it authenticates with: that is how a client finds its own resource id (to exclude its own
+    changes from webhooks, say)."""
+    row = store.get("Resources", user.resource_id)
+    if row is not None:
+        row["userName"] = row["email"] = user.username
+
+
+def build(name: str, now: datetime, api_users: Sequence[ApiUser] = ()) -> Store:
+    """The store of seed ``name``; each API user's resource carries its user name."""
     if name not in SEEDS:
         raise ValueError(f"unknown seed {name!r}; choose one of {SEEDS}")
     store = Store(
@@ -176,6 +188,8 @@ def build(name: str, now: datetime) -> Store:
             rid,
         )
         store.resource_roles[str(rid)] = [29683400, 29683402] if rid != 32 else [29683401]
+    for api_user in api_users:
+        _name_api_resource(store, api_user)
     for rid, role in ROLES:
         store.insert("Roles", {"name": role, "isActive": True}, rid)
     _company(store, MSP_COMPANY, when, row_id=0, company_type=7)
