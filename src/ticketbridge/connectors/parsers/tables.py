@@ -57,7 +57,7 @@ _TYPE_COLUMNS = {"type", "typ", "kind", "soort"}
 def read_status_tables(root: Element) -> list[ParsedObject]:
     objects: list[ParsedObject] = []
     for table in root.iter("table"):
-        rows = [r for r in table.iter("tr") if _owner_table(r) is table]
+        rows = [r for r in table.iter("tr") if _owner_table(r) == table]
         columns: dict[str, int] | None = None
         for row in rows:
             texts = [c.text() for c in row.cells()]
