@@ -1,4 +1,4 @@
-"""Ticket actions: Autotask requests per action and server time without the emulator's share.
+"""Ticket actions: requests per action for Autotask and Jira, and Autotask's server time.
 
 The product runs against the Autotask emulator in-process, on a fresh SQLite database in a
 temporary folder. Every request to the emulator goes through a timing transport, so the time
@@ -10,7 +10,15 @@ Targets (issue 5): a create costs at most 3 requests (mapping check, create, rea
 idempotency search only after an ambiguous outcome), a resolve at most 4, a Run Checks page of
 50 runs with tickets at most 1 validation request (0 while the last read is recent).
 
-    .venv/bin/python bench/ticket_lifecycle.py [--runs 50]
+Then the connectors side by side, each against its emulator in-process: the requests each
+operation costs as the services make them (create with the reconciliation search, resolve with
+and without time entries, link by number, deleted detection, the get_tickets behind one Run
+Checks page of linked runs), counted from the emulators' request logs; and the same Jira
+operations through the real `jira` package against the Jira emulator on a loopback uvicorn.
+Jira targets (issue 12): create at most 3 including the reconciliation search, resolve at
+most 4 after the read.
+
+    .venv/bin/python bench/ticket_lifecycle.py [--runs 50] [--connectors-only]
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ warnings.filterwarnings("ignore", message="Using `httpx`")
 
 from starlette.testclient import TestClient  # noqa: E402
 from support import bench_settings  # noqa: E402
+from support.psa_sides import print_side_by_side  # noqa: E402
 
 from tests.factories import add_runs, add_user, login  # noqa: E402
 from tests.services.autotask_world import AutotaskWorld  # noqa: E402
@@ -88,7 +97,15 @@ def report(name: str, samples: list[tuple[int, float]]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--connectors-only", action="store_true")
     args = parser.parse_args()
+    if not args.connectors_only:
+        service_figures(args.runs)
+        print()
+    print_side_by_side(args.runs)
+
+
+def service_figures(runs: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{Path(folder) / 'bench.db'}"
         upgrade(url)
@@ -102,7 +119,7 @@ def main() -> None:
         transport = TimedTransport(world.transport)
         runtime.psa_transport = transport
         prepare(runtime, db)
-        run_ids = add_runs(db, args.runs + 1, step=timedelta(hours=-1))
+        run_ids = add_runs(db, runs + 1, step=timedelta(hours=-1))
         ticketing.create(runtime, run_ids.pop(), actor="bench")  # warm zone and metadata
 
         creates = [
@@ -124,7 +141,7 @@ def main() -> None:
         world.close()
         engine.dispose()
 
-    print(f"ticket lifecycle, {args.runs} runs, SQLite, Autotask emulator in-process")
+    print(f"ticket lifecycle, {runs} runs, SQLite, Autotask emulator in-process")
     report("create", creates)
     report("resolve", resolves)
     report("run checks page (links due)", pages["due"])
