@@ -20,6 +20,7 @@ from sqlalchemy import Engine, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from tests import log_secrets
 from ticketbridge.services import accounts
 from ticketbridge.settings import Settings
 from ticketbridge.storage.db import make_engine, make_session_factory
@@ -27,6 +28,20 @@ from ticketbridge.storage.migrate import upgrade
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TEST_SECRET_KEY = "test-secret-key-" + "x" * 40
+
+
+_LOG_CAPTURE: list[log_secrets.Capture] = []
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # The whole session's log, searched for the test secrets at its end (tests/log_secrets.py).
+    directory = Path(str(session.config.rootpath)) / "var" / "test-logs"
+    _LOG_CAPTURE.append(log_secrets.start(directory, [TEST_SECRET_KEY]))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if _LOG_CAPTURE:
+        log_secrets.finish(_LOG_CAPTURE.pop(), session)
 
 
 @pytest.fixture(autouse=True)

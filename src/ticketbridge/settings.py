@@ -19,7 +19,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 log = logging.getLogger(__name__)
 
-SECRET_FIELDS = ("secret_key", "demo_password")
+SECRET_FIELDS = ("secret_key", "demo_password", "metrics_token")
 MIN_SECRET_KEY_LENGTH = 32
 ROLE_NAMES = ("viewer", "reporter", "operator", "admin")
 
@@ -84,6 +84,21 @@ class Settings(BaseSettings):
     # "inprocess" runs background jobs inside `serve`; "procrastinate" defers them to workers.
     worker_mode: str = Field(default="auto", pattern="^(auto|inprocess|procrastinate)$")
     log_level: str = "INFO"
+    # "json": every log line one JSON object (request id, route, user, connection, job);
+    # "text": the plain lines of before (docs/operations.md, Logs).
+    log_format: str = Field(default="text", pattern="^(json|text)$")
+    # GET /metrics (Prometheus) answers only a bearer of this token; without it, and without
+    # metrics_port, there is no /metrics. With metrics_port the metrics are served on that
+    # port of metrics_host instead (the token, when set, is asked there too), never on the UI
+    # port (docs/operations.md, Metrics).
+    metrics_token: SecretStr | None = None
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    metrics_host: str = "127.0.0.1"
+    # prometheus-client's multiprocess mode (its own variable, read by it at import too): the
+    # directory where every process of one host writes its metrics for the scrape to add up.
+    metrics_multiproc_dir: Path | None = Field(
+        default=None, validation_alias="PROMETHEUS_MULTIPROC_DIR"
+    )
     # Mail intake: a larger mail is kept as headers only and marked failed; raw mail older than
     # the retention is purged (its runs stay). 0 keeps raw mail forever.
     mail_max_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)

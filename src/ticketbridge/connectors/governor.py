@@ -224,3 +224,8 @@ class Governors:
     def peek(self, key: Hashable) -> Governor | None:
         with self._lock:
             return self._by_key.get(key)
+
+    def all(self) -> list[Governor]:
+        """Every connection's governor made so far in this process (the metrics gauge)."""
+        with self._lock:
+            return list(self._by_key.values())

@@ -32,14 +32,15 @@ import json as jsonlib
 import logging
 import random
 import time
-from collections.abc import Callable, Iterable, Mapping
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal, Protocol
 
 import httpx
 
+from ticketbridge.connectors import metrics
 from ticketbridge.connectors.errors import (
     ConnectorAuthError,
     ConnectorConfigError,
@@ -189,7 +190,10 @@ class HttpChannel:
         redactor: Redactor | None = None,
         error_hook: ErrorHook | None = None,
         gate: RequestGate | None = None,
+        metric_labels: tuple[str, str] | None = None,
     ) -> None:
+        """``metric_labels`` (kind, connection name): count every attempt in the PSA request
+        metrics (:mod:`ticketbridge.connectors.metrics`); None counts nothing (mail APIs)."""
         self.client = client
         self.service = service
         self.retry = retry
@@ -200,6 +204,7 @@ class HttpChannel:
         self.redactor = redactor or Redactor()
         self.error_hook = error_hook
         self.gate = gate
+        self.metric_labels = metric_labels
 
     def request(
         self,
@@ -278,14 +283,16 @@ class HttpChannel:
         summary = f"{method} {self._safe_url(url)}"
         started = self.clock()
         try:
-            response = self.client.request(
-                method,
-                url,
-                json=body,
-                params=params,
-                headers=dict(headers or {}),
-                timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
-            )
+            with self._counted(method, url) as outcome:
+                response = self.client.request(
+                    method,
+                    url,
+                    json=body,
+                    params=params,
+                    headers=dict(headers or {}),
+                    timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
+                )
+                outcome.append(str(response.status_code))
         except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
             error: ConnectorError = ConnectorConfigError(
                 f"{self.service} address is not a valid http(s) URL.", request=summary
@@ -303,6 +310,32 @@ class HttpChannel:
         if response.is_success:
             return response, None, True
         return None, self._status_error(response, summary), True
+
+    @contextmanager
+    def _counted(self, method: str, url: str) -> Iterator[list[str]]:
+        """In flight while the attempt runs; then counted with its status, or with the name
+        of the exception that left no answer."""
+        if self.metric_labels is None:
+            yield []
+            return
+        kind, connection = self.metric_labels
+        endpoint = metrics.endpoint_template(url)
+        in_flight = metrics.PSA_IN_FLIGHT.labels(kind, connection)
+        outcome: list[str] = []
+        started = time.perf_counter()
+        in_flight.inc()
+        try:
+            yield outcome
+        except Exception as exc:
+            outcome.append(type(exc).__name__)
+            raise
+        finally:
+            in_flight.dec()
+            status = outcome[0] if outcome else "unknown"
+            metrics.PSA_REQUESTS.labels(kind, connection, method, endpoint, status).inc()
+            metrics.PSA_DURATION.labels(kind, connection, endpoint).observe(
+                time.perf_counter() - started
+            )
 
     def _transport_error(self, exc: httpx.TransportError, summary: str) -> ConnectorError:
         if isinstance(exc, httpx.TimeoutException):

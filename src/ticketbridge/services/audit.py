@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ticketbridge.services import log_context
 from ticketbridge.storage.models import AuditEvent
 
 SECRET_KEYS = ("secret", "password", "token", "api_key")
@@ -37,7 +38,12 @@ def record(
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
     event = AuditEvent(
-        actor=actor, action=action, subject=subject, outcome=outcome, details=_redact(details or {})
+        actor=actor,
+        action=action,
+        subject=subject,
+        outcome=outcome,
+        details=_redact(details or {}),
+        request_id=log_context.request_id(),
     )
     session.add(event)
     return event
@@ -50,6 +56,7 @@ class AuditFilter:
     outcome: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    request_id: str | None = None
 
 
 def search(
@@ -62,6 +69,8 @@ def search(
         query = query.where(AuditEvent.action.startswith(filters.action))
     if filters.outcome:
         query = query.where(AuditEvent.outcome == filters.outcome)
+    if filters.request_id:
+        query = query.where(AuditEvent.request_id == filters.request_id)
     if filters.since:
         query = query.where(AuditEvent.occurred_at >= filters.since)
     if filters.until:

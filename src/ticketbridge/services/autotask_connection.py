@@ -34,7 +34,7 @@ from ticketbridge.connectors.psa.autotask.connector import AutotaskConfig, Autot
 from ticketbridge.connectors.psa.autotask.zone import Environment, lookup_host
 from ticketbridge.core.psa_governor import Priority, paused
 from ticketbridge.core.ticket_fields import TicketDefaults
-from ticketbridge.services import audit
+from ticketbridge.services import audit, log_context
 from ticketbridge.services.integration_settings import KIND, SUBJECT, AutotaskSettings, load
 from ticketbridge.services.runtime import Runtime
 from ticketbridge.storage.models import IntegrationSetting
@@ -195,17 +195,19 @@ def active(
         follow_redirects=False,
     )
     try:
-        yield ActiveAutotask(
-            settings,
-            AutotaskConnector(
-                config,
-                http_client=http,
-                cache=runtime.autotask_cache,
-                retry=retry or (OPERATOR_RETRY if priority is Priority.OPERATOR else None),
-                governor=governor(runtime, config),
-                priority=priority,
-            ),
-        )
+        # Log lines written while the connector is in use name the connection.
+        with log_context.connection(AutotaskConnector.kind):
+            yield ActiveAutotask(
+                settings,
+                AutotaskConnector(
+                    config,
+                    http_client=http,
+                    cache=runtime.autotask_cache,
+                    retry=retry or (OPERATOR_RETRY if priority is Priority.OPERATOR else None),
+                    governor=governor(runtime, config),
+                    priority=priority,
+                ),
+            )
     finally:
         http.close()
 

@@ -24,13 +24,15 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from ticketbridge.connectors import metrics
 from ticketbridge.connectors.parsers.mime import decode_header_value
 from ticketbridge.connectors.parsers.registry import ParseOutcome, ParseState, parse_message
 from ticketbridge.core.ates_mail import redact_mail
 from ticketbridge.core.mail_keys import key_digest, message_key
+from ticketbridge.core.statuses import RunSource
 from ticketbridge.services import mail_routing
 from ticketbridge.storage.db import session_scope
-from ticketbridge.storage.models import MailMessage
+from ticketbridge.storage.models import MailMessage, MailSource
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +123,19 @@ def accept(
         mail.parsed_at = now
     else:
         process(session, mail, kept, now=now, max_bytes=max_bytes)
+    _count(session, mail)
     return _accepted(mail, created=True)
+
+
+def _count(session: Session, mail: MailMessage) -> None:
+    """The metrics of a new mail, by its source's kind (the source is loaded already where a
+    source delivers, so this reads nothing more)."""
+    source = session.get(MailSource, mail.source_id) if mail.source_id is not None else None
+    kind = source.kind if source is not None else "upload"
+    metrics.MAILS_RECEIVED.labels(kind).inc()
+    metrics.MAILS_PARSED.labels(kind, mail.parser or "none", mail.state).inc()
+    if mail.run_ids:
+        metrics.RUNS_INGESTED.labels(RunSource.MAIL.value).inc(len(mail.run_ids))
 
 
 def process(

@@ -30,6 +30,7 @@ from sqlalchemy import insert, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from ticketbridge.connectors import metrics
 from ticketbridge.core.names import close_matches, problem
 from ticketbridge.core.statuses import RunSource, RunStatus
 from ticketbridge.services import audit
@@ -210,7 +211,9 @@ def ingest(
                             "created": created,
                         },
                     )
-                return results
+            # Committed: a retried or refused batch counts nothing.
+            metrics.RUNS_INGESTED.labels(source.value).inc(created)
+            return results
         except IntegrityError:
             if attempt == ATTEMPTS - 1:
                 raise

@@ -13,6 +13,7 @@ SQLite, procrastinate workers on PostgreSQL).
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 from collections.abc import Callable
@@ -40,7 +41,8 @@ class ActionPool:
     def run(self, action: Callable[[], T]) -> T | None:
         """The action's result when it finishes within the wait (its error raised), else None:
         it goes on in the background."""
-        future = self._executor().submit(action)
+        # In the click's context: its log lines and audit events keep the request id.
+        future = self._executor().submit(contextvars.copy_context().run, action)
         try:
             return future.result(timeout=self.wait_seconds)
         except FutureTimeout:

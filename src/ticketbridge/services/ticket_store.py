@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ticketbridge.connectors import metrics
 from ticketbridge.core.create_progress import CreatePhase, CreateProgress
 from ticketbridge.core.ticket_links import LinkOrigin, LinkState, TicketLink
 from ticketbridge.services import audit
@@ -257,7 +258,9 @@ def audit_action(
     outcome: str = "ok",
     details: dict[str, Any] | None = None,
 ) -> None:
-    """One event per ticket action: ``ticket.<action>`` on ``run <id>``. Does not commit."""
+    """One event per ticket action: ``ticket.<action>`` on ``run <id>``. Does not commit.
+    Counted in the metrics here, where every action's outcome passes."""
+    metrics.TICKET_ACTIONS.labels(action, outcome).inc()
     audit.record(
         session,
         actor=actor,

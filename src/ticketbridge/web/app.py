@@ -24,6 +24,8 @@ from ticketbridge.storage.models import utcnow
 from ticketbridge.web import api, errors, hooks, limits
 from ticketbridge.web.security_headers import SecurityHeaders
 from ticketbridge.web.ui import routes as ui_routes
+from ticketbridge.web import metrics as metrics_route
+from ticketbridge.web.observe import Observe
 from ticketbridge.web.ui.templating import make_templates
 
 STATIC_DIR = Path(__file__).parent / "ui" / "static"
@@ -89,7 +91,8 @@ def create_app(
         same_site="lax",
         https_only=ctx.settings.cookie_secure,
     )
-    app.add_middleware(SecurityHeaders, https_only=ctx.settings.cookie_secure)  # outermost
+    app.add_middleware(SecurityHeaders, https_only=ctx.settings.cookie_secure)
+    app.add_middleware(Observe)  # outermost: request id, log context, HTTP metrics
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.mount("/api/docs-assets", StaticFiles(directory=DOCS_ASSETS), name="docs-assets")
     errors.install(app)
@@ -103,6 +106,7 @@ def create_app(
         # starts Swagger UI from a script file, since the CSP allows no inline script.
         page: HTMLResponse = app.state.templates.TemplateResponse(request, "api_docs.html", {})
         return page
+    metrics_route.install(app, ctx)  # /metrics, when served on this port (web/metrics.py)
 
     @app.get("/favicon.ico", include_in_schema=False)
     async def favicon() -> FileResponse:

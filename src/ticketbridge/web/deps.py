@@ -10,7 +10,7 @@ from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 
 from ticketbridge.core.roles import Permission, Role, can
-from ticketbridge.services import accounts, user_sessions
+from ticketbridge.services import accounts, log_context, user_sessions
 from ticketbridge.services.accounts import Principal
 from ticketbridge.services.runtime import Runtime
 from ticketbridge.services.ticket_actions import ActionPool
@@ -110,6 +110,8 @@ def _release(session: Session) -> None:
 def api_principal(request: Request, session: DbSession) -> Principal:
     principal = _token_principal(request, session)
     _release(session)
+    if principal is not None:
+        log_context.set_user(f"token:{principal.name}")
     if principal is None:
         raise HTTPException(
             status_code=401,
@@ -122,6 +124,8 @@ def api_principal(request: Request, session: DbSession) -> Principal:
 def ui_principal(request: Request, session: DbSession) -> Principal:
     principal = session_principal(request, session)
     _release(session)
+    if principal is not None:
+        log_context.set_user(principal.name)
     if principal is None:
         raise NotSignedIn()
     return principal

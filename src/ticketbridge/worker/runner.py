@@ -20,6 +20,7 @@ from procrastinate.exceptions import AlreadyEnqueued
 from sqlalchemy.engine import make_url
 
 from ticketbridge.services.runtime import Runtime
+from ticketbridge.worker.observe import skipped
 from ticketbridge.worker.tasks import SCHEDULES, TASKS, Schedule
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ class InProcessRunner:
         lock = self._locks[task_name]
         if not lock.acquire(blocking=False):
             log.info("%s is still running; this run is skipped", task_name)
+            skipped(task_name)
             return
         try:
             TASKS[task_name](self.runtime, **kwargs)

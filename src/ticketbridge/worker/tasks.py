@@ -23,14 +23,14 @@ from ticketbridge.services.alerts import correlate as alert_correlation
 from ticketbridge.services.roundtrip import polling as roundtrip_polling
 from ticketbridge.services.runtime import Runtime
 from ticketbridge.storage.db import session_scope
+from ticketbridge.worker.observe import TaskBody, observed
 
-TaskBody = Callable[..., None]
 TASKS: dict[str, TaskBody] = {}
 
 
 def task(name: str) -> Callable[[TaskBody], TaskBody]:
     def register(body: TaskBody) -> TaskBody:
-        TASKS[name] = body
+        TASKS[name] = observed(name, body)  # timed, counted, logged under the job's name
         return body
 
     return register

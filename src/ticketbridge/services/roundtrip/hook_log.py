@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from ticketbridge.connectors import metrics
 from ticketbridge.storage.models import HookRequest
 
 CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
@@ -85,6 +86,8 @@ def finish(
     ticket_id: int | None = None,
     parsed: dict[str, Any] | None = None,
 ) -> None:
+    # Every callout and webhook handled passes here, whichever path stored it.
+    metrics.HOOKS_RECEIVED.labels(row.channel, outcome).inc()
     row.outcome = outcome
     row.error = error[:500] if error else None
     if ticket_id is not None:

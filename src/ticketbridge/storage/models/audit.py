@@ -19,3 +19,5 @@ class AuditEvent(Base):
     subject: Mapped[str] = mapped_column(String(300), default="")
     outcome: Mapped[str] = mapped_column(String(30))
     details: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    # The X-Request-ID of the request that caused it (migration 0016); None for jobs.
+    request_id: Mapped[str | None] = mapped_column(String(64), nullable=True, default=None)

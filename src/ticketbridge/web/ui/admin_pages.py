@@ -6,7 +6,7 @@ from datetime import datetime, time, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
@@ -239,6 +239,7 @@ def audit_page(
     date_from: DayFilter = None,
     date_to: DayFilter = None,
     page: Page = 1,
+    request_id: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
     tz = ZoneInfo(ui_zone(request, session))
     filters = audit.AuditFilter(
@@ -247,6 +248,7 @@ def audit_page(
         outcome=outcome or None,
         since=datetime.combine(date_from, time.min, tz) if date_from else None,
         until=datetime.combine(date_to + timedelta(days=1), time.min, tz) if date_to else None,
+        request_id=request_id or None,
     )
     events, total = audit.search(session, filters, page=page, per_page=50)
     return render(
@@ -264,6 +266,7 @@ def audit_page(
             "outcome": outcome or "",
             "date_from": date_from.isoformat() if date_from else "",
             "date_to": date_to.isoformat() if date_to else "",
+            "request_id": request_id or "",
         },
         pager_base=pager_base(request),
     )

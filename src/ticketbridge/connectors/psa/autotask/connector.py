@@ -138,6 +138,8 @@ class AutotaskConnector:
             redactor=Redactor([secret, config.integration_code, config.username]),
             error_hook=autotask_error,
             gate=gate,
+            # One Autotask connection per installation: its name is its kind.
+            metric_labels=(self.kind, self.kind),
         )
         self.clock = clock
         self.client = AutotaskClient(

@@ -1,0 +1,69 @@
+"""Every HTTP request gets an id, a log context and a line in the metrics.
+
+The id is the caller's ``X-Request-ID`` when it is sane (services/log_context.py), else a new
+one; the answer carries it back in ``X-Request-ID``, log lines in ``request_id`` and audit
+events in their ``request_id`` column. The metrics count requests by route template, never by
+raw path (``/jobs/{job_id}``, not ``/jobs/7``), so that ids do not multiply the series; a path
+no route matches counts as ``unmatched``.
+
+Pure ASGI middleware, outermost: it times the whole answer, streamed bodies included.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+
+from fastapi.routing import iter_route_contexts
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ticketbridge.connectors import metrics
+from ticketbridge.services import log_context
+from ticketbridge.services.log_context import LogContext
+
+# Anything else a client sends as a method is one label value, not one each.
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+HEADER = "X-Request-ID"
+
+
+class Observe:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._templates: Mapping[int, str] | None = None
+
+    def templates(self, scope: Scope) -> Mapping[int, str]:
+        """Each route's whole path template, prefixes of included routers and mounts in it;
+        made at the first request, when every route is in place."""
+        if self._templates is None:
+            self._templates = {
+                id(found.original_route): found.path_format
+                for found in iter_route_contexts(scope["app"].routes)
+                if found.path_format
+            }
+        return self._templates
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = log_context.accept_request_id(Headers(scope=scope).get(HEADER))
+        context = LogContext(request_id=request_id, scope=scope, templates=self.templates(scope))
+        status = 500  # what the client gets when the app fails before answering
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message)[HEADER] = request_id
+            await send(message)
+
+        started = time.perf_counter()
+        try:
+            with log_context.opened(context):
+                await self.app(scope, receive, send_with_id)
+        finally:
+            method = scope["method"] if scope["method"] in _METHODS else "other"
+            route = context.route or "unmatched"
+            metrics.HTTP_REQUESTS.labels(method, route, str(status)).inc()
+            metrics.HTTP_DURATION.labels(method, route).observe(time.perf_counter() - started)
