@@ -7,23 +7,25 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.browser.conftest import EXPECT_TIMEOUT_MS
+from tests.browser.artifacts import VIEWPORT, screenshot, sign_in
+from tests.browser.conftest import EXPECT_TIMEOUT_MS, serve
 from tests.factories import NOW, PASSWORD, add_runs, add_user
 from ticketbridge.core.roles import Role
 from ticketbridge.core.statuses import RunStatus
-from ticketbridge.storage.models import Run
+from ticketbridge.services import demo
+from ticketbridge.settings import Settings
+from ticketbridge.storage.models import AuditEvent, Run
+from ticketbridge.web.app import create_app
 
 pytestmark = pytest.mark.browser
 
 OPERATOR = "olivia.ops"
-SCREENSHOTS = Path("var/screenshots")
 
 
 @pytest.fixture(params=["script", "no-script"])
@@ -162,6 +164,14 @@ def test_undo_brings_a_review_back_into_the_queue(
     expect(job).to_be_visible()
     assert _reviewed(db) == {}
     assert second
+    with db() as session:  # both the review and taking it back are on the record, by whom
+        audited = session.execute(
+            select(AuditEvent.action, AuditEvent.actor).order_by(AuditEvent.id)
+        )
+        assert [tuple(row) for row in audited][-2:] == [
+            ("runs.review", OPERATOR),
+            ("runs.unreview", OPERATOR),
+        ]
 
 
 def test_filters_without_dates_on_run_checks_the_audit_log_and_daily_jobs(
@@ -236,22 +246,69 @@ def test_keys_move_select_and_review(page: Page, base_url: str, db: sessionmaker
     assert first
 
 
-def test_at_least_25_jobs_show_on_a_1440_by_900_screen(
-    browser: Browser, base_url: str, db: sessionmaker[Session]
+def test_keys_open_a_job_and_its_run_and_review_what_is_ticked(
+    page: Page, base_url: str, db: sessionmaker[Session]
 ) -> None:
-    _jobs(db, 40, status=RunStatus.WARNING)
-    add_runs(db, 3, job_name="Job 00", status=RunStatus.FAILED)
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
-    page = context.new_page()
+    first, second = add_runs(db, 2, job_name="Acme VM Backup")  # one job, two runs
+    [other] = add_runs(db, 1, job_name="Acme Offsite Copy", started_at=NOW - timedelta(hours=1))
+    [last] = add_runs(db, 1, job_name="Acme File Share", status=RunStatus.WARNING)
+    job = _job_of(db, first)
     _sign_in(page, base_url, db)
     page.goto(f"{base_url}/run-checks")
-
     rows = page.locator("li.rc-job")
-    expect(rows).to_have_count(40)
-    bottoms = [box["y"] + box["height"] for box in (r.bounding_box() for r in rows.all()) if box]
-    assert sum(1 for bottom in bottoms if bottom <= 900) >= 25
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "run-checks-queue.png"))
-    rows.first.locator("summary").click()
-    page.screenshot(path=str(SCREENSHOTS / "run-checks-expanded.png"))
+    expect(rows).to_have_count(3)
+    expect(rows.first).to_have_id(f"job-{job}")  # errors first; this job has waited longest
+
+    page.keyboard.press("j")
+    expect(page.locator(f"#job-{job} summary")).to_be_focused()
+    page.keyboard.press("Enter")  # opens the job to its runs
+    expect(page.locator(f"#job-{job} details")).to_have_attribute("open", "")
+    page.keyboard.press("j")  # into the open job: its first run, the older one
+    expect(page.locator(f"#run-{second} a[data-open]")).to_be_focused()
+    page.keyboard.press("o")  # opens that run
+    expect(page).to_have_url(f"{base_url}/jobs/{job}/runs/{second}")
+
+    page.goto(f"{base_url}/run-checks")
+    page.keyboard.press("k")  # from nowhere, up lands on the last row
+    expect(page.locator(f"#job-{_job_of(db, last)} summary")).to_be_focused()
+    page.keyboard.press("x")
+    page.keyboard.press("k")
+    expect(page.locator(f"#job-{_job_of(db, other)} summary")).to_be_focused()
+    page.keyboard.press("o")  # a job row opens the job's history
+    expect(page).to_have_url(f"{base_url}/jobs/{_job_of(db, other)}")
+
+    page.goto(f"{base_url}/run-checks")
+    page.keyboard.press("a")  # tick every row, then untick the first with x
+    page.keyboard.press("j")
+    page.keyboard.press("x")
+    expect(page.get_by_text("2 jobs selected")).to_be_visible()
+    page.keyboard.press("R")  # review what is ticked, not the row under the cursor
+
+    expect(page.get_by_role("status")).to_have_text("Reviewed 2 runs.")
+    assert set(_reviewed(db)) == {other, last}
+
+
+def test_at_least_25_jobs_show_on_a_1440_by_900_screen_with_the_demo_data(
+    browser: Browser, settings: Settings, engine: Engine, db: sessionmaker[Session]
+) -> None:
+    add_user(db, OPERATOR, Role.OPERATOR)
+    with db() as session:
+        demo.seed(session, NOW)  # about 50 jobs of 12 customers, remarks, every status
+        session.commit()
+    context = browser.new_context(viewport=VIEWPORT)
+    context.set_default_timeout(EXPECT_TIMEOUT_MS)
+    page = context.new_page()
+    for base_url in serve(create_app(settings, engine=engine, clock=lambda: NOW)):
+        sign_in(page, base_url, OPERATOR, PASSWORD)
+        page.goto(f"{base_url}/run-checks")
+
+        rows = page.locator("li.rc-job")
+        expect(rows.first).to_be_visible()
+        assert rows.count() >= 40
+        boxes = [box for box in (row.bounding_box() for row in rows.all()) if box]
+        inside = [b for b in boxes if b["y"] >= 0 and b["y"] + b["height"] <= VIEWPORT["height"]]
+        assert len(inside) >= 25, f"{len(inside)} job rows fit on a 1440x900 screen"
+        screenshot(page, "run-checks", full_page=False)
+        rows.first.locator("summary").click()
+        screenshot(page, "run-checks-job-open", full_page=False)
     context.close()
