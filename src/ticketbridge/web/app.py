@@ -22,10 +22,10 @@ from ticketbridge.services.runtime import Runtime, build_runtime
 from ticketbridge.settings import Settings, get_settings
 from ticketbridge.storage.models import utcnow
 from ticketbridge.web import api, errors, hooks, limits
-from ticketbridge.web.security_headers import SecurityHeaders
-from ticketbridge.web.ui import routes as ui_routes
 from ticketbridge.web import metrics as metrics_route
 from ticketbridge.web.observe import Observe
+from ticketbridge.web.security_headers import SecurityHeaders
+from ticketbridge.web.ui import routes as ui_routes
 from ticketbridge.web.ui.templating import make_templates
 
 STATIC_DIR = Path(__file__).parent / "ui" / "static"
@@ -106,6 +106,7 @@ def create_app(
         # starts Swagger UI from a script file, since the CSP allows no inline script.
         page: HTMLResponse = app.state.templates.TemplateResponse(request, "api_docs.html", {})
         return page
+
     metrics_route.install(app, ctx)  # /metrics, when served on this port (web/metrics.py)
 
     @app.get("/favicon.ico", include_in_schema=False)
