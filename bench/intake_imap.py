@@ -10,14 +10,24 @@ watermark, MOVE to the processed folder) and timed, on SQLite and PostgreSQL.
 Copies of one fixture report the same job and session, so they update one run (retry semantics):
 the run count stays small while every mail is stored, parsed and routed.
 
+The parse share is the CPU time the same mails take to parse alone (parsed again after the poll,
+in this process), and "without parsing" is the mail count over the wall time less that. With
+--baseline REV the same is measured first with the code of that git revision (exported to a
+temporary directory, run in a child process), so old and new see the same machine load.
+
     .venv/bin/python bench/intake_imap.py [--count 2000] [--batch 200] [--backend sqlite]
+                                          [--baseline HEAD~1]
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import re
+import subprocess
+import sys
+import tarfile
 import tempfile
 import time
 from itertools import cycle, islice
@@ -35,6 +45,7 @@ from support import (
 )
 from support.mail import ROOT, DovecotServer, add_imap_source, dovecot, mailbox
 
+from ticketbridge.connectors.parsers.registry import parse_message
 from ticketbridge.services import mail_polling
 from ticketbridge.services.runtime import build_runtime
 from ticketbridge.storage.models import MailMessage, Run
@@ -83,20 +94,47 @@ def run_backend(
         runtime.engine.dispose()
     if result.error:
         raise SystemExit(f"{backend}: polling failed: {result.error}")
+    parse0 = time.process_time()
+    for raw in mails:
+        parse_message(raw)
+    parse = time.process_time() - parse0
     print(f"\n{backend}: {len(mails)} mails from Dovecot in {wall:.2f} s")
     print(
         f"  {len(mails) / wall:,.0f} mails/s wall, {len(mails) / cpu:,.0f} mails/s per core (CPU)"
     )
+    print(
+        f"  parsing {parse:.2f} s CPU ({parse / cpu:.0%} of the intake's CPU); without it "
+        f"{len(mails) / max(wall - parse, 1e-9):,.0f} mails/s wall"
+    )
     print(f"  stored {stored} mails ({states}); {runs} runs")
     print(f"  batch size {args.batch}; this process used {cpu:.2f} s CPU (Dovecot runs apart)")
+
+
+def run_baseline(revision: str, argv: list[str]) -> None:
+    """This benchmark run by the code of `revision` (its src/), in a child process."""
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", revision, "src"], check=True, capture_output=True
+    ).stdout
+    with tempfile.TemporaryDirectory() as work:
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(work, filter="data")
+        env = {**os.environ, "PYTHONPATH": str(Path(work) / "src")}
+        print(f"--- baseline: {revision} ---", flush=True)
+        subprocess.run([sys.executable, __file__, *argv], check=True, env=env)
+        print("--- this tree ---", flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--count", type=int, default=2000)
     parser.add_argument("--batch", type=int, default=200)
+    parser.add_argument("--baseline", help="a git revision to measure first, for comparison")
     add_database_options(parser)
     args = parser.parse_args()
+    if args.baseline:
+        argv = sys.argv[1:]
+        at = argv.index("--baseline")
+        run_baseline(args.baseline, argv[:at] + argv[at + 2 :])
     print(f"intake from IMAP: {os.cpu_count()} cores; {load_note()}; clock {NOW.date()}")
     with dovecot() as server:
         if server is None:

@@ -70,6 +70,56 @@ def header_facts(raw: bytes) -> HeaderFacts:
     return HeaderFacts(message_id, sender[:320], subject[:500])
 
 
+@dataclass(frozen=True)
+class Incoming:
+    """A received mail made ready to store: what is kept of it and its de-duplication key."""
+
+    kept: bytes  # the bytes stored and parsed: redacted, or the header section when too large
+    facts: HeaderFacts
+    key: str
+    size: int
+    max_bytes: int
+
+    @property
+    def too_large(self) -> bool:
+        return self.size > self.max_bytes
+
+    def row(self, *, source_id: int | None, received_at: datetime, now: datetime) -> MailMessage:
+        """The mail's row, marked failed until parsing says otherwise (an oversized mail stays
+        failed: only its headers were kept)."""
+        mail = MailMessage(
+            message_key=self.key,
+            key_digest=key_digest(self.key),
+            source_id=source_id,
+            raw=zlib.compress(self.kept, 6),
+            size=self.size,
+            sender=self.facts.sender,
+            subject=self.facts.subject,
+            received_at=received_at,
+            state=ParseState.FAILED.value,
+            detected=[],
+            run_ids=[],
+        )
+        if self.too_large:
+            mail.failure = (
+                f"message of {self.size} bytes is over the {self.max_bytes}-byte limit; "
+                "only its headers were kept"
+            )
+            mail.parsed_at = now
+        return mail
+
+
+def prepare(raw: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Incoming:
+    """What to store of `raw` and under which key; reads no database and never raises."""
+    too_large = len(raw) > max_bytes
+    # ATES tokens' credentials (ID, PW) never reach storage, a parser or a log: their values
+    # are redacted first; a mail without them stays byte-identical (docs/alerts.md).
+    kept = redact_mail(_header_section(raw) if too_large else raw)
+    facts = header_facts(kept)
+    key = message_key(facts.message_id, raw if too_large else kept)
+    return Incoming(kept, facts, key, len(raw), max_bytes)
+
+
 def raw_bytes(mail: MailMessage) -> bytes | None:
     """The stored mail as received (None once retention purged it)."""
     return None if mail.raw is None else zlib.decompress(mail.raw)
@@ -85,46 +135,27 @@ def accept(
     received_at: datetime | None = None,
 ) -> Accepted:
     """Store, parse and route one mail within the caller's transaction."""
-    too_large = len(raw) > max_bytes
-    # ATES tokens' credentials (ID, PW) never reach storage, a parser or a log: their values
-    # are redacted first; a mail without them stays byte-identical (docs/alerts.md).
-    kept = redact_mail(_header_section(raw) if too_large else raw)
-    facts = header_facts(kept)
-    key = message_key(facts.message_id, raw if too_large else kept)
-    stored = session.scalars(select(MailMessage).where(MailMessage.message_key == key)).first()
+    incoming = prepare(raw, max_bytes=max_bytes)
+    stored = session.scalars(
+        select(MailMessage).where(MailMessage.message_key == incoming.key)
+    ).first()
     if stored is not None:
-        return _accepted(stored, created=False)
-    mail = MailMessage(
-        message_key=key,
-        key_digest=key_digest(key),
-        source_id=source_id,
-        raw=zlib.compress(kept, 6),
-        size=len(raw),
-        sender=facts.sender,
-        subject=facts.subject,
-        received_at=received_at or now,
-        state=ParseState.FAILED.value,
-        detected=[],
-        run_ids=[],
-    )
+        return accepted_of(stored, created=False)
+    mail = incoming.row(source_id=source_id, received_at=received_at or now, now=now)
     try:
         with session.begin_nested():
             session.add(mail)
             session.flush()
     except IntegrityError:
         # Another delivery of the same mail was stored between our look-up and our insert.
-        stored = session.scalars(select(MailMessage).where(MailMessage.message_key == key)).one()
-        return _accepted(stored, created=False)
-    if too_large:
-        mail.failure = (
-            f"message of {len(raw)} bytes is over the {max_bytes}-byte limit; "
-            "only its headers were kept"
-        )
-        mail.parsed_at = now
-    else:
-        process(session, mail, kept, now=now, max_bytes=max_bytes)
+        stored = session.scalars(
+            select(MailMessage).where(MailMessage.message_key == incoming.key)
+        ).one()
+        return accepted_of(stored, created=False)
+    if not incoming.too_large:
+        process(session, mail, incoming.kept, now=now, max_bytes=max_bytes)
     _count(session, mail)
-    return _accepted(mail, created=True)
+    return accepted_of(mail, created=True)
 
 
 def _count(session: Session, mail: MailMessage) -> None:
@@ -226,7 +257,8 @@ def _header_section(raw: bytes) -> bytes:
     return head
 
 
-def _accepted(mail: MailMessage, *, created: bool) -> Accepted:
+def accepted_of(mail: MailMessage, *, created: bool) -> Accepted:
+    """What a caller learns about a stored mail."""
     return Accepted(
         mail_id=mail.id,
         created=created,

@@ -1,4 +1,4 @@
-"""Polling one mail source: fetch, store (services.mail_intake), persist the watermark, then move
+"""Polling one mail source: fetch, store (services.mail_batch), persist the watermark, then move
 the stored mail to the processed folder; repeat while the source says more is waiting.
 
 One poller per source at a time, whatever runs it (the in-process runner, procrastinate workers
@@ -18,7 +18,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ticketbridge.connectors.errors import ConnectorError
-from ticketbridge.services import mail_intake, mail_sources
+from ticketbridge.services import mail_batch, mail_sources
 from ticketbridge.services.runtime import Runtime
 from ticketbridge.storage.db import session_scope
 from ticketbridge.storage.models import MailSource
@@ -107,26 +107,21 @@ def _default_factory(runtime: Runtime) -> Callable[[MailSource], Any]:
 
 def _store_batch(runtime: Runtime, source_id: int, batch: Any, result: PollResult) -> list[str]:
     """Store every message of a batch in one transaction; returns the ids safe to move."""
-    settings = runtime.settings
-    done: list[str] = []
-    with session_scope(runtime.session_factory) as session:
-        for item in batch.messages:
-            result.fetched += 1
-            accepted = mail_intake.accept(
-                session,
-                item.raw,
-                now=runtime.clock(),
-                max_bytes=settings.mail_max_bytes,
-                source_id=source_id,
-                # A server date without a zone cannot be placed; arrival time stands in.
-                received_at=_aware_or_none(item.received_at),
-            )
-            if accepted.created:
-                result.stored += 1
-            else:
-                result.duplicates += 1
-            done.append(item.source_id)
-    return done
+    accepted = mail_batch.accept_batch(
+        runtime.session_factory,
+        [
+            # A server date without a zone cannot be placed; arrival time stands in.
+            mail_batch.Received(item.raw, _aware_or_none(item.received_at))
+            for item in batch.messages
+        ],
+        now=runtime.clock(),
+        max_bytes=runtime.settings.mail_max_bytes,
+        source_id=source_id,
+    )
+    result.fetched += len(accepted)
+    result.stored += sum(1 for one in accepted if one.created)
+    result.duplicates += sum(1 for one in accepted if not one.created)
+    return [item.source_id for item in batch.messages]
 
 
 def _aware_or_none(moment: datetime | None) -> datetime | None:

@@ -61,8 +61,16 @@ def mail_sender(mail: MailMessage, outcome: ParseOutcome) -> str:
     return sender_key(decoded or mail.sender)
 
 
-def route(session: Session, mail: MailMessage, outcome: ParseOutcome, *, now: datetime) -> None:
-    """Record the outcome on the mail and create or find its runs (caller's transaction)."""
+def route(
+    session: Session,
+    mail: MailMessage,
+    outcome: ParseOutcome,
+    *,
+    now: datetime,
+    rules: Sequence[MailRule] | None = None,
+) -> None:
+    """Record the outcome on the mail and create or find its runs (caller's transaction).
+    `rules`: the matching rules, oldest first, when the caller read them already."""
     # A mail carrying an ATES token is an RMM alert, not a run, from any source (docs/alerts.md).
     if alert_intake.take(session, mail, outcome, now=now):
         return
@@ -79,7 +87,8 @@ def route(session: Session, mail: MailMessage, outcome: ParseOutcome, *, now: da
         return
     mail.state = "approved" if keep_approved else "parsed"
     sender = mail_sender(mail, outcome)
-    rules = list(session.scalars(select(MailRule).order_by(MailRule.id)))
+    if rules is None:
+        rules = list(session.scalars(select(MailRule).order_by(MailRule.id)))
     run_ids: list[int] = []
     for index, report in enumerate(outcome.reports):
         if report.kind is not ReportKind.RUN:

@@ -232,6 +232,21 @@ def test_operator_joins_by_ticket_number_of_the_same_company_only(
     assert len(notes_of(world, mine["id"])) == 1
 
 
+def test_joining_by_ticket_number_writes_the_alerts_udfs_onto_the_ticket(
+    runtime: Runtime, world: AutotaskWorld
+) -> None:
+    mine = add_ticket(world, BRIGHTWATER)
+    deliver(runtime, alert_mail(alert="8932", ticket="RMM-77"))
+    process(runtime)
+    alert_id = only_alert(runtime).id
+
+    act(runtime, alert_id, AlertAction.JOIN, actor="op", ticket_number=mine["ticketNumber"])
+
+    # As a ticket created for the alert would: its next occurrences find this ticket.
+    assert [t["id"] for t in tickets_with(world, ALERT_UDF, "8932")] == [mine["id"]]
+    assert [t["id"] for t in tickets_with(world, TICKET_UDF, "RMM-77")] == [mine["id"]]
+
+
 def test_ignored_alert_keeps_counting_its_repeats_quietly(runtime: Runtime) -> None:
     deliver(runtime, alert_mail(1))
     process(runtime)

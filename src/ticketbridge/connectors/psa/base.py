@@ -230,3 +230,14 @@ class PsaConnector(Protocol):
     def changed_since(self, since: datetime) -> list[RemoteTicket]:
         """Tickets whose last activity is strictly after ``since`` (an aware UTC datetime)."""
         ...
+
+
+@runtime_checkable
+class TicketUdfWriter(Protocol):
+    """A connector that can write user-defined fields onto an existing ticket (Autotask). Not
+    part of PsaConnector: a PSA without ticket UDFs (Jira) has nothing to write."""
+
+    def set_ticket_udfs(self, ticket_id: int, fields: Sequence[tuple[str, str]]) -> None:
+        """Set each named UDF to its value, other fields unchanged. RemoteNotFound when the
+        ticket is gone."""
+        ...

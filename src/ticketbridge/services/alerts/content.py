@@ -66,12 +66,6 @@ def draft_for(session: Session, alert: Alert) -> TicketDraft | Blocked:
     if isinstance(fields, ticket_fields.Blocked):
         return Blocked(fields.code.value, fields.reason)
     source = store.get_source(session, alert.source_id)
-    _, alert_udf, ticket_udf = store.udf_names(source)
-    udfs = tuple(
-        (name, value)
-        for name, value in ((alert_udf, alert.alert_ref), (ticket_udf, alert.ticket_ref))
-        if value
-    )
     return TicketDraft(
         company_id=fields.company_id,
         title=alert.title[:TITLE_LIMIT] or "RMM alert",
@@ -82,7 +76,18 @@ def draft_for(session: Session, alert: Alert) -> TicketDraft | Blocked:
         priority_id=fields.priority_id,
         external_id=alert.reference,
         configuration_item_id=alert.ci_id,
-        user_defined_fields=udfs,
+        user_defined_fields=udf_values(session, alert),
+    )
+
+
+def udf_values(session: Session, alert: Alert) -> tuple[tuple[str, str], ...]:
+    """The alert's "<source> Alert ID" and "<source> Ticket ID" UDFs, those it has a value
+    for: what a ticket needs to carry for the alert's repeats to find it."""
+    _, alert_udf, ticket_udf = store.udf_names(store.get_source(session, alert.source_id))
+    return tuple(
+        (name, value)
+        for name, value in ((alert_udf, alert.alert_ref), (ticket_udf, alert.ticket_ref))
+        if value
     )
 
 

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import update
 
 from ticketbridge.connectors.errors import ConnectorError, ConnectorUnavailable
-from ticketbridge.connectors.psa.base import RemoteTicket, TicketDraft
+from ticketbridge.connectors.psa.base import RemoteTicket, TicketDraft, TicketUdfWriter
 from ticketbridge.core import create_progress
 from ticketbridge.core.create_progress import CreatePhase, CreateProgress, Step
 from ticketbridge.core.psa_governor import Priority
@@ -264,7 +264,9 @@ def _set_phase(runtime: Runtime, alert_id: int, phase: CreatePhase, error: str) 
 
 
 def join(runtime: Runtime, alert_id: int, ticket_number: str, *, actor: str) -> AlertOutcome:
-    """Join a waiting alert to an open ticket of its company, by ticket number."""
+    """Join a waiting alert to an open ticket of its company, by ticket number. The ticket is
+    given the alert's Alert ID and Ticket ID UDFs, as a ticket created for it would carry, so
+    that the alert's next occurrences find it (services.alerts.correlate)."""
     number = ticket_number.strip()
     with runtime.session_factory() as session:
         alert = store.get(session, alert_id)
@@ -273,11 +275,22 @@ def join(runtime: Runtime, alert_id: int, ticket_number: str, *, actor: str) -> 
                 content.create_refusal(alert) or "Only a waiting alert joins."
             )
         company_id = alert.company_id
+        udfs = content.udf_values(session, alert)
         with connect(runtime, session) as autotask:
             try:
                 found = autotask.connector.find_tickets(ticket_number=number)
+                ticket = _joinable(found, number, company_id)
+                if udfs and isinstance(autotask.connector, TicketUdfWriter):
+                    autotask.connector.set_ticket_udfs(ticket.id, udfs)
             except ConnectorError as exc:
                 raise translate(exc) from None
+    attach(runtime, alert_id, ticket, actor=actor, reason=f"Joined to {number} by {actor}.")
+    notes.send_notes(runtime, alert_id, priority=Priority.OPERATOR)
+    with runtime.session_factory() as session:
+        return AlertOutcome.of(store.get(session, alert_id), f"Joined to ticket {number}.")
+
+
+def _joinable(found: list[RemoteTicket], number: str, company_id: int | None) -> RemoteTicket:
     if not found:
         raise store.AlertError("ticket_number", f"Autotask has no ticket {number!r}.")
     ticket = found[0]
@@ -287,10 +300,7 @@ def join(runtime: Runtime, alert_id: int, ticket_number: str, *, actor: str) -> 
         )
     if ticket.is_completed:
         raise store.AlertError("ticket_number", f"Ticket {number} is complete.")
-    attach(runtime, alert_id, ticket, actor=actor, reason=f"Joined to {number} by {actor}.")
-    notes.send_notes(runtime, alert_id, priority=Priority.OPERATOR)
-    with runtime.session_factory() as session:
-        return AlertOutcome.of(store.get(session, alert_id), f"Joined to ticket {number}.")
+    return ticket
 
 
 def attach(

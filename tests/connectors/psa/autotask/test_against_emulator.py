@@ -9,7 +9,7 @@ import pytest
 
 from tests.connectors.psa.autotask.double import Sleeps
 from tests.contract.emulator_harness import AutotaskEmulatorHarness, emulator_connector
-from ticketbridge.connectors.errors import ConnectorUnavailable
+from ticketbridge.connectors.errors import ConnectorUnavailable, RemoteNotFound
 from ticketbridge.connectors.psa.autotask.client import AutotaskCache
 from ticketbridge.connectors.psa.autotask.connector import AutotaskConnector
 from ticketbridge.connectors.psa.base import TicketDraft
@@ -155,3 +155,27 @@ def test_a_create_refused_with_429_before_commit_is_retried_into_exactly_one_tic
     created = psa.create_ticket(draft("tb-run-43"))
 
     assert [t.id for t in psa.find_tickets(external_id="tb-run-43")] == [created.id]
+
+
+def test_ticket_udfs_are_written_onto_an_existing_ticket_leaving_the_others(
+    world: AutotaskEmulatorHarness,
+) -> None:
+    world.define_udf("tickets", "RMM Alert ID")
+    world.define_udf("tickets", "RMM Ticket ID")
+    psa = world.connector
+    ticket = psa.create_ticket(draft("udf-join"))
+    psa.set_ticket_udfs(ticket.id, [("RMM Alert ID", "8932")])
+    psa.set_ticket_udfs(ticket.id, [("RMM Ticket ID", "RMM-77")])
+
+    assert [t.id for t in psa.find_tickets_by_udf("RMM Alert ID", "8932")] == [ticket.id]
+    assert [t.id for t in psa.find_tickets_by_udf("RMM Ticket ID", "RMM-77")] == [ticket.id]
+    [patch, _] = [r for r in logged(world) if r["method"] == "PATCH"]
+    assert patch["path"].endswith("/Tickets")
+
+
+def test_ticket_udfs_of_a_ticket_gone_are_remote_not_found(
+    world: AutotaskEmulatorHarness,
+) -> None:
+    world.define_udf("tickets", "RMM Alert ID")
+    with pytest.raises(RemoteNotFound):
+        world.connector.set_ticket_udfs(987654, [("RMM Alert ID", "8932")])

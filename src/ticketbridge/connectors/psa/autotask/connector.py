@@ -344,6 +344,16 @@ class AutotaskConnector:
             self._require_ticket(ticket_id)
             raise
 
+    def set_ticket_udfs(self, ticket_id: int, fields: Sequence[tuple[str, str]]) -> None:
+        if not fields:
+            return
+        udfs = [{"name": name, "value": value} for name, value in fields]
+        try:
+            self.client.update("Tickets", {"id": int(ticket_id), "userDefinedFields": udfs})
+        except (RemoteRejected, RemoteNotFound):
+            self._require_ticket(ticket_id)  # a missing ticket is a generic 500 on PATCH
+            raise
+
     def changed_since(self, since: datetime) -> list[RemoteTicket]:
         if since.tzinfo is None:
             raise ValueError("changed_since needs an aware datetime")
