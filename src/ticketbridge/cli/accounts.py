@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from ticketbridge.cli.common import console, fail, open_runtime
 from ticketbridge.core.roles import Role
-from ticketbridge.services import accounts, audit
+from ticketbridge.services import accounts, audit, sso
 from ticketbridge.storage.db import session_scope
 from ticketbridge.storage.models import ApiToken, User
 
@@ -80,6 +80,49 @@ def list_users() -> None:
             state = "active" if user.active else "inactive"
             last = user.last_login_at.isoformat() if user.last_login_at else "never"
             typer.echo(f"{user.username}\t{user.role}\t{state}\tlast login {last}")
+
+
+@users.command("link-sso")
+def link_sso(
+    username: str = typer.Option(..., "--username", "-u"),
+    provider_name: str = typer.Option(..., "--provider", "-p", help="a configured provider's name"),
+    subject: str = typer.Option(..., "--subject", "-s", help="the ID token's sub claim"),
+    role: Role | None = typer.Option(
+        None, "--role", "-r", help="kept at every sign-in whatever the groups; creates the user"
+    ),
+    issuer: str | None = typer.Option(
+        None, help="the issuer as in the ID token; read from the discovery document if omitted"
+    ),
+) -> None:
+    """Link a single sign-on identity (issuer and subject) to a user, for instance the first
+    admin before any group is mapped. The refusal page shows a person their subject."""
+    runtime = open_runtime()
+    provider = runtime.settings.oidc_provider(provider_name)
+    if provider is None:
+        known = ", ".join(p.name for p in runtime.settings.oidc_providers) or "none"
+        raise fail(f"no provider named {provider_name!r} (configured: {known})")
+    try:
+        issuer = issuer or sso.issuer_of(provider)
+        with session_scope(runtime.session_factory) as session:
+            user, _ = sso.link(
+                session, provider, issuer=issuer, subject=subject, username=username, role=role
+            )
+            audit.record(
+                session,
+                actor=CLI_ACTOR,
+                action="user.link_sso",
+                subject=f"user {user.username}",
+                details={
+                    "provider": provider.name,
+                    "issuer": issuer,
+                    "subject": subject,
+                    "role": role.value if role else None,
+                },
+            )
+    except sso.SsoError as exc:
+        raise fail(str(exc)) from exc
+    kept = f" with the role {role.value} kept at every sign-in" if role else ""
+    console.print(f"linked {provider.label} subject {subject} to {user.username}{kept}")
 
 
 @tokens.command("create")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ticketbridge.cli import accounts, emulate, mail, runs, server
+from ticketbridge.cli import accounts, backup, emulate, mail, runs, server
 
 app = typer.Typer(
     name="ticketbridge",
@@ -21,3 +21,4 @@ app.add_typer(accounts.tokens, name="token")
 app.add_typer(runs.app, name="runs")
 app.add_typer(emulate.app, name="emulate")
 app.add_typer(mail.app, name="mail")
+app.add_typer(backup.app, name="backup")
