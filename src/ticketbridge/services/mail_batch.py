@@ -104,6 +104,8 @@ def _in_one_transaction(
         created = mail is not None and incoming.key not in first
         first.add(incoming.key)
         results.append(mail_intake.accepted_of(mail or stored[incoming.key], created=created))
+    for mail in new.values():
+        mail_intake.count_new(session, mail)
     return results
 
 

@@ -154,11 +154,11 @@ def accept(
         return accepted_of(stored, created=False)
     if not incoming.too_large:
         process(session, mail, incoming.kept, now=now, max_bytes=max_bytes)
-    _count(session, mail)
+    count_new(session, mail)
     return accepted_of(mail, created=True)
 
 
-def _count(session: Session, mail: MailMessage) -> None:
+def count_new(session: Session, mail: MailMessage) -> None:
     """The metrics of a new mail, by its source's kind (the source is loaded already where a
     source delivers, so this reads nothing more)."""
     source = session.get(MailSource, mail.source_id) if mail.source_id is not None else None
