@@ -16,6 +16,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from tests.browser.artifacts import FAILING_IMPACTS, accessibility_violations, screenshot
 from tests.browser.conftest import serve
 from tests.factories import NOW, PASSWORD, add_runs, add_user
 from tests.services.autotask_world import AutotaskWorld
@@ -69,6 +70,9 @@ def test_create_shows_the_preview_and_creates_only_when_confirmed(
     title = page.locator("#preview-title").inner_text()
     assert title == "[ticketbridge] Acme Logistics - Acme VM Backup - Error"
     assert emulator_tickets(world) == []  # the preview sends and reserves nothing
+    screenshot(page, "ticket-create-preview-mapped")
+    violations = accessibility_violations(page, "ticket-create-preview")
+    assert not [v for v in violations if v.impact in FAILING_IMPACTS], violations
 
     page.get_by_role("button", name="Create Autotask ticket").click()
 
@@ -134,3 +138,4 @@ def test_a_ticket_of_another_company_is_refused_next_to_the_run_until_confirmed(
 
     expect(cell.get_by_role("status")).to_contain_text("linked, though it belongs to Acme")
     expect(cell.get_by_role("link", name=theirs["ticketNumber"])).to_be_visible()
+    screenshot(page, "run-ticket-linked-across-companies", full_page=False)

@@ -255,6 +255,31 @@ def test_job_details_and_the_run_deep_link(app: FastAPI, db: sessionmaker[Sessio
     assert client.get("/jobs/999/runs/999").status_code == 404
 
 
+def test_job_history_pages_by_cursor_through_every_run_and_jumps_to_the_last(
+    app: FastAPI, db: sessionmaker[Session]
+) -> None:
+    ids = add_runs(db, 120)  # one job, a day apart, newest first
+    client = _signed_in(app, db, Role.REPORTER)
+    with db() as session:
+        job_id = session.get(Run, ids[0]).job_id  # type: ignore[union-attr]
+    run_link = rf'href="/jobs/{job_id}/runs/(\d+)"'
+
+    seen: list[int] = []
+    url = f"/jobs/{job_id}"
+    while url:
+        page = client.get(url)
+        assert page.status_code == 200
+        seen += [int(found) for found in re.findall(run_link, page.text)]
+        following = re.search(r'href="([^"]+)" rel="next"', page.text)
+        url = following.group(1).replace("&amp;", "&") if following else ""
+
+    assert list(dict.fromkeys(seen)) == ids  # each run once, newest first, over three pages
+    last = [
+        int(found) for found in re.findall(run_link, client.get(f"/jobs/{job_id}?cursor=last").text)
+    ]
+    assert ids[-1] in last and ids[0] not in last
+
+
 def test_times_are_shown_in_the_ui_timezone(app: FastAPI, db: sessionmaker[Session]) -> None:
     [run_id] = add_runs(db, 1)  # 12:00 UTC
     client = _signed_in(app, db, Role.ADMIN)
