@@ -195,8 +195,8 @@ def test_a_scripted_flow_shows_in_the_metrics_by_template_and_outcome(
     request_id = created.headers["x-request-id"]
     [sent] = [
         line for line in json_log
-        if line["logger"] == "ticketbridge.connectors.api" and "POST" in line["message"]
-        and "/Tickets" in line["message"]
+        if line["logger"] == "ticketbridge.connectors.api"
+        and line["message"].startswith("POST ") and "/V1.0/Tickets -> " in line["message"]
     ]  # fmt: skip
     assert sent["request_id"] == request_id
     assert sent["route"] == "/api/v1/runs/{run_id}/ticket"
