@@ -90,23 +90,33 @@ def _in_one_transaction(
     session.flush()  # one INSERT for the batch; a key stored meanwhile fails it here
     # Rules are read once a batch, not once a mail: nothing in routing changes them.
     rules = list(session.scalars(select(MailRule).order_by(MailRule.id)))
-    routed: set[str] = set()
-    for incoming in prepared:
-        mail = new.get(incoming.key)
-        if mail is None or incoming.too_large or incoming.key in routed:
-            continue
-        routed.add(incoming.key)
-        outcome = parse_message(incoming.kept, max_bytes=max_bytes)
-        mail_routing.route(session, mail, outcome, now=now, rules=rules)
+    # Routing's look-ups would flush each mail's new state first, one UPDATE a mail; what they
+    # look up (jobs, keys, runs) is flushed where it is made, so the mails wait for one flush.
+    with session.no_autoflush:
+        for fresh, incoming in _to_route(new, prepared):
+            outcome = parse_message(incoming.kept, max_bytes=max_bytes)
+            mail_routing.route(session, fresh, outcome, now=now, rules=rules)
+    session.flush()  # the routed mails' state, in one go
     results, first = [], set()
     for incoming in prepared:
         mail = new.get(incoming.key)
         created = mail is not None and incoming.key not in first
         first.add(incoming.key)
         results.append(mail_intake.accepted_of(mail or stored[incoming.key], created=created))
-    for mail in new.values():
-        mail_intake.count_new(session, mail)
+    for fresh in new.values():
+        mail_intake.count_new(session, fresh)
     return results
+
+
+def _to_route(
+    new: dict[str, MailMessage], prepared: list[Incoming]
+) -> list[tuple[MailMessage, Incoming]]:
+    """Each new mail once, as its first copy in the batch (the one stored), unless too large."""
+    found: dict[str, tuple[MailMessage, Incoming]] = {}
+    for incoming in prepared:
+        if incoming.key in new and incoming.key not in found:
+            found[incoming.key] = (new[incoming.key], incoming)
+    return [pair for pair in found.values() if not pair[1].too_large]
 
 
 def _one_by_one(
