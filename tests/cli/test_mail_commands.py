@@ -65,7 +65,7 @@ def test_reparse_reports_and_adds_no_runs(db: sessionmaker[Session]) -> None:
         runs_before = session.scalar(select(func.count(Run.id)))
     result = runner.invoke(app, ["mail", "reparse"])
     assert result.exit_code == 0, result.output
-    assert "reparsed 12 mail(s)" in result.output
+    assert "reparsed 15 mail(s)" in result.output  # 12 reports, 3 RMM alerts
     with db() as session:
         assert session.scalar(select(func.count(Run.id))) == runs_before
 
