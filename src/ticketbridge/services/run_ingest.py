@@ -15,6 +15,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Annotated
 
 from pydantic import (
@@ -26,7 +27,7 @@ from pydantic import (
     Field,
     WithJsonSchema,
 )
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import ARRAY, String, any_, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -34,6 +35,7 @@ from ticketbridge.connectors import metrics
 from ticketbridge.core.names import close_matches, problem
 from ticketbridge.core.statuses import RunSource, RunStatus
 from ticketbridge.services import audit
+from ticketbridge.storage import bulk
 from ticketbridge.storage.db import serialise_writers, session_scope
 from ticketbridge.storage.models import Customer, Job, Run, RunObject, utcnow
 from ticketbridge.storage.models.catalog import (
@@ -91,9 +93,16 @@ RunTime = Annotated[
 ]
 
 
+@lru_cache(maxsize=4096)
+def _name_problem(name: str, key_length: int) -> str | None:
+    # A batch names a few customers and jobs hundreds of times: each spelling is judged once
+    # (character by character in Python, it was half the cost of validating a batch).
+    return problem(name, key_length=key_length)
+
+
 def _name_rule(key_length: int) -> AfterValidator:
     def check(value: str) -> str:
-        trouble = problem(value, key_length=key_length)
+        trouble = _name_problem(value, key_length)
         if trouble:
             raise ValueError(trouble)
         return value
@@ -269,22 +278,24 @@ def store(
     source: RunSource,
     received_at: datetime | None = None,
 ) -> list[IngestResult]:
-    """Store within the caller's transaction (the demo seeds through this too).
+    """Store within the caller's transaction (mail intake, the schedules and the demo do too).
 
-    Runs and objects go in as two bulk INSERTs rather than through the ORM's unit of work: at
-    batch sizes of hundreds the per-object bookkeeping cost more than the database did.
+    Runs and objects go in as rows written in bulk (storage/bulk.py: COPY on PostgreSQL), their
+    ids handed out first: at hundreds of runs a batch, rendering INSERT statements and the ORM's
+    bookkeeping cost several times what the database spent storing them.
     """
     # Writers sharing new customers, jobs or external ids would collide on their unique keys
     # as often as there are writers (the API, mail intake, schedules): they take turns, from
     # here to the caller's commit.
     serialise_writers(session, INGEST_LOCK)
+    # What the caller made and has not flushed (mail routing's jobs, say) is read below by
+    # plain statements and named by the rows written past the session.
+    session.flush()
     existing = _existing_runs(session, source, items)
-    jobs = _jobs_for(session, items)
-    session.flush()  # new customers and jobs get their ids
+    job_ids = _job_ids(session, items)
     received = received_at or utcnow()
     results: list[IngestResult | None] = [None] * len(items)
     first_seen: dict[str, int] = {}  # external_id -> index of its first item in this batch
-    rows: list[dict[str, object]] = []
     positions: list[int] = []
     for index, item in enumerate(items):
         if item.external_id is not None:
@@ -294,39 +305,41 @@ def store(
             if item.external_id in first_seen:
                 continue  # a repeat inside the batch: resolved to the first one below
             first_seen[item.external_id] = index
-        rows.append(
-            {
-                "job_id": jobs[_job_key(item)].id,
-                "status": item.status.value,
-                "started_at": item.started_at,
-                "ended_at": item.ended_at,
-                "overall_remark": item.overall_remark,
-                "source": source.value,
-                "external_id": item.external_id,
-                "received_at": received,
-                "review_note": "",
-            }
-        )
         positions.append(index)
-    if rows:
-        run_ids = session.scalars(
-            insert(Run).returning(Run.id, sort_by_parameter_order=True), rows
-        ).all()
-        objects = [
-            {
-                "run_id": run_id,
-                "name": o.name,
-                "type": o.type,
-                "status": o.status.value,
-                "message": o.message,
-            }
-            for run_id, index in zip(run_ids, positions, strict=True)
-            for o in items[index].objects
-        ]
-        if objects:
-            session.execute(insert(RunObject), objects)
-        for run_id, index in zip(run_ids, positions, strict=True):
-            results[index] = IngestResult(run_id, created=True)
+    run_ids = bulk.next_ids(session, Run, len(positions))
+    if positions:
+        bulk.insert_rows(
+            session,
+            Run,
+            _RUN_COLUMNS,
+            (
+                (
+                    run_id,
+                    job_ids[index],
+                    items[index].status.value,
+                    items[index].started_at,
+                    items[index].ended_at,
+                    items[index].overall_remark,
+                    source.value,
+                    items[index].external_id,
+                    received,
+                    "",
+                )
+                for run_id, index in zip(run_ids, positions, strict=True)
+            ),
+        )
+        bulk.insert_rows(
+            session,
+            RunObject,
+            _OBJECT_COLUMNS,
+            (
+                (run_id, o.name, o.type, o.status.value, o.message)
+                for run_id, index in zip(run_ids, positions, strict=True)
+                for o in items[index].objects
+            ),
+        )
+    for run_id, index in zip(run_ids, positions, strict=True):
+        results[index] = IngestResult(run_id, created=True)
     for index, item in enumerate(items):
         if results[index] is None:
             first = results[first_seen[str(item.external_id)]]
@@ -335,56 +348,97 @@ def store(
     return [result for result in results if result is not None]
 
 
+_RUN_COLUMNS = (
+    "id",
+    "job_id",
+    "status",
+    "started_at",
+    "ended_at",
+    "overall_remark",
+    "source",
+    "external_id",
+    "received_at",
+    "review_note",
+)
+_OBJECT_COLUMNS = ("run_id", "name", "type", "status", "message")
+
+
 def _existing_runs(session: Session, source: RunSource, items: Sequence[RunIn]) -> dict[str, int]:
-    ids = {item.external_id for item in items if item.external_id is not None}
+    ids = list({item.external_id for item in items if item.external_id is not None})
     if not ids:
         return {}
+    if session.get_bind().dialect.name == "postgresql":
+        # One array parameter: an IN list of hundreds is a statement the driver parses anew.
+        matching = Run.external_id == any_(bindparam("ids", ids, type_=ARRAY(String)))
+    else:
+        matching = Run.external_id.in_(ids)
     rows = session.execute(
-        select(Run.external_id, Run.id).where(Run.source == source.value, Run.external_id.in_(ids))
+        select(Run.external_id, Run.id).where(Run.source == source.value, matching)
     ).all()
     return {str(external_id): run_id for external_id, run_id in rows}
 
 
-def _job_key(item: RunIn) -> tuple[str, str, str]:
+JobKey = tuple[str, str, str]
+
+
+def _job_key(item: RunIn) -> JobKey:
     return (Customer.key_for(item.customer), *Job.keys_for(item.backup_product, item.job_name))
 
 
-def _jobs_for(session: Session, items: Sequence[RunIn]) -> dict[tuple[str, str, str], Job]:
-    """Customers and jobs by their name keys (core/names.py), created when new: 'ÖKO Bau' and
-    'öko bau' are one customer, on every database. A new one takes its first spelling."""
-    names: dict[str, str] = {}
+def _job_ids(session: Session, items: Sequence[RunIn]) -> list[int]:
+    """Each item's job id, by the name keys (core/names.py) of its customer and job, creating
+    what is new: 'ÖKO Bau' and 'öko bau' are one customer, on every database. A new customer or
+    job takes its first spelling. Keys are computed once per distinct spelling in the batch."""
+    spellings: dict[tuple[str, str, str], JobKey] = {}
+    wanted: dict[JobKey, RunIn] = {}
     for item in items:
-        names.setdefault(Customer.key_for(item.customer), item.customer)
-    customers = {
-        c.name_key: c for c in session.scalars(select(Customer).where(Customer.name_key.in_(names)))
-    }
-    for name_key, name in names.items():
-        if name_key not in customers:
-            customers[name_key] = Customer(name=name, active=True)
-            session.add(customers[name_key])
-    session.flush()
-
-    wanted: dict[tuple[str, str, str], RunIn] = {}
-    for item in items:
-        wanted.setdefault(_job_key(item), item)
-    keys = {(customers[c].id, product, job) for c, product, job in wanted}
-    found = session.scalars(
-        select(Job).where(tuple_(Job.customer_id, Job.product_key, Job.job_name_key).in_(keys))
+        spelling = (item.customer, item.backup_product, item.job_name)
+        if spelling not in spellings:
+            spellings[spelling] = key = _job_key(item)
+            wanted.setdefault(key, item)
+    first_names: dict[str, str] = {}
+    for key, item in wanted.items():
+        first_names.setdefault(key[0], item.customer)
+    customers = _customer_ids(session, first_names)
+    found = session.execute(
+        select(Job.id, Job.customer_id, Job.product_key, Job.job_name_key).where(
+            Job.customer_id.in_(set(customers.values()))
+        )
     ).all()
-    by_key = {(j.customer_id, j.product_key, j.job_name_key): j for j in found}
-    jobs: dict[tuple[str, str, str], Job] = {}
-    for (customer, product, job_name), item in wanted.items():
-        key = (customers[customer].id, product, job_name)
-        job = by_key.get(key)
-        if job is None:
-            job = Job(
-                customer=customers[customer],
-                backup_product=item.backup_product,
-                job_name=item.job_name,
-                job_type=item.job_type,
-                host=item.host,
-            )
-            session.add(job)
-            by_key[key] = job
-        jobs[(customer, product, job_name)] = job
-    return jobs
+    known = {(customer_id, product, name): job_id for job_id, customer_id, product, name in found}
+    jobs: dict[JobKey, int] = {}
+    new: dict[JobKey, Job] = {}
+    for key, item in wanted.items():
+        customer, product, job_name = key
+        job_id = known.get((customers[customer], product, job_name))
+        if job_id is not None:
+            jobs[key] = job_id
+            continue
+        new[key] = Job(
+            customer_id=customers[customer],
+            backup_product=item.backup_product,
+            job_name=item.job_name,
+            job_type=item.job_type,
+            host=item.host,
+        )
+        session.add(new[key])
+    if new:
+        session.flush()
+        jobs |= {key: job.id for key, job in new.items()}
+    return [jobs[spellings[(item.customer, item.backup_product, item.job_name)]] for item in items]
+
+
+def _customer_ids(session: Session, names: dict[str, str]) -> dict[str, int]:
+    """Customer ids by name key, creating the customers not known yet with the given name."""
+    found: dict[str, int] = {
+        key: customer_id
+        for key, customer_id in session.execute(
+            select(Customer.name_key, Customer.id).where(Customer.name_key.in_(names))
+        )
+    }
+    new = {key: Customer(name=name, active=True) for key, name in names.items() if key not in found}
+    if new:
+        session.add_all(new.values())
+        session.flush()
+        found |= {key: customer.id for key, customer in new.items()}
+    return found
