@@ -27,7 +27,7 @@ from pydantic import (
     Field,
     WithJsonSchema,
 )
-from sqlalchemy import ARRAY, String, any_, bindparam, select
+from sqlalchemy import ARRAY, String, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -367,14 +367,20 @@ def _existing_runs(session: Session, source: RunSource, items: Sequence[RunIn]) 
     ids = list({item.external_id for item in items if item.external_id is not None})
     if not ids:
         return {}
+    query = select(Run.external_id, Run.id).where(Run.source == source.value)
     if session.get_bind().dialect.name == "postgresql":
-        # One array parameter: an IN list of hundreds is a statement the driver parses anew.
-        matching = Run.external_id == any_(bindparam("ids", ids, type_=ARRAY(String)))
+        # The ids as one array joined to the runs: an IN list of hundreds is a statement the
+        # driver parses anew, and where the planner took the runs table for small (fresh
+        # statistics) it compared every run with every id, 0.4 s a batch at 20,000 runs.
+        wanted = (
+            func.unnest(bindparam("ids", ids, type_=ARRAY(String)))
+            .table_valued("id")
+            .render_derived()
+        )
+        query = query.join(wanted, Run.external_id == wanted.c.id)
     else:
-        matching = Run.external_id.in_(ids)
-    rows = session.execute(
-        select(Run.external_id, Run.id).where(Run.source == source.value, matching)
-    ).all()
+        query = query.where(Run.external_id.in_(ids))
+    rows = session.execute(query).all()
     return {str(external_id): run_id for external_id, run_id in rows}
 
 
