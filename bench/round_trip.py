@@ -25,6 +25,8 @@ import argparse
 import asyncio
 import os
 import random
+import resource
+import signal
 import socket
 import statistics
 import subprocess
@@ -42,7 +44,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 warnings.filterwarnings("ignore", message="Using `httpx`")
 
-from sqlalchemy import func, select  # noqa: E402
+from sqlalchemy import func, make_url, select, text  # noqa: E402
 from support import (  # noqa: E402
     DatabaseUnavailable,
     add_database_options,
@@ -59,13 +61,14 @@ from ticketbridge.core import ticket_links as links  # noqa: E402
 from ticketbridge.emulators.autotask import dates as emulator_dates  # noqa: E402
 from ticketbridge.emulators.autotask.callouts import build_request  # noqa: E402
 from ticketbridge.services import ticket_store  # noqa: E402
-from ticketbridge.services.roundtrip import Incoming, callouts, config, polling  # noqa: E402
+from ticketbridge.services.roundtrip import Incoming, callout_batch, config, polling  # noqa: E402
 from ticketbridge.services.runtime import build_runtime  # noqa: E402
 from ticketbridge.storage.models import HookRequest  # noqa: E402
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 FIRST_TICKET = 100_000
 RETRIES = 10
+APPLICATION = "tb-bench-round-trip"
 STATUSES = ("New", "In Progress", "Waiting Customer")
 
 
@@ -85,6 +88,9 @@ def free_port() -> int:
 
 def start_server(url: str, var: Path, workers: int) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
+    if url.startswith("postgresql"):  # named, so that its backends' CPU can be counted
+        url = make_url(url).update_query_dict({"application_name": APPLICATION})
+        url = url.render_as_string(hide_password=False)
     env = os.environ | {"TB_BENCH_DB": url, "TB_BENCH_VAR": str(var)}
     command = [sys.executable, "-m", "uvicorn", "round_trip:serve_app", "--factory",
                "--app-dir", str(Path(__file__).parent), "--host", "127.0.0.1",
@@ -226,6 +232,150 @@ def sustained(
     return len(requests), elapsed, times, failures
 
 
+WRK_SCRIPT = """
+local files, threads, count = {}, {}, 0
+function setup(thread)
+  thread:set("id", count)
+  count = count + 1
+  table.insert(threads, thread)
+end
+function init(args)
+  reqs, n, sent, answered, failures = {}, 0, 0, 0, 0
+  local f = io.open(args[1] .. "/requests-" .. id .. ".bin", "rb")
+  while true do
+    local length = f:read("*l")
+    if not length then break end
+    n = n + 1
+    reqs[n] = f:read(tonumber(length))
+  end
+  f:close()
+end
+function request()
+  sent = math.min(sent + 1, n)  -- past the end: the last one again, answered as a duplicate
+  return reqs[sent]
+end
+function response(status, headers, body)
+  answered = answered + 1
+  if status ~= 200 then failures = failures + 1 end
+  if answered >= n then wrk.thread:stop() end
+end
+function done(summary, latency, requests)
+  local failed = 0
+  for _, thread in ipairs(threads) do failed = failed + thread:get("failures") end
+  io.write(string.format("WRK %d %d %d %.3f %.3f\\n", summary.requests,
+    summary.duration, failed, latency:percentile(50) / 1000, latency:percentile(99) / 1000))
+end
+"""
+
+
+def raw_request(base: str, request: dict) -> bytes:
+    url = httpx.URL(request["url"])
+    head = [f"{request['method']} {url.raw_path.decode()} HTTP/1.1", f"Host: {url.netloc.decode()}"]
+    body = request["body"] or b""
+    head += [f"{k}: {v}" for k, v in request["headers"].items() if k.lower() != "content-length"]
+    head.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
+
+
+def sustained_wrk(
+    runtime: Any, base: str, password: str, ids: list[int], changes: int, args: argparse.Namespace
+) -> tuple[int, float, tuple[float, float], int]:
+    """As ``sustained``, sent by wrk (C, a fraction of the CPU an asyncio client takes): each
+    wrk thread sends its own share of the shuffled copies once. wrk runs for a duration, not a
+    count: it is interrupted once the server has stored every copy, and the rate is the
+    copies over the span of their receipt times, as the server recorded them."""
+    when = NOW + timedelta(hours=2)
+    requests = [
+        callout_request(base, password, ticket_id, "Complete", when)
+        for ticket_id in ids[:changes]
+        for _ in range(RETRIES)
+    ]
+    random.Random(7).shuffle(requests)
+    first = stored_callouts(runtime)[0]
+    with tempfile.TemporaryDirectory() as folder:
+        for n in range(args.wrk_threads):
+            with open(Path(folder) / f"requests-{n}.bin", "wb") as out:
+                for request in requests[n :: args.wrk_threads]:
+                    raw = raw_request(base, request)
+                    out.write(f"{len(raw)}\n".encode() + raw)
+        script = Path(folder) / "callouts.lua"
+        script.write_text(WRK_SCRIPT)
+        wrk = subprocess.Popen(
+            ["wrk", f"-t{args.wrk_threads}", f"-c{args.concurrency}", "-d600s", "-s",
+             str(script), base + "/", "--", folder],
+            stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        while wrk.poll() is None and stored_callouts(runtime, after=first)[1] < len(requests):
+            time.sleep(0.5)
+        wrk.send_signal(signal.SIGINT)  # wrk stops and reports
+        output, _ = wrk.communicate(timeout=30)
+    line = next(x for x in output.splitlines() if x.startswith("WRK "))
+    answered, _, failures, p50, p99 = line.split()[1:]
+    with runtime.session_factory() as session:
+        start, end = session.execute(
+            select(func.min(HookRequest.received_at), func.max(HookRequest.received_at)).where(
+                HookRequest.id > first
+            )
+        ).one()
+    span = (end - start).total_seconds()
+    return int(answered), span, (float(p50), float(p99)), int(failures)
+
+
+def stored_callouts(runtime: Any, after: int = 0) -> tuple[int, int]:
+    """The last request id, and how many are stored after ``after``."""
+    with runtime.session_factory() as session:
+        last, count = session.execute(
+            select(func.max(HookRequest.id), func.count(HookRequest.id)).where(
+                HookRequest.id > after
+            )
+        ).one()
+        return int(last or 0), int(count)
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU time the processes have used so far (Linux /proc)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def server_pids(process: subprocess.Popen[bytes]) -> list[int]:
+    """The uvicorn process and its workers."""
+    pids, todo = [], [process.pid]
+    while todo:
+        pid = todo.pop()
+        pids.append(pid)
+        for task in Path(f"/proc/{pid}/task").glob("*/children"):
+            todo += [int(child) for child in task.read_text().split()]
+    return pids
+
+
+def database_pids(runtime: Any, application: str) -> list[int]:
+    """The PostgreSQL backends serving the product server (by its application_name)."""
+    if runtime.engine.dialect.name != "postgresql":
+        return []
+    with runtime.engine.connect() as connection:
+        found = connection.execute(
+            text("SELECT pid FROM pg_stat_activity WHERE application_name = :name"),
+            {"name": application},
+        )
+        return [int(pid) for (pid,) in found]
+
+
+def wrk_ceiling(base: str, connections: int, threads: int) -> float:
+    done = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{connections}", "-d5s", base + "/healthz"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    line = next(x for x in done.stdout.splitlines() if x.startswith("Requests/sec:"))
+    return float(line.split()[1])
+
+
 def ceiling(base: str, total: int, concurrency: int) -> float:
     """The same client against /healthz: what this machine serves at all."""
     request = {"method": "GET", "url": base + "/healthz", "headers": {}, "body": b""}
@@ -245,7 +395,7 @@ def in_process(runtime: Any, password: str, ids: list[int], changes: int, thread
 
     def receive(request: dict) -> int:
         incoming = Incoming.of(request["method"], "", request["headers"], request["body"])
-        return callouts.receive(runtime, "bench", incoming).status
+        return callout_batch.receive(runtime, "bench", incoming).status
 
     start = time.perf_counter()
     with ThreadPoolExecutor(threads) as pool:
@@ -311,10 +461,27 @@ def run(backend: str, args: argparse.Namespace) -> None:
         try:
             receipt_latency(base, password, ids[-50:], 50, hour=3)  # warm up
             latency = receipt_latency(base, password, ids, args.latency)
-            total, elapsed, loaded, failures = sustained(
-                base, password, ids[args.latency :], args.changes, args.concurrency
+            pids = server_pids(process), database_pids(runtime, APPLICATION)
+            cpu_before = cpu_seconds(pids[0]), cpu_seconds(pids[1])
+            children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            if args.client == "wrk":
+                total, elapsed, loaded_pcts, failures = sustained_wrk(
+                    runtime, base, password, ids[args.latency :], args.changes, args
+                )
+            else:
+                total, elapsed, loaded, failures = sustained(
+                    base, password, ids[args.latency :], args.changes, args.concurrency
+                )
+                loaded_pcts = (statistics.median(loaded), percentile(loaded, 0.99))
+            cpu = cpu_seconds(pids[0]) - cpu_before[0], cpu_seconds(pids[1]) - cpu_before[1]
+            children = resource.getrusage(resource.RUSAGE_CHILDREN)
+            client_cpu = (children.ru_utime + children.ru_stime) - (
+                children_before.ru_utime + children_before.ru_stime
             )
-            top = ceiling(base, total, args.concurrency)
+            if args.client == "wrk":
+                top = wrk_ceiling(base, args.concurrency, args.wrk_threads)
+            else:
+                top = ceiling(base, total, args.concurrency)
         finally:
             process.terminate()
             process.wait(timeout=10)
@@ -338,10 +505,19 @@ def run(backend: str, args: argparse.Namespace) -> None:
         f"{'ok' if percentile(latency, 0.99) < 50 else 'OVER'})"
     )
     print(
-        f"  {args.changes} changes x {RETRIES} retries, shuffled, {args.concurrency} clients: "
+        f"  {args.changes} changes x {RETRIES} retries, shuffled, {args.concurrency} "
+        f"connections ({args.client}): "
         f"{total} callouts in {elapsed:5.1f} s = {rate:6.0f}/s (target 1,000/s: "
-        f"{'ok' if rate >= 1000 else 'UNDER'}); p50 {statistics.median(loaded):5.1f} ms "
-        f"p99 {percentile(loaded, 0.99):6.1f} ms; non-200 answers {failures}"
+        f"{'ok' if rate >= 1000 else 'UNDER'}); p50 {loaded_pcts[0]:5.1f} ms "
+        f"p99 {loaded_pcts[1]:6.1f} ms; non-200 answers {failures}"
+    )
+    per_callout = (cpu[0] + cpu[1]) / total * 1000
+    database = f" + PostgreSQL {cpu[1] / total * 1000:.3f} ms" if cpu[1] else ""
+    print(
+        f"  CPU per callout under that load: {per_callout:.3f} ms (uvicorn "
+        f"{cpu[0] / total * 1000:.3f} ms{database}) = {1000 / per_callout:6.0f} callouts/s "
+        f"per core; the {args.client} client used {client_cpu:.1f} s of CPU"
+        + (" (its CPU not counted: in this process)" if args.client == "httpx" else "")
     )
     print(
         f"  the same client against /healthz: {top:6.0f}/s (what this machine serves at all); "
@@ -365,6 +541,12 @@ def main() -> None:
     parser.add_argument("--changes", type=int, default=1000, help="distinct changes, x10 each")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument(
+        "--client", choices=("wrk", "httpx"), default="wrk",
+        help="load generator: wrk (apt-get install wrk; C, light on the CPU the server needs) "
+        "or an asyncio httpx client in this process",
+    )  # fmt: skip
+    parser.add_argument("--wrk-threads", type=int, default=1)
     parser.add_argument("--threads", type=int, default=8, help="threads, in-process figure")
     args = parser.parse_args()
     print(

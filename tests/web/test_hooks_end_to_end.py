@@ -113,6 +113,37 @@ def test_a_callout_in_each_format_closes_the_runs_ticket(
     assert link is not None and link.resolved_in_psa_by == TARA
 
 
+def test_a_callout_has_its_ticket_read_at_once_not_at_the_next_minutes_job(
+    app: FastAPI, runtime: Runtime, world: HookWorld, clock: Clock, run_id: int, ticket_id: int
+) -> None:
+    make_callout(runtime, world)
+    clock.advance(minutes=2)
+    world.set_status(ticket_id, COMPLETE)
+    seen = len(world.requests())
+    world.deliver()
+
+    assert world.relay.answers == [200]
+    assert app.state.prompt_fetch.settle(timeout=60)
+    reads = [r for r in world.requests()[seen:] if "Tickets/query" in r["path"]]
+    assert len(reads) == 1  # the ticket re-read, no job run
+    link = current(runtime, run_id)
+    assert link is not None and link.resolved_in_psa_by == TARA
+
+
+def test_a_webhook_has_its_ticket_read_at_once(
+    app: FastAPI, runtime: Runtime, world: HookWorld, clock: Clock, run_id: int, ticket_id: int
+) -> None:
+    assert webhooks.register(runtime, actor="admin").state == "ready"
+    clock.advance(minutes=2)
+    world.set_status(ticket_id, COMPLETE)
+    world.deliver()
+
+    assert world.relay.answers == [200]
+    assert app.state.prompt_fetch.settle(timeout=60)
+    link = current(runtime, run_id)
+    assert link is not None and link.resolved_in_psa_by == TARA
+
+
 def test_wrong_basic_credentials_get_401_with_a_challenge(
     runtime: Runtime, world: HookWorld, client: TestClient, run_id: int, ticket_id: int
 ) -> None:

@@ -18,6 +18,8 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from ticketbridge import __version__
 from ticketbridge.services import ticketing
+from ticketbridge.services.roundtrip.callout_writer import CalloutWriter
+from ticketbridge.services.roundtrip.prompt_fetch import PromptFetch
 from ticketbridge.services.runtime import Runtime, build_runtime
 from ticketbridge.settings import Settings, get_settings
 from ticketbridge.storage.models import utcnow
@@ -56,6 +58,8 @@ def create_app(
     actions = ticketing.ActionPool(
         ctx.settings.ticket_action_threads, ctx.settings.ticket_action_wait_seconds
     )
+    prompt_fetch = PromptFetch(ctx)  # the read a hint asks for, right after it
+    callouts = CalloutWriter(ctx, on_hint=prompt_fetch.kick)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -69,6 +73,8 @@ def create_app(
             if worker is not None:
                 worker.stop()  # type: ignore[attr-defined]
             actions.shutdown()
+            callouts.stop()
+            prompt_fetch.stop()
 
     app = FastAPI(
         title="ticketbridge",
@@ -81,6 +87,7 @@ def create_app(
     )
     app.state.ctx = ctx
     app.state.ticket_actions = actions
+    app.state.prompt_fetch = prompt_fetch
     app.state.templates = make_templates()
     app.add_middleware(limits.RequestLimits)  # added first: runs inside the session middleware
     app.add_middleware(
@@ -119,4 +126,6 @@ def create_app(
         # On the event loop, not a request thread: it answers while every thread is busy.
         return {"status": "ok"}
 
+    # Outermost, added last: callouts skip every middleware above (web/hooks.py).
+    app.add_middleware(hooks.CalloutReceiver, writer=callouts)
     return app

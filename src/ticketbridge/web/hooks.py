@@ -7,22 +7,36 @@ when stored (also for a ticket we do not know: nothing to retry), 401 for wrong 
 signature, 400 for a body that is not a callout, 404 for an endpoint that does not exist, and
 503 only when the request could not be stored, so that Autotask sends it again.
 
-The services run on a worker thread: the event loop only reads the body.
+Callouts, which Autotask sends once per ticket change and again up to 10 times, take a lean
+path: ``CalloutReceiver`` answers them before the app's middlewares (sessions, request limits,
+page headers) and hands them to the process's callout writer, which stores and applies them in
+batches, one transaction each (services/roundtrip/callout_writer.py). It keeps the same body
+cap as every /hooks route (``limits.HOOK_MAX_BYTES``). Webhooks go through the app, their
+services on a worker thread: the event loop only reads the body.
 """
 
 from __future__ import annotations
 
+import asyncio
+import re
 from typing import Annotated
 
 import anyio.to_thread
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import PlainTextResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ticketbridge.services.roundtrip import Answer, Incoming, callouts, webhooks
+from ticketbridge.services.roundtrip import Answer, Incoming, webhooks
+from ticketbridge.services.roundtrip.callout_writer import CalloutWriter
+from ticketbridge.services.roundtrip.prompt_fetch import HINTED, PromptFetch
 from ticketbridge.services.runtime import Runtime
+from ticketbridge.web.limits import HOOK_MAX_BYTES
 
 router = APIRouter(prefix="/hooks/autotask", include_in_schema=False)
-CalloutName = Annotated[str, Path(min_length=1, max_length=50, pattern=r"^[A-Za-z0-9-]+$")]
+CALLOUTS = "/hooks/autotask/callouts/"
+CALLOUT_NAME = re.compile(r"[A-Za-z0-9-]{1,50}")
+# What every answer says anyway (web/security_headers.py), for the answers made here.
+PLAIN = ((b"content-type", b"text/plain; charset=utf-8"), (b"x-content-type-options", b"nosniff"))
 RegistrationId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
@@ -40,19 +54,15 @@ def _ctx(request: Request) -> Runtime:
     return ctx
 
 
-@router.api_route("/callouts/{name}", methods=["GET", "POST"])
-async def callout(request: Request, name: CalloutName) -> PlainTextResponse:
-    incoming = await _incoming(request)
-    answer = await anyio.to_thread.run_sync(callouts.receive, _ctx(request), name, incoming)
-    return _answer(answer)
-
-
 @router.post("/webhooks/{registration_id}")
 async def webhook(request: Request, registration_id: RegistrationId) -> PlainTextResponse:
     incoming = await _incoming(request)
     answer = await anyio.to_thread.run_sync(
         webhooks.receive, _ctx(request), registration_id, incoming
     )
+    if answer.outcome in HINTED:
+        prompt: PromptFetch = request.app.state.prompt_fetch
+        prompt.kick()
     return _answer(answer)
 
 
@@ -65,3 +75,65 @@ async def webhook_deactivated(
         webhooks.deactivated, _ctx(request), registration_id, incoming
     )
     return _answer(answer)
+
+
+class CalloutReceiver:
+    """Pure ASGI middleware, outermost: ``/hooks/autotask/callouts/<name>`` (GET or POST) is
+    answered here, everything else passes to the app."""
+
+    def __init__(self, app: ASGIApp, *, writer: CalloutWriter) -> None:
+        self.app = app
+        self.writer = writer
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if not path.startswith(CALLOUTS):
+            await self.app(scope, receive, send)
+            return
+        name = path[len(CALLOUTS) :]
+        if not CALLOUT_NAME.fullmatch(name):
+            await _plain(send, Answer(404, "no such endpoint"))
+            return
+        if scope["method"] not in ("GET", "POST"):
+            await _plain(send, Answer(405, "GET or POST", headers={"Allow": "GET, POST"}))
+            return
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        body = await _body(receive, headers.get("content-length"))
+        if body is None:
+            too_large = f"a callout is at most {HOOK_MAX_BYTES} bytes"
+            await _plain(send, Answer(413, too_large, headers={"Connection": "close"}))
+            return
+        query = scope.get("query_string", b"").decode("latin-1")
+        incoming = Incoming(scope["method"], query, headers, body)
+        answer = await asyncio.wrap_future(self.writer.submit(name, incoming))
+        await _plain(send, answer)
+
+
+async def _body(receive: Receive, length: str | None) -> bytes | None:
+    """The body, or None when it is longer than a callout can be (refused before reading when
+    it says so up front)."""
+    if length is not None and (not length.isdigit() or int(length) > HOOK_MAX_BYTES):
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return b"".join(chunks)  # the client left: nothing will read the answer
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > HOOK_MAX_BYTES:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def _plain(send: Send, answer: Answer) -> None:
+    body = (answer.message + "\n").encode("utf-8")
+    headers = [*PLAIN, (b"content-length", str(len(body)).encode())]
+    headers += [
+        (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers.items()
+    ]
+    await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

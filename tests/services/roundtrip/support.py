@@ -28,7 +28,7 @@ from ticketbridge.emulators.autotask import (
     create_app,
 )
 from ticketbridge.services import ticketing
-from ticketbridge.services.roundtrip import Incoming, callouts, config, webhooks
+from ticketbridge.services.roundtrip import Incoming, callout_batch, config, webhooks
 from ticketbridge.services.runtime import Runtime
 from ticketbridge.storage.models import AuditEvent, HookRequest
 
@@ -113,7 +113,7 @@ def to_services(runtime: Runtime) -> Target:
         if match is None:
             return httpx.Response(404)
         if match["name"]:
-            answer = callouts.receive(runtime, match["name"], incoming)
+            answer = callout_batch.receive(runtime, match["name"], incoming)
         elif match["off"]:
             answer = webhooks.deactivated(runtime, int(match["id"]), incoming)
         else:

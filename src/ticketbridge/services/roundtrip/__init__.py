@@ -7,8 +7,11 @@ announced. One module per workflow:
 - :mod:`config`: the callouts we accept and the round trip's settings;
 - :mod:`callouts`, :mod:`webhooks`: receiving them (and registering webhooks), on top of
   :mod:`receipt` (store first, then handle) and :mod:`hook_log` (every request kept);
+  callouts over HTTP in batches, one transaction each (:mod:`callout_writer`,
+  :mod:`callout_batch`);
 - :mod:`apply`: one observation applied to the runs linking its ticket;
-- :mod:`polling`: the poll, hint coverage and the targeted fetch after a hint;
+- :mod:`polling`: the poll, hint coverage and the targeted fetch after a hint, started at
+  once by :mod:`prompt_fetch`;
 - :mod:`replay`: a stored request handled again; :mod:`status`: where it all stands.
 
 See docs/round-trip.md.

@@ -124,12 +124,15 @@ def apply(
     lists: StatusLists,
     announced: datetime | None = None,
     fetch_now: bool = True,
+    rows: list[TicketLinkRow] | None = None,
 ) -> Applied:
     """Apply ``observation`` to every current link of its ticket. A hint (callout, webhook)
     also records what it announced (``announced``: its last activity or event time) and, with
-    ``fetch_now``, asks for the confirming read. Does not commit."""
-    lock_ticket(session, observation.ticket_id)
-    rows = linked_rows(session, observation.ticket_id)
+    ``fetch_now``, asks for the confirming read. ``rows``: the ticket's current links, read by
+    a caller that holds the ticket's lock. Does not commit."""
+    if rows is None:
+        lock_ticket(session, observation.ticket_id)
+        rows = linked_rows(session, observation.ticket_id)
     if not rows:
         return Applied("unknown_ticket")
     if observation.source.is_hint:

@@ -1,18 +1,21 @@
-"""Extension callouts: receive one, and replay a stored one.
+"""Extension callouts: check one, and apply a stored one (replay).
 
-A callout names its configured endpoint in the URL. The request is stored first
-(:mod:`receipt`), then the HTTP basic credentials are compared in constant time (wrong: 401,
-nothing applied), the body is read in the configured format (unreadable or another format:
-400, kept), the optional UDF filter applied, and the signal applied at once
-(:mod:`apply`): a hint, confirmed by a read shortly after (:mod:`polling`). A callout for a
-ticket no run links is kept and answered 200: there is nothing for Autotask to retry.
+A callout names its configured endpoint in the URL. Its HTTP basic credentials are compared in
+constant time (wrong: 401, nothing applied), the body is read in the configured format
+(unreadable or another format: 400, kept), the optional UDF filter applied, and the signal
+applied at once (:mod:`apply`): a hint, confirmed by a read shortly after (:mod:`polling`). A
+callout for a ticket no run links is kept and answered 200: there is nothing for Autotask to
+retry. Requests arriving over HTTP are received in batches, one transaction each
+(:mod:`callout_batch`).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -28,33 +31,12 @@ from ticketbridge.core.callouts import (
 )
 from ticketbridge.core.ticket_observations import Observation, Source
 from ticketbridge.services.roundtrip import apply, config, hook_log
-from ticketbridge.services.roundtrip.receipt import Answer, Incoming, handle
-from ticketbridge.services.runtime import Runtime
+from ticketbridge.services.roundtrip.receipt import Answer, Incoming
 from ticketbridge.storage.models import CalloutEndpoint, HookRequest
 from ticketbridge.storage.secrets import SecretBox
 
 CHANNEL = "callout"
 CHALLENGE = {"WWW-Authenticate": 'Basic realm="ticketbridge callouts", charset="UTF-8"'}
-
-
-def receive(runtime: Runtime, name: str, incoming: Incoming) -> Answer:
-    box = runtime.secret_box
-
-    def find(session: Session) -> CalloutEndpoint | None:
-        endpoint = config.callout_by_name(session, name)
-        return endpoint if endpoint is not None and endpoint.active else None
-
-    def process(
-        session: Session, row: HookRequest, endpoint: CalloutEndpoint, now: datetime
-    ) -> Answer:
-        if not authorised(box, endpoint, incoming):
-            hook_log.finish(row, "rejected", error="wrong or missing user name and password")
-            return Answer(401, "authentication required", "rejected", CHALLENGE)
-        return apply_request(session, row, endpoint, incoming, now)
-
-    return handle(
-        runtime, channel=CHANNEL, endpoint=name, incoming=incoming, find=find, process=process
-    )
 
 
 def basic_credentials(incoming: Incoming) -> tuple[str, str] | None:
@@ -99,6 +81,44 @@ def read_signal(fmt: str, incoming: Incoming) -> tuple[TicketSignal, dict[str, s
     return rpc.signal, {"method": rpc.method} if rpc.method else {}
 
 
+@dataclass(frozen=True)
+class Refused:
+    """A callout answered before anything is applied, and what to keep on its row."""
+
+    answer: Answer
+    error: str | None = None
+    ticket_id: int | None = None
+    parsed: dict[str, Any] = field(default_factory=dict)
+
+
+def check(
+    box: SecretBox, endpoint: CalloutEndpoint, incoming: Incoming
+) -> Refused | tuple[TicketSignal, dict[str, Any]]:
+    """The signal to apply and how it was read, or why it is answered without applying."""
+    if not authorised(box, endpoint, incoming):
+        return Refused(
+            Answer(401, "authentication required", "rejected", CHALLENGE),
+            "wrong or missing user name and password",
+        )
+    return readable(endpoint, incoming)
+
+
+def readable(
+    endpoint: CalloutEndpoint, incoming: Incoming
+) -> Refused | tuple[TicketSignal, dict[str, Any]]:
+    """The body read in the endpoint's format and past its UDF filter (credentials aside)."""
+    try:
+        signal, notes = read_signal(endpoint.format, incoming)
+    except CalloutUnreadable as exc:
+        outcome = "unsupported" if exc.unsupported else "unreadable"
+        return Refused(Answer(400, exc.message, outcome), exc.message)
+    parsed = dict(as_fields(signal)) | notes
+    if not udf_matches(signal, endpoint.udf_filter):
+        answer = Answer(200, "filtered out by the UDF filter", "filtered")
+        return Refused(answer, ticket_id=signal.ticket_id, parsed=parsed)
+    return signal, parsed
+
+
 def apply_request(
     session: Session,
     row: HookRequest,
@@ -106,16 +126,14 @@ def apply_request(
     incoming: Incoming,
     now: datetime,
 ) -> Answer:
-    try:
-        signal, notes = read_signal(endpoint.format, incoming)
-    except CalloutUnreadable as exc:
-        outcome = "unsupported" if exc.unsupported else "unreadable"
-        hook_log.finish(row, outcome, error=exc.message)
-        return Answer(400, exc.message, outcome)
-    parsed = dict(as_fields(signal)) | notes
-    if not udf_matches(signal, endpoint.udf_filter):
-        hook_log.finish(row, "filtered", ticket_id=signal.ticket_id, parsed=parsed)
-        return Answer(200, "filtered out by the UDF filter", "filtered")
+    checked = readable(endpoint, incoming)
+    if isinstance(checked, Refused):
+        hook_log.finish(
+            row, checked.answer.outcome, error=checked.error, ticket_id=checked.ticket_id,
+            parsed=checked.parsed or None,
+        )  # fmt: skip
+        return checked.answer
+    signal, parsed = checked
     observation = Observation(
         ticket_id=signal.ticket_id,
         source=Source.CALLOUT,

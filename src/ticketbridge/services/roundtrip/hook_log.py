@@ -52,8 +52,7 @@ def kept_headers(headers: Mapping[str, str] | Any) -> dict[str, str]:
     return kept
 
 
-def store(
-    session: Session,
+def new_row(
     *,
     channel: str,
     endpoint: str,
@@ -63,7 +62,8 @@ def store(
     body: bytes,
     now: datetime,
 ) -> HookRequest:
-    row = HookRequest(
+    """The row of a request as received, not yet added to a session."""
+    return HookRequest(
         channel=channel,
         endpoint=endpoint[:50],
         method=method.upper()[:10],
@@ -73,6 +73,11 @@ def store(
         received_at=now,
         outcome="received",
     )
+
+
+def store(session: Session, **request: Any) -> HookRequest:
+    """Add the request to the session and write it (the row's id is known after)."""
+    row = new_row(**request)
     session.add(row)
     session.flush()
     return row

@@ -58,6 +58,9 @@ class Answer:
 
 
 NOT_FOUND = Answer(404, "no such endpoint")
+STORE_FAILED = Answer(
+    503, "the request could not be stored; send it again", "", {"Retry-After": "60"}
+)
 Process = Callable[[Session, HookRequest, T, datetime], Answer]
 
 
@@ -74,7 +77,7 @@ def handle(
     stored request inside a savepoint and says what to answer."""
     now = runtime.clock()
     try:
-        with _writer(runtime), runtime.session_factory() as session:
+        with writer_lock(runtime), runtime.session_factory() as session:
             target = find(session)
             if target is None:
                 return NOT_FOUND
@@ -95,7 +98,7 @@ def handle(
     return _store_alone(runtime, channel, endpoint, incoming, now)
 
 
-def _writer(runtime: Runtime) -> AbstractContextManager[object]:
+def writer_lock(runtime: Runtime) -> AbstractContextManager[object]:
     """SQLite has one writer at a time, and a writer that finds the file locked sleeps in
     growing steps (SQLite's busy handler) before it tries again: under a burst of callouts the
     threads of one process spent most of their time asleep. They take turns on a lock of the
@@ -132,6 +135,4 @@ def _store_alone(
             return Answer(200, FAILED, "failed", request_id=row.id)
     except SQLAlchemyError:
         log.exception("%s %s: the request could not be stored", channel, endpoint)
-        return Answer(
-            503, "the request could not be stored; send it again", "", {"Retry-After": "60"}
-        )
+        return STORE_FAILED

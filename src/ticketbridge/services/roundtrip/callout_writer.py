@@ -1,0 +1,86 @@
+"""One thread per process that receives the callouts arriving over HTTP, in batches.
+
+A request hands its callout over and waits for its answer; the writer takes whatever has
+arrived, up to ``MAX_BATCH``, receives it in one transaction (:mod:`callout_batch`) and
+answers each request once that transaction is committed. Nothing waits for a batch to fill:
+a lone callout goes at once, and under a burst the next batch is what arrived while the last
+one committed, so the batches grow with the load and the commits per callout shrink. A batch
+with a hint about a linked ticket calls ``on_hint`` (the prompt confirming read).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+
+from ticketbridge.services.roundtrip import callout_batch
+from ticketbridge.services.roundtrip.prompt_fetch import HINTED
+from ticketbridge.services.roundtrip.receipt import STORE_FAILED, Answer, Incoming
+from ticketbridge.services.runtime import Runtime
+
+log = logging.getLogger(__name__)
+MAX_BATCH = 200
+Call = tuple[str, Incoming, "Future[Answer]"]
+
+
+class CalloutWriter:
+    def __init__(self, runtime: Runtime, on_hint: Callable[[], None] | None = None) -> None:
+        self.runtime = runtime
+        self.on_hint = on_hint
+        self._queue: queue.SimpleQueue[Call | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def submit(self, name: str, incoming: Incoming) -> Future[Answer]:
+        """The answer, once the callout was stored (and applied)."""
+        future: Future[Answer] = Future()
+        with self._lock:
+            if self._thread is None:  # started on first use, and again after a stop
+                self._thread = threading.Thread(target=self._run, name="tb-callouts", daemon=True)
+                self._thread.start()
+            self._queue.put((name, incoming, future))
+        return future
+
+    def stop(self) -> None:
+        """Answer what was handed over, then end the thread."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+            if thread is not None:
+                self._queue.put(None)
+        if thread is not None:
+            thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch, stopping = [first], False
+            while len(batch) < MAX_BATCH:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stopping = True
+                    break
+                batch.append(more)
+            self._receive(batch)
+            if stopping:
+                return
+
+    def _receive(self, batch: list[Call]) -> None:
+        try:
+            answers = callout_batch.receive_many(
+                self.runtime, [(name, incoming) for name, incoming, _ in batch]
+            )
+        except Exception:  # a bug: nothing known to be stored, so Autotask should send again
+            log.exception("callouts: a batch of %d could not be received", len(batch))
+            answers = [STORE_FAILED] * len(batch)
+        if self.on_hint is not None and any(a.outcome in HINTED for a in answers):
+            self.on_hint()  # before the answers: the read is on its way once Autotask hears
+        for (_, _, future), answer in zip(batch, answers, strict=True):
+            future.set_result(answer)
