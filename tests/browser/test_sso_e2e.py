@@ -14,32 +14,23 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.browser.artifacts import VIEWPORT, screenshot
 from tests.fakes.oidc_provider import FakeIssuer
-from tests.web.sso_support import served_app, served_issuer, sso_settings
+from tests.web.sso_support import sso_world
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def issuer() -> Iterator[FakeIssuer]:
-    with served_issuer() as made:
+def sso(
+    tmp_path: Path, database_url: str, engine: Engine, db: sessionmaker[Session]
+) -> Iterator[tuple[FakeIssuer, str]]:
+    with sso_world(tmp_path, database_url, engine) as made:
         yield made
 
 
-@pytest.fixture
-def app_url(
-    tmp_path: Path,
-    database_url: str,
-    engine: Engine,
-    db: sessionmaker[Session],
-    issuer: FakeIssuer,
-) -> Iterator[str]:
-    with served_app(sso_settings(tmp_path, database_url, issuer), engine) as url:
-        yield url
-
-
 def test_signing_in_through_the_issuer_lands_on_the_dashboard_with_the_mapped_role(
-    app_url: str, issuer: FakeIssuer, page: Page
+    sso: tuple[FakeIssuer, str], page: Page
 ) -> None:
+    issuer, app_url = sso
     issuer.user = {
         "sub": "00000000-aaaa-4bbb-8ccc-000000000001",
         "preferred_username": "olivia@msp.example",
@@ -58,8 +49,9 @@ def test_signing_in_through_the_issuer_lands_on_the_dashboard_with_the_mapped_ro
 
 
 def test_a_person_in_no_mapped_group_is_refused_with_the_reason(
-    app_url: str, issuer: FakeIssuer, page: Page
+    sso: tuple[FakeIssuer, str], page: Page
 ) -> None:
+    issuer, app_url = sso
     issuer.user = {"sub": "outsider-1", "preferred_username": "eve", "groups": ["sales"]}
     page.goto(f"{app_url}/login")
     page.get_by_role("link", name="Sign in with Test IdP").click()

@@ -60,3 +60,14 @@ def sso_settings(
 def served_app(settings: Settings, engine: Engine) -> Iterator[str]:
     with serve(create_app(settings, engine=engine)) as base_url:
         yield base_url
+
+
+@contextmanager
+def sso_world(
+    tmp_path: Path, database_url: str, engine: Engine, **overrides: Any
+) -> Iterator[tuple[FakeIssuer, str]]:
+    """The issuer and the app configured with it, both served; yields both."""
+    with served_issuer() as issuer:
+        settings = sso_settings(tmp_path, database_url, issuer, **overrides)
+        with served_app(settings, engine) as url:
+            yield issuer, url

@@ -145,7 +145,7 @@ def sign_in(
                 f"No ticketbridge account is linked to your {provider.label} identity. "
                 "Ask an administrator to link it."
             )
-        user = _create_user(session, claims, provider, role, now)
+        user = _create_user(session, claims, provider, role)
         identity = UserIdentity(
             user_id=user.id, provider=provider.name, issuer=issuer, subject=subject, created_at=now
         )
@@ -173,7 +173,7 @@ def sign_in(
 
 
 def _create_user(
-    session: Session, claims: dict[str, Any], provider: OidcProvider, role: Role, now: datetime
+    session: Session, claims: dict[str, Any], provider: OidcProvider, role: Role
 ) -> User:
     candidates = username_candidates(claims, provider.label)
     digest = hashlib.sha256(f"{claims['iss']} {claims['sub']}".encode()).hexdigest()[:8]
@@ -181,13 +181,17 @@ def _create_user(
     username = next((c for c in candidates if accounts.find_user(session, c) is None), None)
     if username is None:
         raise SsoError("no free username for this identity; ask an administrator to link it")
+    return _new_user(session, username, role)
+
+
+def _new_user(session: Session, username: str, role: Role) -> User:
+    """A user without a password: they sign in through their identity provider only."""
     user = User(
         username=username,
         username_key=username.lower(),
         password_hash=NO_PASSWORD,
         role=role.value,
         active=True,
-        created_at=now,
     )
     session.add(user)
     session.flush()
@@ -219,15 +223,7 @@ def link(
             raise SsoError(f"no user named {username!r}; give --role to create one")
         if not username.strip() or len(username.strip()) > 150:
             raise SsoError("a username of 1 to 150 characters is required")
-        user = User(
-            username=username.strip(),
-            username_key=username.strip().lower(),
-            password_hash=NO_PASSWORD,
-            role=role.value,
-            active=True,
-        )
-        session.add(user)
-        session.flush()
+        user = _new_user(session, username.strip(), role)
     elif role is not None and user.role != role.value:
         accounts.update_user(user, role=role, active=user.active)
     identity = UserIdentity(

@@ -9,7 +9,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy.orm import Session
 
 from ticketbridge.services import sso, user_sessions
 from ticketbridge.settings import OidcProvider
@@ -40,17 +39,13 @@ def _callback_url(request: Request, name: str) -> str:
     return str(request.url_for("sso_callback", name=name))
 
 
-def _login_error(request: Request, session: Session, message: str, status: int) -> Response:
-    return login_form(request, session, error=message, status_code=status)
-
-
 @router.get("/login/sso/{name}")
 def sso_start(request: Request, session: DbSession, name: str, next: Text = None) -> Response:
     provider = _provider(request, name)
     try:
         started = sso.start(provider, _callback_url(request, name))
     except sso.SsoError as exc:
-        return _login_error(request, session, str(exc), 502)
+        return login_form(request, session, error=str(exc), status_code=502)
     request.session[FLOW_KEY] = {
         "provider": name,
         "state": started.state,
@@ -78,7 +73,7 @@ def sso_callback(
     def failed(reason: str, message: str, status: int) -> Response:
         sso.record_failure(session, provider, reason, client)
         session.commit()
-        return _login_error(request, session, message, status)
+        return login_form(request, session, error=message, status_code=status)
 
     if (
         not isinstance(flow, dict)
