@@ -285,3 +285,63 @@ def test_revoked_token_is_refused(client: TestClient, db: sessionmaker[Session])
         session.commit()
 
     assert client.get("/api/v1/jobs", headers=headers).status_code == 401
+
+
+def test_a_bad_item_deep_in_a_large_batch_stores_nothing_and_names_its_index(
+    client: TestClient, operator: dict[str, str], db: sessionmaker[Session]
+) -> None:
+    runs = [run_payload(external_id=f"r-{i}") for i in range(500)]
+    runs[357]["objects"] = [{"name": "DC01", "status": "exploded"}]
+    runs[421]["customer"] = "Acme\u200bLogistics"
+
+    response = client.post("/api/v1/runs", json={"runs": runs}, headers=operator)
+
+    assert response.status_code == 422
+    fields = {f["field"]: f["message"] for f in response.json()["error"]["details"]["fields"]}
+    assert set(fields) == {"runs.357.objects.0.status", "runs.421.customer"}
+    assert "U+200B" in fields["runs.421.customer"]
+    assert _count(db, Run) == 0
+
+
+def test_a_batch_sent_again_is_answered_with_the_stored_runs_and_stores_nothing(
+    client: TestClient, operator: dict[str, str], db: sessionmaker[Session]
+) -> None:
+    batch = {"runs": [run_payload(external_id=f"r-{i}") for i in range(50)]}
+    first = client.post("/api/v1/runs", json=batch, headers=operator).json()
+
+    again = client.post("/api/v1/runs", json=batch, headers=operator).json()
+
+    assert (first["created"], first["existing"]) == (50, 0)
+    assert (again["created"], again["existing"]) == (0, 50)
+    assert [i["run_id"] for i in again["items"]] == [i["run_id"] for i in first["items"]]
+    assert [i["index"] for i in again["items"]] == list(range(50))
+    assert _count(db, Run) == 50
+
+
+def test_a_batch_and_a_single_run_are_stored_alike(
+    client: TestClient, operator: dict[str, str]
+) -> None:
+    """A batch is read by pydantic from the raw bytes, a single run the way FastAPI reads any
+    body: both give the models' values (surrounding spaces stripped, times in UTC)."""
+    odd = {
+        "customer": "  Acme Logistics ",
+        "job_name": "Acme VM Backup\u3000",
+        "started_at": "2026-11-20T03:00:00+02:00",
+        "objects": [{"name": " DC01", "status": "success", "message": " ok "}],
+    }
+    single = client.post(
+        "/api/v1/runs", json=run_payload(external_id="one", **odd), headers=operator
+    )
+    batch = client.post(
+        "/api/v1/runs", json={"runs": [run_payload(external_id="two", **odd)]}, headers=operator
+    )
+
+    stored = [
+        client.get(f"/api/v1/runs/{r.json()['items'][0]['run_id']}", headers=operator).json()
+        for r in (single, batch)
+    ]
+    for run in stored:
+        assert (run["customer"], run["job_name"]) == ("Acme Logistics", "Acme VM Backup")
+        assert run["started_at"].startswith("2026-11-20T01:00:00")
+        assert [(o["name"], o["message"]) for o in run["objects"]] == [("DC01", "ok")]
+    assert stored[0]["job_id"] == stored[1]["job_id"]
