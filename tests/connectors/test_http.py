@@ -18,8 +18,10 @@ from ticketbridge.connectors.errors import (
     RemoteNotFound,
     RemoteRejected,
 )
-from ticketbridge.connectors.http import HttpChannel, Redactor, RetryPolicy, parse_retry_after
+from ticketbridge.connectors.http import HttpChannel, RetryPolicy
+from ticketbridge.connectors.http_errors import parse_retry_after
 from ticketbridge.connectors.psa.autotask.client import autotask_error
+from ticketbridge.connectors.redaction import Redactor
 
 NOW = 1_700_000_000.0
 URL = "https://psa.example/api/things"

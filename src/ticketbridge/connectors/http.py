@@ -2,7 +2,9 @@
 
 Every request goes through :meth:`HttpChannel.request`, which turns httpx exceptions and error
 statuses into the tree of :mod:`ticketbridge.connectors.errors`, retries what is safe to retry,
-and writes the API log.
+and writes the API log. What an error answer means (its messages, ``Retry-After``, the default
+status mapping) is in :mod:`ticketbridge.connectors.http_errors`; secrets are masked by
+:mod:`ticketbridge.connectors.redaction` before anything is logged or kept.
 
 Retry rules (after pycontribs/jira and django-autotask):
 
@@ -32,35 +34,31 @@ import json as jsonlib
 import logging
 import random
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import Any, Literal, Protocol
 
 import httpx
 
 from ticketbridge.connectors import metrics
 from ticketbridge.connectors.errors import (
-    ConnectorAuthError,
     ConnectorConfigError,
     ConnectorError,
-    ConnectorPermissionError,
     ConnectorUnavailable,
-    RemoteNotFound,
-    RemoteRejected,
 )
+from ticketbridge.connectors.http_errors import (
+    SUMMARY_CHARS,
+    default_error,
+    parse_retry_after,
+    remote_messages,
+)
+from ticketbridge.connectors.redaction import Redactor
 
 ApiLogLevel = Literal["off", "summary", "full"]
 ErrorHook = Callable[[httpx.Response, tuple[str, ...]], ConnectorError | None]
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-# Headers that carry credentials in the APIs we talk to; compared case-insensitively.
-SECRET_HEADERS = frozenset(
-    {"username", "secret", "apiintegrationcode", "authorization", "cookie", "x-api-key"}
-)
-REDACTED = "***"
-_SUMMARY_CHARS = 300
 _FULL_LOG_CHARS = 4000
 # How long a request may queue at a gate when neither it nor its client has a timeout.
 _DEFAULT_WAIT = 60.0
@@ -86,92 +84,6 @@ class RequestGate(Protocol):
     """Admits each attempt; see the module docstring."""
 
     def hold(self, method: str, url: str, *, wait: float) -> AbstractContextManager[object]: ...
-
-
-class Redactor:
-    """Masks known secret values and credential headers before anything is logged or kept."""
-
-    def __init__(self, values: Iterable[str] = ()) -> None:
-        # Short values would mask ordinary words; real secrets are longer than this.
-        self._values = sorted({v for v in values if v and len(v) >= 4}, key=len, reverse=True)
-
-    def text(self, value: str) -> str:
-        for secret in self._values:
-            value = value.replace(secret, REDACTED)
-        return value
-
-    def headers(self, headers: Mapping[str, str]) -> dict[str, str]:
-        return {
-            k: (REDACTED if k.lower() in SECRET_HEADERS else self.text(v))
-            for k, v in headers.items()
-        }
-
-
-def remote_messages(response: httpx.Response) -> tuple[str, ...]:
-    """The error strings a JSON error body carries, in the shapes the APIs we speak use."""
-    try:
-        body = response.json()
-    except ValueError:
-        return ()
-    found: list[str] = []
-    if isinstance(body, dict):
-        for key in ("errors", "errorMessages"):
-            items = body.get(key)
-            if isinstance(items, list):
-                for item in items:
-                    if isinstance(item, str):
-                        found.append(item)
-                    elif isinstance(item, dict) and isinstance(item.get("message"), str):
-                        found.append(item["message"])
-        for key in ("Message", "message"):
-            if isinstance(body.get(key), str):
-                found.append(body[key])
-    return tuple(m.strip()[:_SUMMARY_CHARS] for m in found if m and m.strip())
-
-
-def parse_retry_after(value: str | None, now: float) -> float | None:
-    """Seconds to wait from a Retry-After header (delta seconds or an HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - now)
-
-
-def default_error(
-    response: httpx.Response, messages: tuple[str, ...], service: str
-) -> ConnectorError:
-    """Map an error status to the error tree when no vendor rule applied."""
-    status = response.status_code
-    detail = f": {messages[0]}" if messages else ""
-    if status == 401:
-        return ConnectorAuthError(f"{service} refused the credentials (HTTP 401).")
-    if status == 403:
-        return ConnectorPermissionError(
-            f"{service} API user lacks permission for this call (HTTP 403){detail}"
-        )
-    if status == 404:
-        return RemoteNotFound(f"{service} reports that the object does not exist (HTTP 404).")
-    if status == 405:
-        return ConnectorConfigError(
-            f"{service} does not accept this request method at this address (HTTP 405); "
-            "check the API host."
-        )
-    if status in (408, 429) or status >= 500:
-        what = "is throttling requests" if status == 429 else "is unavailable"
-        return ConnectorUnavailable(f"{service} {what} (HTTP {status}).")
-    if 300 <= status < 400:
-        return ConnectorConfigError(
-            f"{service} answered with a redirect (HTTP {status}); check the API host."
-        )
-    return RemoteRejected(f"{service} rejected the request (HTTP {status}){detail}")
 
 
 class HttpChannel:
@@ -362,7 +274,7 @@ class HttpChannel:
 
     def _response_summary(self, response: httpx.Response) -> str:
         ctype = response.headers.get("content-type", "").split(";")[0]
-        text = " ".join(response.text[:_SUMMARY_CHARS].split())
+        text = " ".join(response.text[:SUMMARY_CHARS].split())
         return self.redactor.text(f"HTTP {response.status_code} {ctype}: {text}".strip())
 
     def _safe_url(self, url: str) -> str:

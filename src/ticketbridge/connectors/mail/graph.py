@@ -39,8 +39,9 @@ from ticketbridge.connectors.errors import (
     ConnectorUnavailable,
     RemoteNotFound,
 )
-from ticketbridge.connectors.http import HttpChannel, Redactor, RetryPolicy
+from ticketbridge.connectors.http import HttpChannel, RetryPolicy
 from ticketbridge.connectors.mail.base import FetchBatch, FetchedMail, Watermark
+from ticketbridge.connectors.redaction import Redactor
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from ticketbridge.connectors.errors import (
     RemoteRejected,
 )
 from ticketbridge.connectors.governor import Governor
-from ticketbridge.connectors.http import ApiLogLevel, HttpChannel, Redactor, RetryPolicy
+from ticketbridge.connectors.http import ApiLogLevel, HttpChannel, RetryPolicy
 from ticketbridge.connectors.psa.autotask import picklists, query, udfs
 from ticketbridge.connectors.psa.autotask.client import (
     SERVICE,
@@ -43,6 +43,7 @@ from ticketbridge.connectors.psa.base import (
     TicketDraft,
 )
 from ticketbridge.connectors.psa.values import opt_int, utc_datetime
+from ticketbridge.connectors.redaction import Redactor
 from ticketbridge.core.psa_governor import Priority
 
 TICKET_FIELDS = (

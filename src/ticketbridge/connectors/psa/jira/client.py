@@ -27,8 +27,9 @@ from ticketbridge.connectors.errors import (
     RemoteRejected,
 )
 from ticketbridge.connectors.governor import Governor
-from ticketbridge.connectors.http import HttpChannel, Redactor
+from ticketbridge.connectors.http import HttpChannel
 from ticketbridge.connectors.psa.jira.config import JiraConfig
+from ticketbridge.connectors.redaction import Redactor
 from ticketbridge.core.psa_governor import Priority
 
 SERVICE = "Jira"
