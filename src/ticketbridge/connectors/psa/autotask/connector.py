@@ -17,13 +17,12 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 
 from ticketbridge.connectors.errors import (
     ConnectorError,
-    ConnectorPermissionError,
     RemoteNotFound,
     RemoteRejected,
 )
 from ticketbridge.connectors.governor import Governor
 from ticketbridge.connectors.http import ApiLogLevel, HttpChannel, RetryPolicy
-from ticketbridge.connectors.psa.autotask import picklists, query, udfs
+from ticketbridge.connectors.psa.autotask import checks, picklists, query, udfs
 from ticketbridge.connectors.psa.autotask.client import (
     SERVICE,
     AutotaskCache,
@@ -31,10 +30,15 @@ from ticketbridge.connectors.psa.autotask.client import (
     AutotaskGate,
     autotask_error,
 )
+from ticketbridge.connectors.psa.autotask.tickets import (
+    COMPANY_FIELDS,
+    TICKET_FIELDS,
+    remote_company,
+    remote_ticket,
+)
 from ticketbridge.connectors.psa.autotask.zone import lookup_host
 from ticketbridge.connectors.psa.base import (
     CheckResult,
-    CheckStep,
     CompanyPage,
     ReferenceData,
     RemoteCompany,
@@ -42,21 +46,10 @@ from ticketbridge.connectors.psa.base import (
     RemoteTicket,
     TicketDraft,
 )
-from ticketbridge.connectors.psa.values import opt_int, utc_datetime
+from ticketbridge.connectors.psa.values import opt_int
 from ticketbridge.connectors.redaction import Redactor
 from ticketbridge.core.psa_governor import Priority
 
-TICKET_FIELDS = (
-    "id",
-    "ticketNumber",
-    "status",
-    "companyID",
-    "title",
-    "externalID",
-    "lastActivityDate",
-    "completedDate",
-)
-COMPANY_FIELDS = ("id", "companyName", "isActive")
 NOTE_TITLE_LENGTH = 250
 DEFAULT_NOTE_LENGTH = 3200  # django-autotask's observed limit, used when metadata has none
 
@@ -166,37 +159,11 @@ class AutotaskConnector:
     # --- settings actions ------------------------------------------------------------------
 
     def check(self) -> CheckResult:
-        skipped = CheckStep(None, "Not tried: an earlier step failed.")
-        try:
-            zone, _ = self.client.zone(refresh=True)
-        except ConnectorError as exc:
-            return CheckResult(CheckStep(False, exc.message), skipped, skipped)
-        zone_step = CheckStep(True, f"Zone {zone.name or '?'} found at {zone.host}.")
-        details = {"zone": zone.name, "api_url": zone.url}
-        try:
-            info = self.client.call("GET", "Tickets/entityInformation")
-        except ConnectorPermissionError as exc:
-            auth = CheckStep(True, "Authenticated.")
-            return CheckResult(zone_step, auth, CheckStep(False, exc.message), details)
-        except ConnectorError as exc:
-            return CheckResult(zone_step, CheckStep(False, exc.message), skipped, details)
-        auth = CheckStep(True, _ticket_rights(info))
-        try:
-            counts = self.reference_data().counts()
-        except ConnectorError as exc:
-            return CheckResult(zone_step, auth, CheckStep(False, exc.message), details)
-        if not counts["queues"] or not counts["statuses"] or not counts["priorities"]:
-            message = "Ticket lists are readable but some are empty: " + _describe(counts)
-            return CheckResult(zone_step, auth, CheckStep(False, message), details)
-        return CheckResult(zone_step, auth, CheckStep(True, "Read " + _describe(counts)), details)
+        return checks.check(self.client, self.reference_data)
 
     def reference_data(self) -> ReferenceData:
         """Tickets picklists fresh (one request); note picklists from the metadata cache."""
-        tickets = self.client.fields("Tickets", refresh=True)
-        notes = self.client.fields("TicketNotes")
-        lists = {k: picklists.picklist(tickets, f) for k, f in picklists.TICKET_PICKLISTS.items()}
-        lists |= {k: picklists.picklist(notes, f) for k, f in picklists.NOTE_PICKLISTS.items()}
-        return ReferenceData(**lists, fetched_at=datetime.fromtimestamp(self.clock(), UTC))
+        return checks.reference_data(self.client, self.clock)
 
     # --- companies -------------------------------------------------------------------------
 
@@ -211,13 +178,13 @@ class AutotaskConnector:
         items, more = self.client.query_page(
             "Companies", filters, max_records=page_size, include_fields=COMPANY_FIELDS
         )
-        companies = tuple(sorted((_company(i) for i in items), key=lambda c: c.id))
+        companies = tuple(sorted((remote_company(i) for i in items), key=lambda c: c.id))
         next_cursor = str(companies[-1].id) if more and companies else None
         return CompanyPage(companies, next_cursor)
 
     def get_companies(self, ids: Sequence[int]) -> dict[int, RemoteCompany]:
         found = self.client.query_by_ids("Companies", ids, include_fields=COMPANY_FIELDS)
-        return {c.id: c for c in map(_company, found)}
+        return {c.id: c for c in map(remote_company, found)}
 
     # --- tickets ---------------------------------------------------------------------------
 
@@ -384,48 +351,10 @@ class AutotaskConnector:
             if status is not None and labels is None:
                 statuses = picklists.picklist(self.client.fields("Tickets"), "status")
                 labels = {value.id: value.name for value in statuses}
-            tickets.append(_ticket(item, status, labels or {}))
+            tickets.append(remote_ticket(item, status, labels or {}))
         return tickets
-
-
-def _ticket(item: dict[str, Any], status: int | None, labels: dict[int, str]) -> RemoteTicket:
-    return RemoteTicket(
-        id=int(item["id"]),
-        number=str(item.get("ticketNumber") or ""),
-        status_id=status,
-        status_label="" if status is None else labels.get(status, str(status)),
-        company_id=opt_int(item.get("companyID")),
-        title=str(item.get("title") or ""),
-        external_id=item.get("externalID") or None,
-        last_activity=utc_datetime(item.get("lastActivityDate")),
-        completed_at=utc_datetime(item.get("completedDate")),
-    )
-
-
-def _company(item: dict[str, Any]) -> RemoteCompany:
-    active = item.get("isActive")
-    return RemoteCompany(
-        id=int(item["id"]),
-        name=str(item.get("companyName") or ""),
-        active=True if active is None else bool(active),
-    )
 
 
 def _default_id(fields: picklists.Fields, name: str) -> int | None:
     value = picklists.default_value(picklists.picklist(fields, name))
     return value.id if value else None
-
-
-def _ticket_rights(info: Any) -> str:
-    data = info.get("info") if isinstance(info, dict) else None
-    if not isinstance(data, dict):
-        return "Authenticated."
-    verbs = {"Create": "created", "Query": "queried", "Update": "updated"}
-    missing = [past for verb, past in verbs.items() if data.get(f"can{verb}") is False]
-    if missing:
-        return "Authenticated, but this API user's tickets cannot be " + ", ".join(missing) + "."
-    return "Authenticated; tickets can be created, queried and updated."
-
-
-def _describe(counts: dict[str, int]) -> str:
-    return ", ".join(f"{n} {name.replace('_', ' ')}" for name, n in counts.items()) + "."
