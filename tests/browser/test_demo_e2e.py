@@ -26,12 +26,16 @@ pytestmark = pytest.mark.browser
 served = contextmanager(serve)
 
 
-@pytest.fixture
-def started(tmp_path: Path) -> Iterator[server.Demo]:
-    settings = Settings(**settings_kwargs(var_dir=tmp_path / "var", demo_mode=True, port=0))
+def _demo(var_dir: Path) -> Iterator[server.Demo]:
+    settings = Settings(**settings_kwargs(var_dir=var_dir, demo_mode=True, port=0))
     demo = server.start_demo(settings, emulator_port=0)
     yield demo
     demo.stop()
+
+
+@pytest.fixture
+def started(tmp_path: Path) -> Iterator[server.Demo]:
+    yield from _demo(tmp_path / "var")
 
 
 def _failed_acme_run(demo: server.Demo) -> tuple[int, int]:
@@ -78,10 +82,8 @@ def test_open_ticket_shows_the_created_ticket_on_the_emulator(
 
 @pytest.fixture
 def second(tmp_path: Path) -> Iterator[server.Demo]:
-    settings = Settings(**settings_kwargs(var_dir=tmp_path / "second", demo_mode=True, port=0))
-    demo = server.start_demo(settings, emulator_port=0)
-    yield demo
-    demo.stop()
+    """A second demo on the same machine, with a var dir of its own."""
+    yield from _demo(tmp_path / "second")
 
 
 def test_two_demos_side_by_side_in_one_browser_each_open_their_own_ticket(
