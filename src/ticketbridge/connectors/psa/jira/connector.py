@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Self
 
 import httpx
@@ -25,7 +25,6 @@ from ticketbridge.connectors.governor import Governor
 from ticketbridge.connectors.http import HttpChannel, RetryPolicy
 from ticketbridge.connectors.psa.base import (
     CheckResult,
-    CheckStep,
     CompanyPage,
     PsaCapabilities,
     ReferenceData,
@@ -34,7 +33,7 @@ from ticketbridge.connectors.psa.base import (
     RemoteTicket,
     TicketDraft,
 )
-from ticketbridge.connectors.psa.jira import issues, projects
+from ticketbridge.connectors.psa.jira import checks, issues
 from ticketbridge.connectors.psa.jira.client import (
     SERVICE,
     JiraClient,
@@ -58,10 +57,6 @@ NOTE_NEEDS_RESTRICTION = (
     "Internal notes on a Jira project that is not a service desk need a restriction role or "
     "group (internal_visibility_type and internal_visibility_value); none is set, so the note "
     "was not added."
-)
-NO_RESTRICTION_WARNING = (
-    "No restriction role or group is set for internal notes: they will be refused on projects "
-    "that are not service desks."
 )
 
 
@@ -127,54 +122,11 @@ class JiraConnector:
     # --- settings actions ------------------------------------------------------------------
 
     def check(self) -> CheckResult:
-        skipped = CheckStep(None, "Not tried: an earlier step failed.")
-        try:
-            info = self.client.call("GET", "serverInfo") or {}
-        except ConnectorError as exc:
-            return CheckResult(CheckStep(False, exc.message), skipped, skipped)
-        found = str(info.get("deploymentType") or "")
-        details = {"version": str(info.get("version") or ""), "deployment": found}
-        if not self.config.internal_visibility_type:
-            details["warning"] = NO_RESTRICTION_WARNING
-        if (found.casefold() == "cloud") != self.client.cloud and found:
-            wrong = f"This is Jira {found}; the connection is set to {self.config.deployment}."
-            return CheckResult(CheckStep(False, wrong), skipped, skipped, details)
-        reached = CheckStep(True, f"Jira {details['version'] or '?'} ({found or '?'}) answers.")
-        try:
-            me = self.client.call("GET", "myself") or {}
-        except ConnectorError as exc:
-            return CheckResult(reached, CheckStep(False, exc.message), skipped, details)
-        name = str(me.get("displayName") or me.get("name") or "?")
-        auth = CheckStep(True, f"Signed in as {name}.")
-        try:
-            counts = self.reference_data().counts()
-            what = f"{counts['queues']} issue types, {counts['statuses']} statuses, "
-            what += f"{counts['priorities']} priorities"
-            if self.config.default_project:
-                project = self.client.call("GET", f"project/{self.config.default_project}") or {}
-                self.cache.learn(project)
-                desk = project.get("projectTypeKey") == projects.SERVICE_DESK
-                what += f"; project {project.get('key')}" + (" (service desk)" if desk else "")
-        except ConnectorError as exc:
-            return CheckResult(reached, auth, CheckStep(False, exc.message), details)
-        if not (counts["queues"] and counts["statuses"] and counts["priorities"]):
-            empty = CheckStep(False, f"Some lists are empty: {what}.")
-            return CheckResult(reached, auth, empty, details)
-        return CheckResult(reached, auth, CheckStep(True, f"Read {what}."), details)
+        return checks.check(self.client, self.config, self.cache, self.reference_data)
 
     def reference_data(self) -> ReferenceData:
         """Issue types (queues), statuses with categories and priorities: one request each."""
-        types = self.client.call("GET", "issuetype")
-        statuses = self.client.call("GET", "status")
-        priorities = self.client.call("GET", "priority")
-        if isinstance(priorities, dict):  # the paged shape of newer Cloud answers
-            priorities = priorities.get("values")
-        return ReferenceData(
-            queues=projects.issue_types(types, self.config.issue_type),
-            statuses=projects.statuses(statuses),
-            priorities=projects.priorities(priorities),
-            fetched_at=datetime.fromtimestamp(self.clock(), UTC),
-        )
+        return checks.reference_data(self.client, self.config, self.clock)
 
     # --- companies (projects) --------------------------------------------------------------
 
