@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from ticketbridge.core import resolve_policy
@@ -101,6 +102,22 @@ class Applied:
 
 def lock_ticket(session: Session, ticket_id: int) -> None:
     serialise_writers(session, LOCK_BASE + int(ticket_id) % LOCK_SPAN)
+
+
+def lock_tickets(session: Session, ticket_ids: Iterable[int]) -> None:
+    """``lock_ticket`` for many, in ascending order (so that two batches cannot deadlock),
+    in one statement on PostgreSQL: a round trip per ticket was a third of a batch's time."""
+    keys = sorted({LOCK_BASE + int(ticket_id) % LOCK_SPAN for ticket_id in ticket_ids})
+    if not keys:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        serialise_writers(session, keys[0])  # SQLite: the one writer lock
+        return
+    # unnest yields the array's elements in order, and each lock is taken as its row is read.
+    session.execute(
+        text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS k"),
+        {"keys": keys},
+    )
 
 
 def linked_rows(session: Session, ticket_id: int) -> list[TicketLinkRow]:

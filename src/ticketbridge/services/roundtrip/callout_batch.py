@@ -128,8 +128,7 @@ def _apply_all(session: Session, pending: list[Received], now: datetime) -> None
         return
     # Locked before the savepoint: on SQLite the lock opens the transaction (BEGIN IMMEDIATE);
     # a savepoint opened outside one would commit on its release, before the rows are stored.
-    for ticket_id in sorted({r.signal.ticket_id for r in pending if r.signal is not None}):
-        apply.lock_ticket(session, ticket_id)
+    apply.lock_tickets(session, [r.signal.ticket_id for r in pending if r.signal is not None])
     try:
         with session.begin_nested():
             _apply_tickets(session, pending, now, isolated=False)
