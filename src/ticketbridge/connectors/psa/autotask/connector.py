@@ -46,6 +46,7 @@ from ticketbridge.connectors.psa.base import (
     RemoteTicket,
     TicketDraft,
 )
+from ticketbridge.connectors.psa.http_base import OwnedHttpClient
 from ticketbridge.connectors.psa.values import opt_int
 from ticketbridge.connectors.redaction import Redactor
 from ticketbridge.core.psa_governor import Priority
@@ -94,7 +95,7 @@ class AutotaskConfig(BaseModel):
         return self
 
 
-class AutotaskConnector:
+class AutotaskConnector(OwnedHttpClient):
     kind = "autotask"
     Config = AutotaskConfig
 
@@ -115,10 +116,7 @@ class AutotaskConnector:
         process (without one, nothing limits concurrency or watches the hour's budget);
         ``priority``: where this connector's requests queue."""
         self.config = config
-        self._owns_client = http_client is None
-        self._http = http_client or httpx.Client(
-            timeout=config.timeout_seconds, follow_redirects=False
-        )
+        self._use_client(http_client, config.timeout_seconds)
         secret = config.secret.get_secret_value()
         gate = AutotaskGate(governor, priority) if governor is not None else None
         self.channel = HttpChannel(
@@ -145,16 +143,6 @@ class AutotaskConnector:
             cache=cache or AutotaskCache(),
             gate=gate,
         )
-
-    def close(self) -> None:
-        if self._owns_client:
-            self._http.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # --- settings actions ------------------------------------------------------------------
 

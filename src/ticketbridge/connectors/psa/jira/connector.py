@@ -11,7 +11,7 @@ import random
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Self
+from typing import Any
 
 import httpx
 
@@ -33,6 +33,7 @@ from ticketbridge.connectors.psa.base import (
     RemoteTicket,
     TicketDraft,
 )
+from ticketbridge.connectors.psa.http_base import OwnedHttpClient
 from ticketbridge.connectors.psa.jira import checks, issues
 from ticketbridge.connectors.psa.jira.client import (
     SERVICE,
@@ -60,7 +61,7 @@ NOTE_NEEDS_RESTRICTION = (
 )
 
 
-class JiraConnector:
+class JiraConnector(OwnedHttpClient):
     kind = "jira"
     Config = JiraConfig
     capabilities = PsaCapabilities(
@@ -84,11 +85,8 @@ class JiraConnector:
         priority: Priority = Priority.BACKGROUND,
     ) -> None:
         self.config = config
-        self._owns_client = http_client is None
         redactor = redactor_for(config)
-        self._http = http_client or httpx.Client(
-            timeout=config.timeout_seconds, follow_redirects=False
-        )
+        self._use_client(http_client, config.timeout_seconds)
         self.channel = HttpChannel(
             self._http,
             service=SERVICE,
@@ -108,16 +106,6 @@ class JiraConnector:
         # What this instance last read of each issue: its project and status category, so a
         # resolve (read, note, close) does not ask again.
         self._seen: dict[int, tuple[int | None, str | None]] = {}
-
-    def close(self) -> None:
-        if self._owns_client:
-            self._http.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # --- settings actions ------------------------------------------------------------------
 
