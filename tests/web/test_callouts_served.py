@@ -99,6 +99,10 @@ def test_ten_shuffled_copies_of_each_change_sent_at_once_are_applied_once(
     assert set(send_all(base, copies)) == {200}
 
     outcomes = [r.outcome for r in hook_requests(runtime, "callout")]
+    answer = send(base, copies[0])  # one more copy: what an answer says
+    assert (answer.status_code, answer.text) == (200, "duplicate\n")
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    assert answer.headers["content-security-policy"].startswith("default-src 'self'")
     assert sorted(outcomes) == ["applied"] * 4 + ["duplicate"] * 36
     for run_id in run_ids:
         link = current(runtime, run_id)

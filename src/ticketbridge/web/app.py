@@ -127,5 +127,7 @@ def create_app(
         return {"status": "ok"}
 
     # Outermost, added last: callouts skip every middleware above (web/hooks.py).
-    app.add_middleware(hooks.CalloutReceiver, writer=callouts)
+    app.add_middleware(
+        hooks.CalloutReceiver, writer=callouts, https_only=ctx.settings.cookie_secure
+    )
     return app

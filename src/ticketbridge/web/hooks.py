@@ -8,8 +8,8 @@ signature, 400 for a body that is not a callout, 404 for an endpoint that does n
 503 only when the request could not be stored, so that Autotask sends it again.
 
 Callouts, which Autotask sends once per ticket change and again up to 10 times, take a lean
-path: ``CalloutReceiver`` answers them before the app's middlewares (sessions, request limits,
-page headers) and hands them to the process's callout writer, which stores and applies them in
+path: ``CalloutReceiver`` answers them before the app's middlewares (sessions, request limits)
+and hands them to the process's callout writer, which stores and applies them in
 batches, one transaction each (services/roundtrip/callout_writer.py). It keeps the same body
 cap as every /hooks route (``limits.HOOK_MAX_BYTES``). Webhooks go through the app, their
 services on a worker thread: the event loop only reads the body.
@@ -31,12 +31,12 @@ from ticketbridge.services.roundtrip.callout_writer import CalloutWriter
 from ticketbridge.services.roundtrip.prompt_fetch import HINTED, PromptFetch
 from ticketbridge.services.runtime import Runtime
 from ticketbridge.web.limits import HOOK_MAX_BYTES
+from ticketbridge.web.security_headers import SecurityHeaders
 
 router = APIRouter(prefix="/hooks/autotask", include_in_schema=False)
 CALLOUTS = "/hooks/autotask/callouts/"
 CALLOUT_NAME = re.compile(r"[A-Za-z0-9-]{1,50}")
-# What every answer says anyway (web/security_headers.py), for the answers made here.
-PLAIN = ((b"content-type", b"text/plain; charset=utf-8"), (b"x-content-type-options", b"nosniff"))
+PLAIN = (b"content-type", b"text/plain; charset=utf-8")
 RegistrationId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
@@ -79,18 +79,23 @@ async def webhook_deactivated(
 
 class CalloutReceiver:
     """Pure ASGI middleware, outermost: ``/hooks/autotask/callouts/<name>`` (GET or POST) is
-    answered here, everything else passes to the app."""
+    answered here, with the headers every answer carries (web/security_headers.py);
+    everything else passes to the app."""
 
-    def __init__(self, app: ASGIApp, *, writer: CalloutWriter) -> None:
+    def __init__(self, app: ASGIApp, *, writer: CalloutWriter, https_only: bool) -> None:
         self.app = app
         self.writer = writer
+        self.answer = SecurityHeaders(self._callout, https_only=https_only)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "") if scope["type"] == "http" else ""
-        if not path.startswith(CALLOUTS):
+        if path.startswith(CALLOUTS):
+            await self.answer(scope, receive, send)
+        else:
             await self.app(scope, receive, send)
-            return
-        name = path[len(CALLOUTS) :]
+
+    async def _callout(self, scope: Scope, receive: Receive, send: Send) -> None:
+        name = scope["path"][len(CALLOUTS) :]
         if not CALLOUT_NAME.fullmatch(name):
             await _plain(send, Answer(404, "no such endpoint"))
             return
@@ -131,7 +136,7 @@ async def _body(receive: Receive, length: str | None) -> bytes | None:
 
 async def _plain(send: Send, answer: Answer) -> None:
     body = (answer.message + "\n").encode("utf-8")
-    headers = [*PLAIN, (b"content-length", str(len(body)).encode())]
+    headers = [PLAIN, (b"content-length", str(len(body)).encode())]
     headers += [
         (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers.items()
     ]
