@@ -6,7 +6,8 @@ It serves a discovery document, a JWKS holding an RSA key generated per provider
 and a ``/token`` that checks the client, the redirect URI and the PKCE verifier and answers
 with an ID token signed by that key. ``id_token_claims`` overrides claims of the next ID
 tokens and ``signing_key`` signs them with another key, to test what the relying party
-refuses. Serve ``app`` on a loopback port and set ``issuer`` to its base URL.
+refuses. Serve ``app`` on a loopback port and set ``issuer`` to its base URL; ``reset()``
+forgets what a test set or left (user, overrides, grants, counts) and keeps the key.
 """
 
 from __future__ import annotations
@@ -53,6 +54,13 @@ class FakeIssuer:
     now: Callable[[], float] = time.time
     grants: dict[str, Grant] = field(default_factory=dict)
     token_requests: int = 0
+
+    def reset(self) -> None:
+        """Back to a fresh issuer's state, keeping its key and address, so one served issuer
+        can stand in for a new one in every test."""
+        fresh = FakeIssuer(issuer=self.issuer, key=self.key)
+        for name in ("user", "id_token_claims", "signing_key", "now", "grants", "token_requests"):
+            setattr(self, name, getattr(fresh, name))
 
     @property
     def discovery_url(self) -> str:

@@ -26,10 +26,19 @@ from ticketbridge.services import accounts, sso
 from ticketbridge.storage.models import AuditEvent, User, UserIdentity
 
 
-@pytest.fixture
-def issuer() -> Iterator[FakeIssuer]:
+@pytest.fixture(scope="module")
+def served() -> Iterator[FakeIssuer]:
+    """One issuer, its RSA key and its uvicorn server for the whole module: generating the
+    key and starting a server in every test cost most of the module's time."""
     with served_issuer() as made:
         yield made
+
+
+@pytest.fixture
+def issuer(served: FakeIssuer) -> FakeIssuer:
+    """The module's issuer as a fresh one: no user, overrides or grants left by other tests."""
+    served.reset()
+    return served
 
 
 @pytest.fixture
