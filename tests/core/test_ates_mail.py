@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ticketbridge.core.ates_mail import might_carry_token, redact_mail
+from ticketbridge.core.ates_mail import might_carry_token, parse, redact_mail, redact_parsed
 from ticketbridge.core.ates_tokens import find_tokens
 
 SECRETS = ("acmemsp.com", "zzZ3zZ/2Z1ZzzZZZ0zoZ9z==")
@@ -122,3 +122,77 @@ def test_unparseable_bytes_still_lose_their_credentials() -> None:
 
     assert b"acmemsp.com" not in stored
     assert stored.startswith(b"\xff\xfe garbage") and stored.endswith(b" \xff")
+
+
+def _part(content_type: str, encoding: str, body: bytes) -> bytes:
+    return (
+        b"From: rmm@monitoring.example\r\nSubject: Alert\r\nMIME-Version: 1.0\r\n"
+        + f"Content-Type: {content_type}\r\nContent-Transfer-Encoding: {encoding}\r\n\r\n".encode()
+        + body
+    )
+
+
+HIDDEN_TOKENS = {
+    # The letters of "autotask" are not in the bytes as such, or not side by side.
+    "utf-16": _part("text/plain; charset=utf-16", "8bit", TOKEN.encode("utf-16")),
+    "rfc-2231-charset": _part("text/plain; charset*=utf-16''", "8bit", TOKEN.encode("utf-16")),
+    "letter-reference": _part(
+        "text/html; charset=utf-8",
+        "8bit",
+        _escaped_html(TOKEN).replace("Auto", "&#65;uto").encode(),
+    ),
+    "comment-with-a-bracket": _part(
+        "text/html; charset=utf-8",
+        "8bit",
+        _escaped_html(TOKEN).replace("Autotask", "Auto<!-- > -->task").encode(),
+    ),
+    "markup-between-letters": _part(
+        "text/html; charset=utf-8",
+        "8bit",
+        _escaped_html(TOKEN).replace("Autotask", 'Au<span title="a>b">to</span>task').encode(),
+    ),
+}
+
+
+@pytest.mark.parametrize("raw", HIDDEN_TOKENS.values(), ids=HIDDEN_TOKENS.keys())
+def test_a_token_hidden_from_a_byte_search_is_still_looked_for(raw: bytes) -> None:
+    assert b"autotask" not in raw.lower()
+
+    assert might_carry_token(raw)
+
+
+@pytest.mark.parametrize(
+    ("name", "charset"),
+    [("utf-16", "utf-16-le"), ("letter-reference", "utf-8"), ("comment-with-a-bracket", "utf-8")],
+)
+def test_a_token_hidden_from_a_byte_search_loses_its_credentials(name: str, charset: str) -> None:
+    stored = redact_mail(HIDDEN_TOKENS[name])
+
+    # (8-bit UTF-16 is not line-oriented: its line ends are rewritten, so its bytes are searched)
+    assert not any(secret.encode(charset) in stored for secret in SECRETS)
+    assert "[redacted]".encode(charset) in stored
+
+
+@pytest.mark.parametrize("encoding", ["quoted-printable", "base64"])
+def test_redacting_a_parsed_mail_hands_back_no_stale_parse(encoding: str) -> None:
+    raw = alert_mail(encoding)
+
+    stored, message = redact_parsed(raw, parse(raw))
+
+    assert message is None  # rewritten: the parse given no longer matches the bytes
+    for text in text_parts(stored):
+        assert not any(secret in text for secret in SECRETS)
+
+
+def test_a_mail_left_as_it_was_keeps_its_parse() -> None:
+    raw = (DEMO_MAILS / sorted(p.name for p in DEMO_MAILS.glob("*.eml"))[0]).read_bytes()
+    parsed = parse(raw)
+
+    assert redact_parsed(raw, parsed) == (raw, parsed)
+
+
+def test_plain_report_mail_skips_the_mime_walk() -> None:
+    raw = b"From: a@b.example\r\nContent-Type: text/html; charset=windows-1252\r\n\r\n"
+    raw += b"<p>Job <b>Nightly</b> ended: Success &amp; 0 warnings&#160;(auto, task 3)</p>\r\n"
+
+    assert not might_carry_token(raw)

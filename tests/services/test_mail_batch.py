@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -9,17 +10,19 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.factories import NOW
-from tests.services.mail_support import report_mail
-from ticketbridge.services import catalog, inbox, mail_batch, mail_routing
+from tests.services.mail_support import fixture, report_mail
+from ticketbridge.connectors.parsers.registry import parse_message
+from ticketbridge.services import catalog, inbox, mail_batch, mail_intake, mail_routing
 from ticketbridge.services.mail_batch import Received
+from ticketbridge.services.mail_route_batch import BatchRoutes, RunRef
 from ticketbridge.storage.models import Job, MailMessage, Run
 
 
-def _with_rule(db: sessionmaker[Session]) -> None:
+def _with_rule(db: sessionmaker[Session], sender: str = "acme.example") -> None:
     with db.begin() as session:
         customer = catalog.create_customer(session, "Acme", actor="test")
         inbox.create_rule(
-            session, sender="acme.example", subject_pattern="", customer_id=customer.id, actor="t"
+            session, sender=sender, subject_pattern="", customer_id=customer.id, actor="t"
         )
 
 
@@ -36,14 +39,25 @@ def test_a_batch_with_one_poisoned_mail_stores_the_others_and_keeps_it_with_its_
     db: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _with_rule(db)
-    record_run = mail_routing.record_run
+    record_run, batch_record_run = mail_routing.record_run, BatchRoutes.record_run
 
-    def breaks_a_constraint_for_poison(session: Session, job: Job, *args: Any, **kw: Any) -> int:
+    def poison(session: Session, job: Job) -> None:
         if job.job_name.endswith("Poison"):
             session.add(Job(customer_id=None, backup_product="x", job_name="x"))
             session.flush()  # NOT NULL: the database refuses it
+
+    def breaks_a_constraint_for_poison(session: Session, job: Job, *args: Any, **kw: Any) -> int:
+        poison(session, job)
         return record_run(session, job, *args, **kw)
 
+    def breaks_the_batch_for_poison(
+        routes: BatchRoutes, session: Session, job: Job, *args: Any, **kw: Any
+    ) -> RunRef:
+        poison(session, job)
+        return batch_record_run(routes, session, job, *args, **kw)
+
+    # The batch's routing and the mail-by-mail routing it falls back to.
+    monkeypatch.setattr(BatchRoutes, "record_run", breaks_the_batch_for_poison)
     monkeypatch.setattr(mail_routing, "record_run", breaks_a_constraint_for_poison)
     mails = [report_mail(n, job=f"Job {n}") for n in range(1, 6)]
     mails.insert(2, report_mail(9, job="Poison"))
@@ -98,3 +112,73 @@ def test_an_oversized_mail_in_a_batch_keeps_its_headers_as_failed(
         mail = session.get(MailMessage, large.mail_id)
         assert mail is not None and mail.state == "failed" and "limit" in mail.failure
         assert mail.sender == "backup@acme.example" and mail.size == len(big)
+
+
+def _received(raw: bytes, minutes: int) -> Received:
+    return Received(raw, NOW + timedelta(minutes=minutes))
+
+
+def test_mails_of_one_session_in_one_batch_make_one_run_with_the_latest_result(
+    db: sessionmaker[Session],
+) -> None:
+    _with_rule(db)
+    # One session: the same job and start (the generic parser reads the start off the Date).
+    failed = report_mail(1, job="Nightly", status="Failed")
+    succeeded = report_mail(11, job="Nightly", status="Success")
+    # The later mail comes first in the batch: the earlier one must not undo it.
+    later, earlier = mail_batch.accept_batch(
+        db, [_received(succeeded, 60), _received(failed, 0)], now=NOW
+    )
+
+    assert later.run_ids == earlier.run_ids and len(later.run_ids) == 1
+    with db() as session:
+        [run] = session.scalars(select(Run)).all()
+        assert run.status == "success" and run.received_at == NOW + timedelta(minutes=60)
+
+
+def test_a_later_batch_updates_the_run_an_earlier_batch_made_and_replaces_its_objects(
+    db: sessionmaker[Session],
+) -> None:
+    _with_rule(db, sender="ws-anna.example.com")
+    [first] = mail_batch.accept_batch(
+        db, [_received(fixture("veeam_agent/windows-first-error-mail"), 0)], now=NOW
+    )
+    final_mail = fixture("veeam_agent/windows-final-result-same-session")
+    [final] = mail_batch.accept_batch(db, [_received(final_mail, 40)], now=NOW)
+
+    assert final.run_ids == first.run_ids and len(first.run_ids) == 1
+    [report] = parse_message(final_mail).reports
+    with db() as session:
+        run = session.get(Run, first.run_ids[0])
+        assert run is not None and run.status == "success"
+        assert run.received_at == NOW + timedelta(minutes=40)
+        assert run.ended_at == report.ended_at
+        assert sorted((o.name, o.status) for o in run.objects) == sorted(
+            (o.name, o.status.value) for o in report.objects
+        )
+    # Read again in an older batch, the first mail leaves the final result alone.
+    mail_intake.reparse(db, now=lambda: NOW, mail_ids=[first.mail_id])
+    with db() as session:
+        assert [r.status for r in session.scalars(select(Run))] == ["success"]
+
+
+def test_a_batch_stores_its_new_runs_as_mail_by_mail_routing_does(
+    db: sessionmaker[Session],
+) -> None:
+    _with_rule(db, sender="ws-anna.example.com")
+    raw = fixture("veeam_agent/windows-first-error-mail")
+    [accepted] = mail_batch.accept_batch(db, [_received(raw, 5)], now=NOW)
+    [report] = parse_message(raw).reports
+
+    with db() as session:
+        [run] = session.scalars(select(Run)).all()
+        assert accepted.run_ids == (run.id,) and run.source == "mail"
+        assert (run.status, run.started_at, run.ended_at) == (
+            report.status.value,
+            report.started_at,
+            report.ended_at,
+        )
+        assert run.received_at == NOW + timedelta(minutes=5)
+        assert run.external_id is not None and run.external_id.startswith("mail:")
+        assert len(run.objects) == len(report.objects) > 0
+        assert run.job.customer.name == "Acme"

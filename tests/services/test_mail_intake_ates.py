@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import logging
 import zlib
+from email import message_from_bytes
+from email.charset import BASE64, QP, Charset
+from email.mime.text import MIMEText
 from typing import Any
 
 import pytest
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from tests.factories import NOW
-from tests.services.alerts.mails import SECRETS, alert_mail
+from tests.services.alerts.mails import SECRETS, alert_mail, token
 from tests.services.mail_support import fixture
-from ticketbridge.services import mail_intake, mail_routing
+from ticketbridge.services import mail_batch, mail_intake, mail_routing
 from ticketbridge.storage.models import MailMessage
 
 
@@ -91,3 +94,37 @@ def test_credentials_never_reach_the_logs_even_when_routing_breaks(
     assert not any(secret in logged for secret in SECRETS)
     mail = session.get(MailMessage, accepted.mail_id)
     assert mail is not None and not any(secret in (mail.failure or "") for secret in SECRETS)
+
+
+def _alert_in_one_part(encoding: str) -> bytes:
+    body = f"Disk C: on SRV01 is below 5 % free.\n\n{token()}\n"
+    charset = Charset("utf-8")
+    charset.body_encoding = {"base64": BASE64, "quoted-printable": QP}[encoding]
+    message = MIMEText(body, "plain", charset)
+    message["From"] = "RMM <alerts@rmm.example>"
+    message["Subject"] = "Disk space low on SRV01"
+    message["Message-ID"] = f"<alert-{encoding}@rmm.example>"
+    message["Date"] = "Fri, 20 Nov 2026 11:00:00 +0000"
+    return message.as_bytes().replace(b"\n", b"\r\n")
+
+
+@pytest.mark.parametrize("encoding", ["base64", "quoted-printable"])
+def test_an_encoded_token_in_a_polled_batch_is_redacted_and_read_as_an_alert(
+    db: sessionmaker[Session], encoding: str
+) -> None:
+    raw = _alert_in_one_part(encoding)
+    assert SECRETS[1].encode() not in raw  # the password is hidden by either encoding
+
+    [accepted] = mail_batch.accept_batch(db, [mail_batch.Received(raw, None)], now=NOW)
+
+    with db() as session:
+        stored = stored_bytes(session, accepted.mail_id)
+        mail = session.get(MailMessage, accepted.mail_id)
+        assert mail is not None and mail.parser == "ates"  # the rewritten mail, parsed again
+    [text] = [
+        part.get_payload(decode=True).decode()  # type: ignore[union-attr]
+        for part in message_from_bytes(stored).walk()
+        if part.get_content_maintype() == "text"
+    ]
+    assert not any(secret in text for secret in SECRETS)
+    assert "[redacted]" in text and "8932" in text

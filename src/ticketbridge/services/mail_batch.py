@@ -3,7 +3,8 @@
 Polling takes mail in batches (IMAP, Graph). Per mail, `mail_intake.accept` looks the key up,
 inserts under a savepoint and routes under another: two savepoints and a round trip or two a
 mail were three quarters of the intake's time. Here a batch costs one look-up of all its keys,
-one bulk insert and one commit; only routing still speaks to the database mail by mail.
+one bulk insert and one commit, and routing reads and writes once a batch
+(services.mail_route_batch).
 
 Nothing is lost to a bad mail. Parsers never raise (a parser that did is recorded as a failed
 parse); when anything else fails inside the batch (a database constraint, bad data, a bug in
@@ -26,9 +27,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from ticketbridge.connectors.parsers.registry import parse_message
 from ticketbridge.services import mail_intake, mail_routing
 from ticketbridge.services.mail_intake import Accepted, Incoming
+from ticketbridge.services.mail_route_batch import BatchRoutes
 from ticketbridge.storage.db import session_scope
 from ticketbridge.storage.models import MailMessage, MailRule
 
@@ -90,12 +91,16 @@ def _in_one_transaction(
     session.flush()  # one INSERT for the batch; a key stored meanwhile fails it here
     # Rules are read once a batch, not once a mail: nothing in routing changes them.
     rules = list(session.scalars(select(MailRule).order_by(MailRule.id)))
-    # Routing's look-ups would flush each mail's new state first, one UPDATE a mail; what they
-    # look up (jobs, keys, runs) is flushed where it is made, so the mails wait for one flush.
+    # Parsed once: the MIME tree read for redaction is reused (Incoming.parse).
+    routed = [(fresh, incoming.parse()) for fresh, incoming in _to_route(new, prepared)]
+    # Keys, jobs and runs of the whole batch are read up front and the runs written at the end
+    # (services.mail_route_batch). Routing's own look-ups would flush each mail's new state
+    # first, one UPDATE a mail; the mails wait for one flush instead.
     with session.no_autoflush:
-        for fresh, incoming in _to_route(new, prepared):
-            outcome = parse_message(incoming.kept, max_bytes=max_bytes)
-            mail_routing.route(session, fresh, outcome, now=now, rules=rules)
+        routes = BatchRoutes.read(session, routed)
+        for fresh, outcome in routed:
+            mail_routing.route(session, fresh, outcome, now=now, rules=rules, batch=routes)
+        routes.finish(session)
     session.flush()  # the routed mails' state, in one go
     results, first = [], set()
     for incoming in prepared:
@@ -103,8 +108,9 @@ def _in_one_transaction(
         created = mail is not None and incoming.key not in first
         first.add(incoming.key)
         results.append(mail_intake.accepted_of(mail or stored[incoming.key], created=created))
+    kind = mail_intake.source_kind(session, source_id)
     for fresh in new.values():
-        mail_intake.count_new(session, fresh)
+        mail_intake.count_new(session, fresh, kind)
     return results
 
 

@@ -14,9 +14,10 @@ from __future__ import annotations
 import logging
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email import policy
+from email.message import Message
 from email.parser import BytesHeaderParser
 from email.utils import parseaddr
 
@@ -27,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ticketbridge.connectors import metrics
 from ticketbridge.connectors.parsers.mime import decode_header_value
 from ticketbridge.connectors.parsers.registry import ParseOutcome, ParseState, parse_message
-from ticketbridge.core.ates_mail import redact_mail
+from ticketbridge.core.ates_mail import redact_mail, redact_parsed
 from ticketbridge.core.mail_keys import key_digest, message_key
 from ticketbridge.core.statuses import RunSource
 from ticketbridge.services import mail_routing
@@ -62,6 +63,13 @@ def header_facts(raw: bytes) -> HeaderFacts:
     """Message-ID, sender address and subject from the header section; never raises."""
     try:
         headers = _HEADERS.parsebytes(raw[:HEADER_STUB_BYTES])
+    except Exception:  # malformed headers: the mail is still stored, under its hash
+        return HeaderFacts("", "", "")
+    return _facts_of(headers)
+
+
+def _facts_of(headers: Message) -> HeaderFacts:
+    try:
         message_id = str(headers.get("message-id") or "")
         sender = parseaddr(decode_header_value(headers.get("from") or ""))[1]
         subject = decode_header_value(headers.get("subject") or "")
@@ -79,6 +87,12 @@ class Incoming:
     key: str
     size: int
     max_bytes: int
+    # `kept` parsed (compat32), when redaction parsed it and left it as it was: parsing reuses it.
+    message: Message | None = field(default=None, compare=False, repr=False)
+
+    def parse(self) -> ParseOutcome:
+        """The parsers' reading of the kept bytes (parsed once: the MIME tree is reused)."""
+        return parse_message(self.kept, max_bytes=self.max_bytes, parsed=self.message)
 
     @property
     def too_large(self) -> bool:
@@ -113,11 +127,17 @@ def prepare(raw: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Incoming:
     """What to store of `raw` and under which key; reads no database and never raises."""
     too_large = len(raw) > max_bytes
     # ATES tokens' credentials (ID, PW) never reach storage, a parser or a log: their values
-    # are redacted first; a mail without them stays byte-identical (docs/alerts.md).
-    kept = redact_mail(_header_section(raw) if too_large else raw)
-    facts = header_facts(kept)
+    # are redacted first; a mail without them stays byte-identical (docs/alerts.md). A mail that
+    # may carry one is parsed for that, and the parsers reuse the parse when nothing changed.
+    if too_large:
+        kept, message = redact_mail(_header_section(raw)), None
+    else:
+        kept, message = redact_parsed(raw, None)
+    # The parse's headers are those header_facts reads when the section ends in its window.
+    ends = any(separator in kept[:HEADER_STUB_BYTES] for separator in (b"\r\n\r\n", b"\n\n"))
+    facts = _facts_of(message) if message is not None and ends else header_facts(kept)
     key = message_key(facts.message_id, raw if too_large else kept)
-    return Incoming(kept, facts, key, len(raw), max_bytes)
+    return Incoming(kept, facts, key, len(raw), max_bytes, message)
 
 
 def raw_bytes(mail: MailMessage) -> bytes | None:
@@ -153,27 +173,39 @@ def accept(
         ).one()
         return accepted_of(stored, created=False)
     if not incoming.too_large:
-        process(session, mail, incoming.kept, now=now, max_bytes=max_bytes)
+        process(session, mail, incoming.kept, now=now, max_bytes=max_bytes, read=incoming.parse())
     count_new(session, mail)
     return accepted_of(mail, created=True)
 
 
-def count_new(session: Session, mail: MailMessage) -> None:
-    """The metrics of a new mail, by its source's kind (the source is loaded already where a
-    source delivers, so this reads nothing more)."""
-    source = session.get(MailSource, mail.source_id) if mail.source_id is not None else None
-    kind = source.kind if source is not None else "upload"
+def count_new(session: Session, mail: MailMessage, kind: str | None = None) -> None:
+    """The metrics of a new mail, by its source's kind (`kind`, when the caller knows it)."""
+    if kind is None:
+        kind = source_kind(session, mail.source_id)
     metrics.MAILS_RECEIVED.labels(kind).inc()
     metrics.MAILS_PARSED.labels(kind, mail.parser or "none", mail.state).inc()
     if mail.run_ids:
         metrics.RUNS_INGESTED.labels(RunSource.MAIL.value).inc(len(mail.run_ids))
 
 
+def source_kind(session: Session, source_id: int | None) -> str:
+    """What the metrics call a source: its kind, or "upload" for mail no source delivered."""
+    source = session.get(MailSource, source_id) if source_id is not None else None
+    return source.kind if source is not None else "upload"
+
+
 def process(
-    session: Session, mail: MailMessage, raw: bytes, *, now: datetime, max_bytes: int
+    session: Session,
+    mail: MailMessage,
+    raw: bytes,
+    *,
+    now: datetime,
+    max_bytes: int,
+    read: ParseOutcome | None = None,
 ) -> None:
-    """Parse and route a stored mail. A failure here marks the mail; it never loses it."""
-    outcome = parse_message(raw, max_bytes=max_bytes)
+    """Parse (unless `read` is the parse already) and route a stored mail. A failure here marks
+    the mail; it never loses it."""
+    outcome = read if read is not None else parse_message(raw, max_bytes=max_bytes)
     try:
         with session.begin_nested():
             mail_routing.route(session, mail, outcome, now=now)

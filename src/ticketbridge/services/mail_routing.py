@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -37,6 +38,9 @@ from ticketbridge.storage.models import (
     Run,
     RunObject,
 )
+
+if TYPE_CHECKING:
+    from ticketbridge.services.mail_route_batch import BatchRoutes, RunRef
 
 MAX_TEXT = 20_000
 MAX_OBJECTS = 10_000
@@ -68,9 +72,12 @@ def route(
     *,
     now: datetime,
     rules: Sequence[MailRule] | None = None,
+    batch: BatchRoutes | None = None,
 ) -> None:
     """Record the outcome on the mail and create or find its runs (caller's transaction).
-    `rules`: the matching rules, oldest first, when the caller read them already."""
+    `rules`: the matching rules, oldest first, when the caller read them already. `batch`: the
+    look-ups of the caller's batch (services.mail_route_batch); the mail's runs are then written,
+    and its run ids set, by the batch's finish()."""
     # A mail carrying an ATES token is an RMM alert, not a run, from any source (docs/alerts.md).
     if alert_intake.take(session, mail, outcome, now=now):
         return
@@ -90,25 +97,45 @@ def route(
     if rules is None:
         rules = list(session.scalars(select(MailRule).order_by(MailRule.id)))
     run_ids: list[int] = []
+    pending: list[RunRef] = []
     for index, report in enumerate(outcome.reports):
         if report.kind is not ReportKind.RUN:
             continue
-        job = find_job(session, sender, report, subject, rules)
+        if batch is not None:
+            job = batch.find_job(session, sender, report, subject, rules)
+        else:
+            job = find_job(session, sender, report, subject, rules)
         if job is None:
             mail.awaiting_approval = True
             continue
         fallback = outcome.message.date if outcome.message and outcome.message.date else None
+        external_id = run_external_id(mail.message_key, index)
+        if batch is not None:
+            started = report.started_at or fallback or mail.received_at
+            pending.append(
+                batch.record_run(
+                    session,
+                    job,
+                    report,
+                    external_id=external_id,
+                    started=started,
+                    received_at=mail.received_at,
+                )
+            )
+            continue
         run_ids.append(
             record_run(
                 session,
                 job,
                 report,
-                external_id=run_external_id(mail.message_key, index),
+                external_id=external_id,
                 started_fallback=fallback or mail.received_at,
                 received_at=mail.received_at,
             )
         )
     mail.run_ids = run_ids
+    if batch is not None:
+        batch.attach(mail, pending)
 
 
 def find_job(
@@ -206,16 +233,7 @@ def record_run(
     if found is not None:
         return found
     started = report.started_at or started_fallback
-    objects = [
-        RunObjectIn(
-            name=obj.name[:500],
-            type=obj.type[:100],
-            status=obj.status,
-            message=obj.message[:MAX_TEXT],
-        )
-        for obj in report.objects[:MAX_OBJECTS]
-        if obj.name.strip()
-    ]
+    objects = objects_of(report)
     same_session = session.scalars(
         select(Run).where(
             Run.job_id == job.id, Run.source == RunSource.MAIL.value, Run.started_at == started
@@ -244,6 +262,20 @@ def record_run(
     )
     [result] = run_ingest.store(session, [item], source=RunSource.MAIL, received_at=received_at)
     return result.run_id
+
+
+def objects_of(report: ParsedReport) -> list[RunObjectIn]:
+    """The run objects of a report, cut to what a run keeps."""
+    return [
+        RunObjectIn(
+            name=obj.name[:500],
+            type=obj.type[:100],
+            status=obj.status,
+            message=obj.message[:MAX_TEXT],
+        )
+        for obj in report.objects[:MAX_OBJECTS]
+        if obj.name.strip()
+    ]
 
 
 def _update(

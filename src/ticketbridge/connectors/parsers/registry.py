@@ -68,6 +68,7 @@ def parse_message(
     *,
     max_bytes: int = MAX_MESSAGE_BYTES,
     max_line_bytes: int = MAX_LINE_BYTES,
+    parsed: Message | None = None,
 ) -> ParseOutcome:
     """Read one stored mail into reports. Never raises for odd input.
 
@@ -83,6 +84,8 @@ def parse_message(
       it). Store the mail and show the reason; re-parsing later may succeed.
 
     ``message`` is the decoded view (subject, sender, date, text) when decoding got that far.
+    ``parsed``: these very bytes already parsed by the compat32 parser (mail intake parses them
+    to redact), so they are checked but not parsed again.
     Parsing is pure: the same bytes always give the same outcome, so re-parsing is safe.
     """
     try:
@@ -92,7 +95,7 @@ def parse_message(
             problem = _check_raw(raw, max_bytes, max_line_bytes)
             if problem:
                 return ParseOutcome(ParseState.FAILED, failure=problem)
-            email_message = parse_bytes(raw)
+            email_message = parsed if parsed is not None else parse_bytes(raw)
         if not any(name in email_message for name in _HEADER_NAMES):
             return ParseOutcome(ParseState.FAILED, failure="no mail headers found")
         msg = to_mail_message(email_message)
