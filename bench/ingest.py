@@ -9,7 +9,7 @@ database: a SQLite file under a temporary directory, a throw-away PostgreSQL sch
 The ceiling: another empty database of the same backend, holding the customers and jobs, takes
 the same runs and objects, built beforehand as rows with their ids, batch by batch, one
 transaction each, as bare as the driver allows: COPY on PostgreSQL, executemany of one prepared
-INSERT on SQLite. Other load on the machine moves both figures; their ratio moves far less.
+INSERT on SQLite. Other load on the machine moves both figures; their ratio moves less.
 
     .venv/bin/python bench/ingest.py [--runs 100000] [--batch 500] [--backend both]
 
