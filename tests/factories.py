@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 from ticketbridge.core.roles import Role
 from ticketbridge.core.statuses import RunSource, RunStatus
 from ticketbridge.services import accounts, run_ingest
-from ticketbridge.services.run_ingest import RunIn
+from ticketbridge.services.run_input import RunIn
 
 PASSWORD = "correct-horse-battery"
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)

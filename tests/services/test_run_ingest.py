@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.factories import run_payload
 from ticketbridge.core.statuses import RunSource
 from ticketbridge.services import run_ingest
-from ticketbridge.services.run_ingest import IngestResult, RunIn
+from ticketbridge.services.run_ingest import IngestResult
+from ticketbridge.services.run_input import RunIn
 from ticketbridge.storage.models import Customer, Job, Run, RunObject
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from ticketbridge.core.statuses import RunSource, RunStatus
 from ticketbridge.services import run_ingest
-from ticketbridge.services.run_ingest import RunIn, RunObjectIn
+from ticketbridge.services.run_input import RunIn, RunObjectIn
 from ticketbridge.storage.models import Run
 
 CUSTOMERS = (

@@ -28,7 +28,8 @@ from ticketbridge.core.mail_keys import job_name_of, run_external_id
 from ticketbridge.core.reports import ParsedReport, ReportKind
 from ticketbridge.core.statuses import RunSource
 from ticketbridge.services import mail_routing
-from ticketbridge.services.run_ingest import INGEST_LOCK, RecordedRun, RunObjectIn
+from ticketbridge.services.run_ingest import INGEST_LOCK
+from ticketbridge.services.run_input import RecordedRun, RunObjectIn
 from ticketbridge.storage import bulk
 from ticketbridge.storage.db import serialise_writers
 from ticketbridge.storage.models import (

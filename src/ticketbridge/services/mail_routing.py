@@ -28,7 +28,7 @@ from ticketbridge.core.reports import ParsedReport, ReportKind
 from ticketbridge.core.statuses import RunSource
 from ticketbridge.services import run_ingest
 from ticketbridge.services.alerts import intake as alert_intake
-from ticketbridge.services.run_ingest import RecordedRun, RunObjectIn
+from ticketbridge.services.run_input import RecordedRun, RunObjectIn
 from ticketbridge.storage.models import (
     Customer,
     Job,

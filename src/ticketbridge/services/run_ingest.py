@@ -11,38 +11,22 @@ customers, a customer name it does not know, naming the close matches (issue 11)
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from functools import lru_cache
-from typing import Annotated
+from datetime import datetime, timedelta
 
-from pydantic import (
-    AfterValidator,
-    AwareDatetime,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    WithJsonSchema,
-)
 from sqlalchemy import ARRAY, String, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ticketbridge.connectors import metrics
-from ticketbridge.core.names import close_matches, problem
-from ticketbridge.core.statuses import RunSource, RunStatus
+from ticketbridge.core.names import close_matches
+from ticketbridge.core.statuses import RunSource
 from ticketbridge.services import audit
+from ticketbridge.services.run_input import RunIn
 from ticketbridge.storage import bulk
 from ticketbridge.storage.db import serialise_writers, session_scope
 from ticketbridge.storage.models import Customer, Job, Run, RunObject, utcnow
-from ticketbridge.storage.models.catalog import (
-    CUSTOMER_KEY_LENGTH,
-    JOB_NAME_KEY_LENGTH,
-    PRODUCT_KEY_LENGTH,
-)
 
 MAX_BATCH = 1000
 ATTEMPTS = 3
@@ -50,111 +34,10 @@ ATTEMPTS = 3
 INGEST_LOCK = 0x7462_0001
 
 
-# Run times must lie in this range. Backup software older than 2000 reports no runs to us, and a
-# time far off is a mistake (a clock reset, seconds read as years); at the very ends of the
-# calendar (year 1 at +14:00, 9999 at -14:00) the time cannot even be turned into UTC.
-EARLIEST_RUN = datetime(2000, 1, 1, tzinfo=UTC)
-LATEST_RUN = datetime(2100, 1, 1, tzinfo=UTC)
-# A date, a time and the rest: pydantic would also read a number (or a string of digits) as
-# seconds since 1970, which is nobody's way of writing a backup time.
-_ISO_8601 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
 # Clocks drift and zones get mislabelled, so a run a few hours ahead is believable; one more
 # than a day ahead is a mistake (a wrong year, a month and day swapped) that would sit at the
 # top of every list for months.
 MAX_AHEAD = timedelta(days=1)
-
-
-def iso_8601_only(value: object) -> object:
-    """Before pydantic reads a time: ISO 8601 text, or a datetime handed over from Python."""
-    if isinstance(value, datetime) or (isinstance(value, str) and _ISO_8601.match(value)):
-        return value
-    raise ValueError(
-        "expected an ISO 8601 date and time with an offset, such as 2026-11-20T01:00:00Z"
-    )
-
-
-def time_range(earliest: datetime, latest: datetime) -> AfterValidator:
-    """After pydantic read an aware time: it lies in [earliest, latest)."""
-
-    def in_range(value: datetime) -> datetime:
-        if not earliest <= value < latest:
-            raise ValueError(f"must lie from {earliest:%Y-%m-%d} to before {latest:%Y-%m-%d} (UTC)")
-        return value
-
-    return AfterValidator(in_range)
-
-
-RunTime = Annotated[
-    AwareDatetime,
-    BeforeValidator(iso_8601_only),
-    time_range(EARLIEST_RUN, LATEST_RUN),
-    # The year is what a schema can say of the range (the offset can still cross it).
-    WithJsonSchema({"type": "string", "format": "date-time", "pattern": "^20[0-9]{2}-"}),
-]
-
-
-@lru_cache(maxsize=4096)
-def _name_problem(name: str, key_length: int) -> str | None:
-    # A batch names a few customers and jobs hundreds of times: each spelling is judged once
-    # (character by character in Python, it was half the cost of validating a batch).
-    return problem(name, key_length=key_length)
-
-
-def _name_rule(key_length: int) -> AfterValidator:
-    def check(value: str) -> str:
-        trouble = _name_problem(value, key_length)
-        if trouble:
-            raise ValueError(trouble)
-        return value
-
-    return AfterValidator(check)
-
-
-class RunObjectIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    name: str = Field(min_length=1, max_length=500)
-    type: str = Field(default="", max_length=100)
-    status: RunStatus
-    message: str = Field(default="", max_length=20_000)
-
-
-class RunIn(BaseModel):
-    """One backup run as a product or a script reports it."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    # Names are matched by their keys (core/names.py) and may not hold invisible characters.
-    customer: Annotated[str, _name_rule(CUSTOMER_KEY_LENGTH)] = Field(
-        min_length=1, max_length=200, description="Customer name"
-    )
-    job_name: Annotated[str, _name_rule(JOB_NAME_KEY_LENGTH)] = Field(min_length=1, max_length=300)
-    backup_product: Annotated[str, _name_rule(PRODUCT_KEY_LENGTH)] = Field(
-        min_length=1, max_length=100
-    )
-    job_type: str = Field(default="", max_length=100)
-    host: str = Field(default="", max_length=300)
-    status: RunStatus
-    started_at: RunTime = Field(description="ISO 8601 with an offset, 2000 to 2099")
-    ended_at: RunTime | None = None
-    overall_remark: str = Field(default="", max_length=20_000)
-    external_id: str | None = Field(
-        default=None,
-        min_length=1,
-        max_length=200,
-        description="Your id for this run; a repeat with the same id returns the stored run",
-    )
-    objects: list[RunObjectIn] = Field(default_factory=list, max_length=10_000)
-
-
-class RecordedRun(RunIn):
-    """A run that mail intake or the schedules build from a job already stored: its names were
-    accepted when the job was made (perhaps before today's name rule), so they are not judged
-    again; one odd legacy name must not stop every later report or missed run of that job."""
-
-    customer: str = Field(min_length=1, max_length=200)
-    job_name: str = Field(min_length=1, max_length=300)
-    backup_product: str = Field(min_length=1, max_length=100)
 
 
 @dataclass(frozen=True)

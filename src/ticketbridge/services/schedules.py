@@ -28,7 +28,7 @@ from ticketbridge.core.schedule_inference import (
 from ticketbridge.core.statuses import RunSource, RunStatus
 from ticketbridge.core.timezones import is_valid_zone
 from ticketbridge.services import audit, catalog, run_ingest, system_settings
-from ticketbridge.services.run_ingest import RecordedRun
+from ticketbridge.services.run_input import RecordedRun
 from ticketbridge.storage.db import session_scope
 from ticketbridge.storage.models import Job, JobScheduleState, Run
 

@@ -13,7 +13,8 @@ from pydantic import BaseModel, Discriminator, Field, Tag, TypeAdapter, Validati
 from ticketbridge.core.roles import ingest_creates_customers
 from ticketbridge.core.statuses import RunSource, RunStatus
 from ticketbridge.services import run_ingest, runs
-from ticketbridge.services.run_ingest import MAX_BATCH, RunIn
+from ticketbridge.services.run_ingest import MAX_BATCH
+from ticketbridge.services.run_input import RunIn
 from ticketbridge.web.api.schemas import (
     ERROR_RESPONSES,
     Id,
