@@ -186,10 +186,9 @@ EXPECTED: dict[tuple[str, str], Permission | None] = {
     ("GET", "/api/docs"): PUBLIC,
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/favicon.ico"): PUBLIC,
-    # Inbound Autotask hooks: no session by design; each request proves itself with basic
-    # credentials or a signature (tests/web/test_hooks_*.py).
-    ("GET", "/hooks/autotask/callouts/{name}"): PUBLIC,
-    ("POST", "/hooks/autotask/callouts/{name}"): PUBLIC,
+    # Inbound Autotask webhooks: no session by design; each request proves itself with its
+    # signature (tests/web/test_hooks_*.py). Callouts never reach these routes: the outermost
+    # ASGI receiver answers them with basic credentials (tests/web/test_callouts_served.py).
     ("POST", "/hooks/autotask/webhooks/{registration_id}"): PUBLIC,
     ("POST", "/hooks/autotask/webhooks/{registration_id}/deactivated"): PUBLIC,
 }
