@@ -25,13 +25,10 @@ from ticketbridge.emulators.autotask import (
     InProcessTransport,
     create_app,
 )
-from ticketbridge.services import (
-    catalog,
-    integration_checks,
-    integration_settings,
-    mapping,
-    reference,
-)
+from ticketbridge.services.connections import checks as integration_checks
+from ticketbridge.services.connections import mapping, reference
+from ticketbridge.services.connections import settings as integration_settings
+from ticketbridge.services.runs import catalog
 from ticketbridge.services.runtime import Runtime, build_runtime
 from ticketbridge.storage.migrate import upgrade
 from ticketbridge.storage.models import CompanyMappingRow, utcnow

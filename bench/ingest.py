@@ -45,7 +45,7 @@ from support import (
 )
 
 from ticketbridge.core.roles import Role
-from ticketbridge.services import accounts
+from ticketbridge.services.accounts import users as accounts
 from ticketbridge.settings import Settings
 from ticketbridge.storage.db import make_engine, make_session_factory
 from ticketbridge.storage.models import Customer, Job, Run, RunObject

@@ -32,7 +32,7 @@ from support.mail import DovecotServer, add_imap_source, dovecot, mailbox
 
 # support.mail put the repository root on sys.path, for the test tree
 from tests.services.mail_support import report_mail
-from ticketbridge.services import mail_idle
+from ticketbridge.services.mail import idle as mail_idle
 from ticketbridge.services.runtime import build_runtime
 
 

@@ -46,7 +46,7 @@ from support import (
 from support.mail import ROOT, DovecotServer, add_imap_source, dovecot, mailbox
 
 from ticketbridge.connectors.parsers.registry import parse_message
-from ticketbridge.services import mail_polling
+from ticketbridge.services.mail import polling as mail_polling
 from ticketbridge.services.runtime import build_runtime
 from ticketbridge.storage.models import MailMessage, Run
 

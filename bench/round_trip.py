@@ -65,9 +65,9 @@ from tests.services.tickets.support import Clock, prepare  # noqa: E402
 from ticketbridge.core import ticket_links as links  # noqa: E402
 from ticketbridge.emulators.autotask import dates as emulator_dates  # noqa: E402
 from ticketbridge.emulators.autotask.callouts import build_request  # noqa: E402
-from ticketbridge.services import ticket_store  # noqa: E402
 from ticketbridge.services.roundtrip import Incoming, callout_batch, config, polling  # noqa: E402
 from ticketbridge.services.runtime import build_runtime  # noqa: E402
+from ticketbridge.services.tickets import store as ticket_store  # noqa: E402
 from ticketbridge.storage.models import HookRequest  # noqa: E402
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)

@@ -51,8 +51,8 @@ from support import (
 from ticketbridge.core.roles import Role
 from ticketbridge.core.run_order import Cursor, Direction, Sort, SortKey, encode_cursor, queue_rank
 from ticketbridge.core.statuses import RunSource
-from ticketbridge.services import accounts
-from ticketbridge.services.run_pages import RANK
+from ticketbridge.services.accounts import users as accounts
+from ticketbridge.services.runs.pages import RANK
 from ticketbridge.storage.db import make_engine, make_session_factory
 from ticketbridge.storage.models import Customer, Job, Run
 from ticketbridge.web.app import create_app

@@ -64,10 +64,11 @@ from ticketbridge.core.roles import Role  # noqa: E402
 from ticketbridge.core.ticket_content import run_reference  # noqa: E402
 from ticketbridge.core.ticket_links import LinkState  # noqa: E402
 from ticketbridge.emulators.autotask import create_app as create_emulator  # noqa: E402
-from ticketbridge.services import integration_settings, mapping, reference, ticketing  # noqa: E402
-from ticketbridge.services import ticket_store as store  # noqa: E402
+from ticketbridge.services.connections import mapping, reference  # noqa: E402
+from ticketbridge.services.connections import settings as integration_settings  # noqa: E402
 from ticketbridge.services.runtime import build_runtime  # noqa: E402
-from ticketbridge.services.ticket_draft import installation_of  # noqa: E402
+from ticketbridge.services.tickets import store, ticketing  # noqa: E402
+from ticketbridge.services.tickets.draft import installation_of  # noqa: E402
 from ticketbridge.storage.models import AuditEvent, utcnow  # noqa: E402
 
 WORKER = Path(__file__).resolve().parent / "support" / "chaos_worker.py"

@@ -47,7 +47,7 @@ from tests.factories import add_runs, add_user, login  # noqa: E402
 from tests.services.autotask_world import AutotaskWorld  # noqa: E402
 from tests.services.tickets.support import Clock, prepare  # noqa: E402
 from ticketbridge.core.roles import Role  # noqa: E402
-from ticketbridge.services import ticketing  # noqa: E402
+from ticketbridge.services.tickets import ticketing  # noqa: E402
 from ticketbridge.storage.db import make_engine, make_session_factory  # noqa: E402
 from ticketbridge.storage.migrate import upgrade  # noqa: E402
 from ticketbridge.web.app import create_app  # noqa: E402

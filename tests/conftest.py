@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests import log_secrets
-from ticketbridge.services import accounts
+from ticketbridge.services.accounts import users as accounts
 from ticketbridge.settings import Settings
 from ticketbridge.storage.db import make_engine, make_session_factory
 from ticketbridge.storage.migrate import upgrade

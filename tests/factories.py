@@ -11,8 +11,9 @@ from starlette.testclient import TestClient
 
 from ticketbridge.core.roles import Role
 from ticketbridge.core.statuses import RunSource, RunStatus
-from ticketbridge.services import accounts, run_ingest
-from ticketbridge.services.run_input import RunIn
+from ticketbridge.services.accounts import users as accounts
+from ticketbridge.services.runs import ingest as run_ingest
+from ticketbridge.services.runs.input import RunIn
 
 PASSWORD = "correct-horse-battery"
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)

@@ -21,7 +21,7 @@ import pytest
 
 from ticketbridge.cli.logs import QUIET_LOGGERS, JsonFormatter
 from ticketbridge.emulators.autotask.auth import DEMO_API_SECRET
-from ticketbridge.services import accounts
+from ticketbridge.services.accounts import users as accounts
 
 # Fixed secrets of the fixtures, beside the secret key conftest passes in.
 FIXED = (

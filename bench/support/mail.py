@@ -16,7 +16,9 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))  # the Dovecot fixture lives in the test tree
 
 from tests.services import dovecot as dovecot_fixture  # noqa: E402
-from ticketbridge.services import catalog, inbox, mail_sources  # noqa: E402
+from ticketbridge.services.mail import inbox  # noqa: E402
+from ticketbridge.services.mail import sources as mail_sources  # noqa: E402
+from ticketbridge.services.runs import catalog  # noqa: E402
 from ticketbridge.services.runtime import Runtime  # noqa: E402
 
 DovecotServer = dovecot_fixture.DovecotServer

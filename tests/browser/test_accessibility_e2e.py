@@ -21,7 +21,9 @@ from tests.browser.artifacts import (
 from tests.browser.conftest import serve
 from tests.factories import NOW
 from ticketbridge.core.roles import Role
-from ticketbridge.services import accounts, demo, demo_mail
+from ticketbridge.services.accounts import users as accounts
+from ticketbridge.services.demo import data as demo
+from ticketbridge.services.demo import mail as demo_mail
 from ticketbridge.settings import Settings
 from ticketbridge.storage.models import Run
 from ticketbridge.web.app import create_app

@@ -10,7 +10,9 @@ from playwright.sync_api import ConsoleMessage, Page, expect
 from sqlalchemy.orm import Session, sessionmaker
 
 from ticketbridge.core.roles import Role
-from ticketbridge.services import accounts, demo, demo_mail
+from ticketbridge.services.accounts import users as accounts
+from ticketbridge.services.demo import data as demo
+from ticketbridge.services.demo import mail as demo_mail
 
 pytestmark = pytest.mark.browser
 

@@ -16,7 +16,7 @@ from tests.browser.artifacts import VIEWPORT, screenshot, sign_in
 from tests.browser.conftest import serve
 from tests.conftest import settings_kwargs
 from ticketbridge.cli import server
-from ticketbridge.services import ticket_create
+from ticketbridge.services.tickets import create as ticket_create
 from ticketbridge.settings import Settings
 from ticketbridge.storage.models import Customer, Job, Run
 from ticketbridge.web.app import create_app

@@ -17,7 +17,8 @@ from tests.services.dovecot import DovecotServer, dovecot
 from tests.services.mail_support import fixture, report_mail
 from ticketbridge.connectors.mail.smtp import SmtpReceiver
 from ticketbridge.core.roles import Role
-from ticketbridge.services import catalog, mail_intake
+from ticketbridge.services.mail import intake as mail_intake
+from ticketbridge.services.runs import catalog
 from ticketbridge.storage.models import MailMessage
 
 pytestmark = pytest.mark.browser

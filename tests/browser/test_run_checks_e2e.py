@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ticketbridge.core.roles import Role
 from ticketbridge.core.statuses import RunSource
-from ticketbridge.services import accounts, run_ingest
-from ticketbridge.services.run_input import RunIn
+from ticketbridge.services.accounts import users as accounts
+from ticketbridge.services.runs import ingest as run_ingest
+from ticketbridge.services.runs.input import RunIn
 from ticketbridge.storage.models import Run
 
 pytestmark = pytest.mark.browser

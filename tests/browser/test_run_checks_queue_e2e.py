@@ -18,7 +18,7 @@ from tests.browser.conftest import EXPECT_TIMEOUT_MS, serve
 from tests.factories import NOW, PASSWORD, add_runs, add_user
 from ticketbridge.core.roles import Role
 from ticketbridge.core.statuses import RunStatus
-from ticketbridge.services import demo
+from ticketbridge.services.demo import data as demo
 from ticketbridge.settings import Settings
 from ticketbridge.storage.models import AuditEvent, Run
 from ticketbridge.web.app import create_app

@@ -18,7 +18,7 @@ from tests.conftest import TEST_SECRET_KEY
 from tests.factories import PASSWORD
 from ticketbridge.cli.main import app
 from ticketbridge.core.roles import Role
-from ticketbridge.services import accounts
+from ticketbridge.services.accounts import users as accounts
 from ticketbridge.settings import get_settings
 from ticketbridge.storage.db import make_engine, make_session_factory
 from ticketbridge.storage.migrate import upgrade

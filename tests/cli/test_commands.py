@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from tests.conftest import TEST_SECRET_KEY
 from tests.factories import run_payload
 from ticketbridge.cli.main import app
-from ticketbridge.services import accounts
+from ticketbridge.services.accounts import users as accounts
 from ticketbridge.settings import get_settings
 from ticketbridge.storage.models import Run, User
 

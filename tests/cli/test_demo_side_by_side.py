@@ -19,7 +19,9 @@ from tests.conftest import settings_kwargs
 from ticketbridge.cli import server
 from ticketbridge.cli.main import app
 from ticketbridge.core.statuses import RunStatus
-from ticketbridge.services import integration_settings, mapping, ticket_create
+from ticketbridge.services.connections import mapping
+from ticketbridge.services.connections import settings as integration_settings
+from ticketbridge.services.tickets import create as ticket_create
 from ticketbridge.settings import Settings
 from ticketbridge.storage.models import Customer, Job, Run
 

@@ -8,8 +8,8 @@ import sys
 import orjson
 
 from ticketbridge.cli.logs import JsonFormatter, TextFormatter
-from ticketbridge.services import log_context
-from ticketbridge.services.log_context import LogContext
+from ticketbridge.services.system import log_context
+from ticketbridge.services.system.log_context import LogContext
 
 KEY = "configured-secret-key-0123456789abcdef"
 

@@ -15,7 +15,8 @@ from tests.conftest import TEST_SECRET_KEY
 from tests.factories import NOW
 from tests.services.mail_support import FIXTURES, report_mail
 from ticketbridge.cli.main import app
-from ticketbridge.services import demo, demo_mail
+from ticketbridge.services.demo import data as demo
+from ticketbridge.services.demo import mail as demo_mail
 from ticketbridge.settings import get_settings
 from ticketbridge.storage.models import MailMessage, MailSource, Run
 

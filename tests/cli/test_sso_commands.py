@@ -16,7 +16,7 @@ from tests.conftest import TEST_SECRET_KEY
 from tests.fakes.oidc_provider import FakeIssuer
 from tests.web.sso_support import provider_config, served_issuer
 from ticketbridge.cli.main import app
-from ticketbridge.services import accounts
+from ticketbridge.services.accounts import users as accounts
 from ticketbridge.settings import get_settings
 from ticketbridge.storage.models import User, UserIdentity
 

@@ -21,7 +21,7 @@ TOKEN = (
     "<CustomerID source=”XYZ Monitoring Application” name=”100”/>\n"
     "<AlertID source=”XYZ Monitoring Application” name=”8932”/>\n</Autotask>\n"
 )
-DEMO_MAILS = Path(__file__).resolve().parents[2] / "src/ticketbridge/services/demo_mails"
+DEMO_MAILS = Path(__file__).resolve().parents[2] / "src/ticketbridge/services/demo/mails"
 
 
 def _escaped_html(text: str) -> str:

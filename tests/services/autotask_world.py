@@ -19,7 +19,8 @@ from ticketbridge.emulators.autotask import (
     InProcessTransport,
     create_app,
 )
-from ticketbridge.services import catalog, integration_settings
+from ticketbridge.services.connections import settings as integration_settings
+from ticketbridge.services.runs import catalog
 from ticketbridge.services.runtime import Runtime
 
 EMULATOR_URL = "http://emulator.test"

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from ticketbridge.services import catalog, inbox
+from ticketbridge.services.mail import inbox
+from ticketbridge.services.runs import catalog
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "mail"
 

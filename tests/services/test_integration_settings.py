@@ -16,15 +16,13 @@ from tests.services.autotask_world import (
     demo_settings,
 )
 from ticketbridge.emulators.autotask import DEMO_API_SECRET, DEMO_API_USER, DEMO_INTEGRATION_CODE
-from ticketbridge.services import (
-    autotask_connection,
-    autotask_setup,
-    integration_checks,
-    integration_settings,
-    reference,
-)
-from ticketbridge.services.autotask_connection import IntegrationDisabled
-from ticketbridge.services.integration_settings import InvalidIntegrationSettings
+from ticketbridge.services.connections import autotask as autotask_connection
+from ticketbridge.services.connections import checks as integration_checks
+from ticketbridge.services.connections import reference
+from ticketbridge.services.connections import settings as integration_settings
+from ticketbridge.services.connections import setup as autotask_setup
+from ticketbridge.services.connections.autotask import IntegrationDisabled
+from ticketbridge.services.connections.settings import InvalidIntegrationSettings
 from ticketbridge.services.runtime import Runtime, build_runtime
 from ticketbridge.settings import Settings
 from ticketbridge.storage.models import AuditEvent, IntegrationSetting

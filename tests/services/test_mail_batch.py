@@ -12,9 +12,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.factories import NOW
 from tests.services.mail_support import fixture, report_mail
 from ticketbridge.connectors.parsers.registry import parse_message
-from ticketbridge.services import catalog, inbox, mail_batch, mail_intake, mail_routing
-from ticketbridge.services.mail_batch import Received
-from ticketbridge.services.mail_route_batch import BatchRoutes, RunRef
+from ticketbridge.services.mail import batch as mail_batch
+from ticketbridge.services.mail import inbox
+from ticketbridge.services.mail import intake as mail_intake
+from ticketbridge.services.mail import routing as mail_routing
+from ticketbridge.services.mail.batch import Received
+from ticketbridge.services.mail.route_batch import BatchRoutes, RunRef
+from ticketbridge.services.runs import catalog
 from ticketbridge.storage.models import Job, MailMessage, Run
 
 

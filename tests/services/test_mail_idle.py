@@ -18,8 +18,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.factories import NOW
 from tests.services.dovecot import DovecotServer, dovecot
 from tests.services.mail_support import report_mail
-from ticketbridge.services import catalog, inbox, mail_idle, mail_sources
-from ticketbridge.services.mail_idle import IdlePolicy, IdleWatcher
+from ticketbridge.services.mail import idle as mail_idle
+from ticketbridge.services.mail import inbox
+from ticketbridge.services.mail import sources as mail_sources
+from ticketbridge.services.mail.idle import IdlePolicy, IdleWatcher
+from ticketbridge.services.runs import catalog
 from ticketbridge.services.runtime import Runtime, build_runtime
 from ticketbridge.settings import Settings
 from ticketbridge.storage.models import MailMessage, MailSource, Run

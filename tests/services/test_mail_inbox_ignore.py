@@ -10,8 +10,10 @@ from sqlalchemy.orm import Session
 
 from tests.factories import NOW
 from tests.services.mail_support import approve_under_new_customer, fixture, report_mail
-from ticketbridge.services import catalog, inbox, mail_intake
-from ticketbridge.services.inbox import InboxError
+from ticketbridge.services.mail import inbox
+from ticketbridge.services.mail import intake as mail_intake
+from ticketbridge.services.mail.inbox import InboxError
+from ticketbridge.services.runs import catalog
 from ticketbridge.storage.models import AuditEvent, MailMessage
 
 

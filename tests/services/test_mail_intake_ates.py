@@ -15,7 +15,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.factories import NOW
 from tests.services.alerts.mails import SECRETS, alert_mail, token
 from tests.services.mail_support import fixture
-from ticketbridge.services import mail_batch, mail_intake, mail_routing
+from ticketbridge.services.mail import batch as mail_batch
+from ticketbridge.services.mail import intake as mail_intake
+from ticketbridge.services.mail import routing as mail_routing
 from ticketbridge.storage.models import MailMessage
 
 

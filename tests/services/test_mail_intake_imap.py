@@ -10,7 +10,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.factories import NOW
 from tests.services.dovecot import DovecotServer, dovecot
 from tests.services.mail_support import fixture, report_mail
-from ticketbridge.services import catalog, inbox, mail_polling, mail_sources
+from ticketbridge.services.mail import inbox
+from ticketbridge.services.mail import polling as mail_polling
+from ticketbridge.services.mail import sources as mail_sources
+from ticketbridge.services.runs import catalog
 from ticketbridge.services.runtime import Runtime, build_runtime
 from ticketbridge.settings import Settings
 from ticketbridge.storage.models import MailMessage, MailSource, Run

@@ -12,7 +12,11 @@ from starlette.testclient import TestClient
 
 from tests.factories import NOW
 from tests.services.mail_support import report_mail
-from ticketbridge.services import catalog, inbox, mail_polling, mail_smtp, mail_sources
+from ticketbridge.services.mail import inbox
+from ticketbridge.services.mail import polling as mail_polling
+from ticketbridge.services.mail import smtp as mail_smtp
+from ticketbridge.services.mail import sources as mail_sources
+from ticketbridge.services.runs import catalog
 from ticketbridge.services.runtime import Runtime, build_runtime
 from ticketbridge.settings import Settings
 from ticketbridge.storage.models import MailMessage, MailSource, Run

@@ -15,7 +15,8 @@ from tests.factories import NOW
 from tests.services.mail_support import report_mail
 from ticketbridge.connectors.errors import ConnectorAuthError
 from ticketbridge.connectors.mail.base import FetchBatch, FetchedMail, Watermark
-from ticketbridge.services import mail_polling, mail_sources
+from ticketbridge.services.mail import polling as mail_polling
+from ticketbridge.services.mail import sources as mail_sources
 from ticketbridge.services.runtime import Runtime, build_runtime
 from ticketbridge.settings import Settings
 from ticketbridge.storage.models import MailMessage, MailSource

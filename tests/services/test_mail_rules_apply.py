@@ -7,7 +7,9 @@ from sqlalchemy.orm import Session
 
 from tests.factories import NOW
 from tests.services.mail_support import fixture, report_mail
-from ticketbridge.services import catalog, inbox, mail_intake
+from ticketbridge.services.mail import inbox
+from ticketbridge.services.mail import intake as mail_intake
+from ticketbridge.services.runs import catalog
 from ticketbridge.storage.models import AuditEvent, Job, MailMessage, Run
 
 FORWARDED = fixture("veeam_br/backup-copy-warning-forwarded-inline")

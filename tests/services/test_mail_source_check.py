@@ -15,9 +15,9 @@ from starlette.testclient import TestClient
 
 from tests.services.dovecot import DovecotServer, dovecot
 from ticketbridge.connectors.mail.smtp import SmtpReceiver
-from ticketbridge.services import mail_sources
-from ticketbridge.services.mail_source_check import test_connection as check
-from ticketbridge.services.mail_sources import SourceInvalid
+from ticketbridge.services.mail import sources as mail_sources
+from ticketbridge.services.mail.source_check import test_connection as check
+from ticketbridge.services.mail.sources import SourceInvalid
 from ticketbridge.storage.secrets import SecretBox
 
 __all__ = ["dovecot"]

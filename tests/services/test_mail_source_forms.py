@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session
 
-from ticketbridge.services import mail_source_forms as forms
-from ticketbridge.services import mail_sources
-from ticketbridge.services.mail_sources import FieldProblem, SourceInvalid
+from ticketbridge.services.mail import source_forms as forms
+from ticketbridge.services.mail import sources as mail_sources
+from ticketbridge.services.mail.sources import FieldProblem, SourceInvalid
 from ticketbridge.storage.secrets import SecretBox
 
 BOX = SecretBox("k" * 48)

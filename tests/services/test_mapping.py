@@ -15,9 +15,12 @@ from ticketbridge.core.mapping_status import (
     MappingStatus,
     creation_blocker,
 )
-from ticketbridge.services import autotask_connection, catalog, integration_checks, mapping
-from ticketbridge.services.autotask_connection import IntegrationDisabled
-from ticketbridge.services.mapping import MappingError
+from ticketbridge.services.connections import autotask as autotask_connection
+from ticketbridge.services.connections import checks as integration_checks
+from ticketbridge.services.connections import mapping
+from ticketbridge.services.connections.autotask import IntegrationDisabled
+from ticketbridge.services.connections.mapping import MappingError
+from ticketbridge.services.runs import catalog
 from ticketbridge.services.runtime import Runtime, build_runtime
 from ticketbridge.settings import Settings
 from ticketbridge.storage.models import AuditEvent, CompanyMappingRow

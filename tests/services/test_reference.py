@@ -10,8 +10,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.factories import NOW
 from tests.services.autotask_world import AutotaskWorld, configure
 from ticketbridge.connectors.errors import ConnectorAuthError, ConnectorUnavailable
-from ticketbridge.services import integration_checks, integration_settings, reference
-from ticketbridge.services.autotask_connection import IntegrationDisabled
+from ticketbridge.services.connections import checks as integration_checks
+from ticketbridge.services.connections import reference
+from ticketbridge.services.connections import settings as integration_settings
+from ticketbridge.services.connections.autotask import IntegrationDisabled
 from ticketbridge.services.runtime import Runtime, build_runtime
 from ticketbridge.settings import Settings
 from ticketbridge.storage.models import AuditEvent

@@ -12,8 +12,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.factories import NOW, add_runs
 from ticketbridge.core.run_order import Cursor, Direction, Sort, decode_cursor
 from ticketbridge.core.statuses import RunStatus
-from ticketbridge.services import run_checks, run_pages, run_review, runs
-from ticketbridge.services.runs import RunFilter
+from ticketbridge.services.runs import checks as run_checks
+from ticketbridge.services.runs import pages as run_pages
+from ticketbridge.services.runs import records as runs
+from ticketbridge.services.runs import review as run_review
+from ticketbridge.services.runs.records import RunFilter
 from ticketbridge.storage.models import AuditEvent, Run
 
 QUEUE = RunFilter(reviewed=False)

@@ -8,9 +8,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.factories import run_payload
 from ticketbridge.core.statuses import RunSource
-from ticketbridge.services import run_ingest
-from ticketbridge.services.run_ingest import IngestResult
-from ticketbridge.services.run_input import RunIn
+from ticketbridge.services.runs import ingest as run_ingest
+from ticketbridge.services.runs.ingest import IngestResult
+from ticketbridge.services.runs.input import RunIn
 from ticketbridge.storage.models import Customer, Job, Run, RunObject
 
 

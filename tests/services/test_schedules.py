@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.factories import add_runs
 from ticketbridge.core.statuses import RunStatus
-from ticketbridge.services import schedules
-from ticketbridge.services.schedules import ScheduleError
+from ticketbridge.services.runs import schedules
+from ticketbridge.services.runs.schedules import ScheduleError
 from ticketbridge.storage.models import Job, Run
 
 # Daily at 01:00 UTC for ten days, the last on 2026-06-10.

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import threading
 
-from ticketbridge.services.ticket_actions import ActionPool
-from ticketbridge.services.ticket_store import LinkResult
+from ticketbridge.services.tickets.actions import ActionPool
+from ticketbridge.services.tickets.store import LinkResult
 
 
 def test_an_action_slower_than_the_wait_goes_on_and_the_click_gets_none() -> None:

@@ -7,9 +7,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from ticketbridge.services import catalog, mail_sources
-from ticketbridge.services.catalog import CatalogError
-from ticketbridge.services.mail_sources import SourceError
+from ticketbridge.services.mail import sources as mail_sources
+from ticketbridge.services.mail.sources import SourceError
+from ticketbridge.services.runs import catalog
+from ticketbridge.services.runs.catalog import CatalogError
 from ticketbridge.storage.models import Customer, MailSource
 from ticketbridge.storage.secrets import SecretBox
 

@@ -9,7 +9,7 @@ from starlette.testclient import TestClient
 
 from tests.factories import add_token, run_payload
 from ticketbridge.core.roles import Role
-from ticketbridge.services import catalog
+from ticketbridge.services.runs import catalog
 from ticketbridge.storage.models import AuditEvent, Customer, Job, Run
 
 
@@ -274,7 +274,7 @@ def test_openapi_is_served_and_docs_load_no_cdn(client: TestClient) -> None:
 
 
 def test_revoked_token_is_refused(client: TestClient, db: sessionmaker[Session]) -> None:
-    from ticketbridge.services import accounts
+    from ticketbridge.services.accounts import users as accounts
     from ticketbridge.storage.models import ApiToken
 
     plaintext = add_token(db, Role.ADMIN, name="temp")

@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 
 from tests.factories import NOW, add_token, run_payload
 from ticketbridge.core.roles import Role
-from ticketbridge.services import catalog
+from ticketbridge.services.runs import catalog
 from ticketbridge.storage.models import Customer, Run
 
 

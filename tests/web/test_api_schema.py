@@ -50,7 +50,7 @@ from tests.conftest import settings_kwargs
 from tests.factories import NOW, add_runs, add_token
 from tests.services.autotask_world import AutotaskWorld, configure, demo_settings
 from ticketbridge.core.roles import Role
-from ticketbridge.services import mail_intake
+from ticketbridge.services.mail import intake as mail_intake
 from ticketbridge.settings import Settings
 from ticketbridge.storage.db import make_session_factory
 from ticketbridge.web.app import create_app

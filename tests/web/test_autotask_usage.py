@@ -14,7 +14,7 @@ from tests.services.autotask_world import AutotaskWorld, configure
 from ticketbridge.connectors.governor import Governor
 from ticketbridge.core.psa_governor import Priority
 from ticketbridge.core.roles import Role
-from ticketbridge.services import autotask_connection
+from ticketbridge.services.connections import autotask as autotask_connection
 from ticketbridge.services.runtime import Runtime
 
 URL = "/api/v1/integrations/autotask"

@@ -13,7 +13,8 @@ from starlette.testclient import TestClient
 from tests.factories import NOW, add_token
 from tests.services.mail_support import fixture, report_mail
 from ticketbridge.core.roles import Role
-from ticketbridge.services import catalog, mail_intake
+from ticketbridge.services.mail import intake as mail_intake
+from ticketbridge.services.runs import catalog
 from ticketbridge.storage.models import Job, MailSource, Run
 
 

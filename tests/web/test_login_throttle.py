@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 from tests.factories import NOW, PASSWORD, add_user, csrf_of
 from tests.services.tickets.support import Clock
 from ticketbridge.core.roles import Role
-from ticketbridge.services import accounts
+from ticketbridge.services.accounts import users as accounts
 from ticketbridge.settings import Settings
 from ticketbridge.storage.models import AuditEvent
 from ticketbridge.web.app import create_app

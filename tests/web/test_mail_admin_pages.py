@@ -15,7 +15,9 @@ from tests.factories import NOW, add_user, csrf_of, login
 from tests.services.dovecot import DovecotServer, dovecot
 from tests.services.mail_support import report_mail
 from ticketbridge.core.roles import Role
-from ticketbridge.services import catalog, mail_intake, mail_sources
+from ticketbridge.services.mail import intake as mail_intake
+from ticketbridge.services.mail import sources as mail_sources
+from ticketbridge.services.runs import catalog
 from ticketbridge.storage.models import AuditEvent, MailMessage, MailRule, MailSource, Run
 
 __all__ = ["dovecot"]

@@ -23,8 +23,9 @@ from starlette.testclient import TestClient
 from tests.factories import NOW, add_token, add_user, login
 from tests.web.serving import large_html_mail, serve
 from ticketbridge.core.roles import Role
-from ticketbridge.services import mail_intake, mail_view
-from ticketbridge.services.mail_view import MAX_SHOWN_CHARS, ViewCache
+from ticketbridge.services.mail import intake as mail_intake
+from ticketbridge.services.mail import view as mail_view
+from ticketbridge.services.mail.view import MAX_SHOWN_CHARS, ViewCache
 
 # Bounds a failure only: a blocked loop would leave /healthz unanswered this long.
 WAIT = 30

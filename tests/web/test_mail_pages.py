@@ -13,7 +13,8 @@ from tests.factories import NOW, add_runs, add_user, csrf_of, login
 from tests.services.mail_support import fixture, report_mail
 from ticketbridge.core.roles import Role
 from ticketbridge.core.statuses import RunStatus
-from ticketbridge.services import catalog, mail_intake
+from ticketbridge.services.mail import intake as mail_intake
+from ticketbridge.services.runs import catalog
 from ticketbridge.storage.models import AuditEvent, Job, MailMessage, MailRule, Run
 
 HTML_MAIL = (

@@ -29,7 +29,7 @@ from tests.web.live_server import serve
 from tests.web.serving import serve as serve_bare
 from ticketbridge.cli.logs import JsonFormatter
 from ticketbridge.core.roles import Role
-from ticketbridge.services import demo_mail
+from ticketbridge.services.demo import mail as demo_mail
 from ticketbridge.services.roundtrip import config as roundtrip_config
 from ticketbridge.services.runtime import Runtime
 from ticketbridge.settings import Settings

@@ -23,7 +23,7 @@ from tests.factories import add_token, add_user, csrf_of, login, run_payload
 from tests.services.mail_support import report_mail
 from tests.web.serving import Body, serve
 from ticketbridge.core.roles import Role
-from ticketbridge.services.run_ingest import MAX_BATCH
+from ticketbridge.services.runs.ingest import MAX_BATCH
 from ticketbridge.storage.models import MailMessage, Run
 from ticketbridge.web import limits
 

@@ -22,7 +22,8 @@ from tests.factories import add_token, add_user, csrf_of, login
 from tests.services.autotask_world import AutotaskWorld, demo_settings
 from ticketbridge.core.roles import Role
 from ticketbridge.emulators.autotask import DEMO_API_SECRET
-from ticketbridge.services import mail_polling, mail_sources
+from ticketbridge.services.mail import polling as mail_polling
+from ticketbridge.services.mail import sources as mail_sources
 from ticketbridge.services.runtime import Runtime
 from ticketbridge.storage.models import AuditEvent
 

@@ -16,7 +16,8 @@ from starlette.testclient import TestClient
 
 from tests.factories import NOW, add_token, add_user, login
 from ticketbridge.core.roles import Role
-from ticketbridge.services import demo, demo_mail
+from ticketbridge.services.demo import data as demo
+from ticketbridge.services.demo import mail as demo_mail
 from ticketbridge.settings import Settings
 from ticketbridge.web import api
 from ticketbridge.web.app import create_app

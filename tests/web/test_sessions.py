@@ -20,7 +20,7 @@ from tests.factories import NOW, PASSWORD, add_user
 from tests.services.tickets.support import Clock
 from tests.web.live_server import form_token, serve, sign_in
 from ticketbridge.core.roles import Role
-from ticketbridge.services import accounts
+from ticketbridge.services.accounts import users as accounts
 from ticketbridge.settings import Settings
 from ticketbridge.storage.models import AuditEvent, User
 from ticketbridge.storage.models.accounts import UserSession

@@ -22,7 +22,8 @@ from tests.fakes.oidc_provider import CLIENT_SECRET, FakeIssuer
 from tests.web.live_server import form_token
 from tests.web.sso_support import LABEL, served_app, served_issuer, sso_settings
 from ticketbridge.core.roles import Role
-from ticketbridge.services import accounts, sso
+from ticketbridge.services.accounts import sso
+from ticketbridge.services.accounts import users as accounts
 from ticketbridge.storage.models import AuditEvent, User, UserIdentity
 
 

@@ -14,8 +14,9 @@ from tests.services.autotask_world import AutotaskWorld
 from tests.services.tickets.duplicate_support import copy_behind_our_back
 from tests.services.tickets.support import notes_of
 from ticketbridge.core.roles import Role
-from ticketbridge.services import ticket_duplicates, ticket_store
 from ticketbridge.services.runtime import Runtime
+from ticketbridge.services.tickets import duplicates as ticket_duplicates
+from ticketbridge.services.tickets import store as ticket_store
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from tests.services.autotask_world import AutotaskWorld
 from tests.services.tickets.support import BRIGHTWATER, emulator_tickets
 from ticketbridge.core.roles import Role
 from ticketbridge.core.statuses import RunStatus
-from ticketbridge.services import integration_settings
+from ticketbridge.services.connections import settings as integration_settings
 from ticketbridge.services.runtime import Runtime
 
 

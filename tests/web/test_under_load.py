@@ -39,10 +39,11 @@ from ticketbridge.core.roles import Role
 from ticketbridge.core.ticket_content import run_reference
 from ticketbridge.core.ticket_links import LinkState
 from ticketbridge.emulators.autotask import create_app as create_emulator
-from ticketbridge.services import integration_settings, mapping, reference, ticketing
-from ticketbridge.services import ticket_store as store
+from ticketbridge.services.connections import mapping, reference
+from ticketbridge.services.connections import settings as integration_settings
 from ticketbridge.services.runtime import Runtime, build_runtime
-from ticketbridge.services.ticket_draft import installation_of
+from ticketbridge.services.tickets import store, ticketing
+from ticketbridge.services.tickets.draft import installation_of
 from ticketbridge.settings import Settings
 from ticketbridge.storage.models import Run, TicketLinkRow, utcnow
 from ticketbridge.web.app import create_app

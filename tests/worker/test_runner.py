@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from ticketbridge.services import heartbeat
 from ticketbridge.services.runtime import Runtime, build_runtime
+from ticketbridge.services.system import heartbeat
 from ticketbridge.settings import Settings
 from ticketbridge.worker import tasks
 from ticketbridge.worker.runner import InProcessRunner, ProcrastinateRunner

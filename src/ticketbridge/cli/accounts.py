@@ -9,7 +9,9 @@ from sqlalchemy import select
 
 from ticketbridge.cli.common import console, fail, open_runtime
 from ticketbridge.core.roles import Role
-from ticketbridge.services import accounts, audit, sso
+from ticketbridge.services.accounts import sso
+from ticketbridge.services.accounts import users as accounts
+from ticketbridge.services.system import audit
 from ticketbridge.storage.db import session_scope
 from ticketbridge.storage.models import ApiToken, User
 

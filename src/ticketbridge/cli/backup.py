@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from ticketbridge.cli.common import console, errors, fail
-from ticketbridge.services import backups
+from ticketbridge.services.system import backups
 from ticketbridge.settings import InsecureSecretKey, get_settings, resolve_secret_key
 
 app = typer.Typer(help="Back up the database and check a backup.", no_args_is_help=True)

@@ -23,7 +23,7 @@ from typing import Any
 import orjson
 
 from ticketbridge.core import ates_tokens
-from ticketbridge.services import log_context
+from ticketbridge.services.system import log_context
 from ticketbridge.settings import Settings
 
 MASK = "***"

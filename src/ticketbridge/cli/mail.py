@@ -11,8 +11,10 @@ from rich.table import Table
 
 from ticketbridge.cli.common import console, errors, fail, open_runtime
 from ticketbridge.connectors.mail.files import count_eml, iter_eml
-from ticketbridge.services import mail_intake, mail_polling, mail_sources
-from ticketbridge.services.mail_sources import SourceError
+from ticketbridge.services.mail import intake as mail_intake
+from ticketbridge.services.mail import polling as mail_polling
+from ticketbridge.services.mail import sources as mail_sources
+from ticketbridge.services.mail.sources import SourceError
 from ticketbridge.storage.db import session_scope
 
 app = typer.Typer(

@@ -11,8 +11,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ticketbridge.cli.common import console, errors, fail, open_runtime
 from ticketbridge.core.statuses import RunSource
-from ticketbridge.services import run_ingest
-from ticketbridge.services.run_input import RunIn
+from ticketbridge.services.runs import ingest as run_ingest
+from ticketbridge.services.runs.input import RunIn
 
 app = typer.Typer(help="Runs.", no_args_is_help=True)
 BATCH = 500

@@ -19,17 +19,15 @@ from ticketbridge.cli import logs
 from ticketbridge.cli.common import console, fail, open_runtime
 from ticketbridge.connectors.errors import ConnectorError
 from ticketbridge.core.roles import Role
-from ticketbridge.services import (
-    accounts,
-    audit,
-    autotask_setup,
-    demo,
-    demo_mail,
-    mail_idle,
-    mail_smtp,
-)
-from ticketbridge.services.autotask_connection import IntegrationUnavailable
+from ticketbridge.services.accounts import users as accounts
+from ticketbridge.services.connections import setup as autotask_setup
+from ticketbridge.services.connections.autotask import IntegrationUnavailable
+from ticketbridge.services.demo import data as demo
+from ticketbridge.services.demo import mail as demo_mail
+from ticketbridge.services.mail import idle as mail_idle
+from ticketbridge.services.mail import smtp as mail_smtp
 from ticketbridge.services.runtime import Runtime
+from ticketbridge.services.system import audit
 from ticketbridge.settings import Settings, get_settings
 from ticketbridge.storage.db import private_dir, session_scope
 from ticketbridge.storage.migrate import upgrade

@@ -17,10 +17,10 @@ from sqlalchemy import Engine
 from starlette.middleware.sessions import SessionMiddleware
 
 from ticketbridge import __version__
-from ticketbridge.services import ticketing
 from ticketbridge.services.roundtrip.callout_writer import CalloutWriter
 from ticketbridge.services.roundtrip.prompt_fetch import PromptFetch
 from ticketbridge.services.runtime import Runtime, build_runtime
+from ticketbridge.services.tickets import ticketing
 from ticketbridge.settings import Settings, get_settings
 from ticketbridge.storage.models import utcnow
 from ticketbridge.web import api, errors, hooks, limits

@@ -10,10 +10,12 @@ from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 
 from ticketbridge.core.roles import Permission, Role, can
-from ticketbridge.services import accounts, log_context, user_sessions
-from ticketbridge.services.accounts import Principal
+from ticketbridge.services.accounts import sessions as user_sessions
+from ticketbridge.services.accounts import users as accounts
+from ticketbridge.services.accounts.users import Principal
 from ticketbridge.services.runtime import Runtime
-from ticketbridge.services.ticket_actions import ActionPool
+from ticketbridge.services.system import log_context
+from ticketbridge.services.tickets.actions import ActionPool
 from ticketbridge.storage.models import User
 
 

@@ -26,18 +26,18 @@ from ticketbridge.connectors.errors import (
     ConnectorUnavailable,
     RemoteNotFound,
 )
-from ticketbridge.services import system_settings
-from ticketbridge.services.accounts import AccountError
-from ticketbridge.services.autotask_connection import IntegrationUnavailable
-from ticketbridge.services.catalog import CatalogError, NotFound
-from ticketbridge.services.inbox import InboxError, MailNotFound
-from ticketbridge.services.integration_settings import InvalidIntegrationSettings
-from ticketbridge.services.mail_sources import SourceError, SourceNotFound
-from ticketbridge.services.mapping import MappingError
-from ticketbridge.services.runs import InvalidCursor, RunNotFound
-from ticketbridge.services.schedules import ScheduleError
-from ticketbridge.services.system_settings import InvalidSetting
-from ticketbridge.services.ticket_store import TicketError
+from ticketbridge.services.accounts.users import AccountError
+from ticketbridge.services.connections.autotask import IntegrationUnavailable
+from ticketbridge.services.connections.mapping import MappingError
+from ticketbridge.services.connections.settings import InvalidIntegrationSettings
+from ticketbridge.services.mail.inbox import InboxError, MailNotFound
+from ticketbridge.services.mail.sources import SourceError, SourceNotFound
+from ticketbridge.services.runs.catalog import CatalogError, NotFound
+from ticketbridge.services.runs.records import InvalidCursor, RunNotFound
+from ticketbridge.services.runs.schedules import ScheduleError
+from ticketbridge.services.system import settings as system_settings
+from ticketbridge.services.system.settings import InvalidSetting
+from ticketbridge.services.tickets.store import TicketError
 from ticketbridge.web import deps
 from ticketbridge.web.deps import NotSignedIn
 

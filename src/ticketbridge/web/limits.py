@@ -33,7 +33,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ticketbridge.services import accounts
+from ticketbridge.services.accounts import users as accounts
 from ticketbridge.services.runtime import Runtime
 from ticketbridge.settings import Settings
 from ticketbridge.web.deps import NotSignedIn, ui_principal

@@ -22,8 +22,8 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from ticketbridge.connectors import metrics
-from ticketbridge.services import metrics_gauges
 from ticketbridge.services.runtime import Runtime
+from ticketbridge.services.system import metrics_gauges
 
 PATH = "/metrics"
 

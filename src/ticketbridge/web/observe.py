@@ -19,8 +19,8 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ticketbridge.connectors import metrics
-from ticketbridge.services import log_context
-from ticketbridge.services.log_context import LogContext
+from ticketbridge.services.system import log_context
+from ticketbridge.services.system.log_context import LogContext
 
 # Anything else a client sends as a method is one label value, not one each.
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})

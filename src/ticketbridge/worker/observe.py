@@ -9,9 +9,9 @@ from collections.abc import Callable
 from typing import Any
 
 from ticketbridge.connectors import metrics
-from ticketbridge.services import log_context
-from ticketbridge.services.log_context import LogContext
 from ticketbridge.services.runtime import Runtime
+from ticketbridge.services.system import log_context
+from ticketbridge.services.system.log_context import LogContext
 
 TaskBody = Callable[..., None]
 

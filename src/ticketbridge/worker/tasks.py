@@ -10,18 +10,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ticketbridge.services import (
-    heartbeat,
-    mail_intake,
-    mail_polling,
-    mapping,
-    schedules,
-    ticket_duplicates,
-    ticketing,
-)
 from ticketbridge.services.alerts import correlate as alert_correlation
+from ticketbridge.services.connections import mapping
+from ticketbridge.services.mail import intake as mail_intake
+from ticketbridge.services.mail import polling as mail_polling
 from ticketbridge.services.roundtrip import polling as roundtrip_polling
+from ticketbridge.services.runs import schedules
 from ticketbridge.services.runtime import Runtime
+from ticketbridge.services.system import heartbeat
+from ticketbridge.services.tickets import duplicates as ticket_duplicates
+from ticketbridge.services.tickets import ticketing
 from ticketbridge.storage.db import session_scope
 from ticketbridge.worker.observe import TaskBody, observed
 

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from tests.services.alerts.mails import SOURCE
 from tests.services.autotask_world import AutotaskWorld
 from ticketbridge.emulators.autotask import DEMO_API_SECRET, DEMO_API_USER, DEMO_INTEGRATION_CODE
-from ticketbridge.services import mail_intake
 from ticketbridge.services.alerts import correlate, sources
+from ticketbridge.services.mail import intake as mail_intake
 from ticketbridge.services.runtime import Runtime
 from ticketbridge.storage.db import session_scope
 from ticketbridge.storage.models import Alert, AlertOccurrence, AuditEvent

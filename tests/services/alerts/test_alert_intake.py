@@ -17,8 +17,9 @@ from tests.services.alerts.support import (
 )
 from tests.services.autotask_world import AutotaskWorld, configure
 from tests.services.tickets.support import Clock
-from ticketbridge.services import catalog, mail_intake
 from ticketbridge.services.alerts import sources
+from ticketbridge.services.mail import intake as mail_intake
+from ticketbridge.services.runs import catalog
 from ticketbridge.services.runtime import Runtime
 from ticketbridge.storage.db import session_scope
 from ticketbridge.storage.models import AlertSource, MailMessage, Run

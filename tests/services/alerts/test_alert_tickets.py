@@ -30,7 +30,7 @@ from ticketbridge.core.alert_dedup import NOTE_INTERVAL
 from ticketbridge.services.alerts import sources
 from ticketbridge.services.alerts.actions import AlertAction, act
 from ticketbridge.services.runtime import Runtime
-from ticketbridge.services.ticket_store import TicketActionRefused
+from ticketbridge.services.tickets.store import TicketActionRefused
 from ticketbridge.storage.db import session_scope
 from ticketbridge.storage.models import Alert
 
@@ -281,7 +281,7 @@ def test_no_stored_row_or_audit_holds_the_credentials(
 
 def test_a_second_click_is_told_a_ticket_is_being_created(runtime: Runtime) -> None:
     from ticketbridge.services.alerts import ticketing
-    from ticketbridge.services.ticket_store import TicketBeingCreated
+    from ticketbridge.services.tickets.store import TicketBeingCreated
 
     deliver(runtime, alert_mail())
     process(runtime)
@@ -296,7 +296,7 @@ def test_a_second_click_is_told_a_ticket_is_being_created(runtime: Runtime) -> N
 def test_unknown_outcome_is_settled_by_the_job_with_one_ticket(
     runtime: Runtime, world: AutotaskWorld
 ) -> None:
-    from ticketbridge.services.ticket_store import TicketBeingCreated
+    from ticketbridge.services.tickets.store import TicketBeingCreated
 
     deliver(runtime, alert_mail())
     process(runtime)

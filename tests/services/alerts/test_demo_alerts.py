@@ -8,8 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.factories import NOW
-from ticketbridge.services import demo, demo_mail
 from ticketbridge.services.alerts.views import list_alerts
+from ticketbridge.services.demo import data as demo
+from ticketbridge.services.demo import mail as demo_mail
 from ticketbridge.storage.models import MailMessage
 
 

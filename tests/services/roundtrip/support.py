@@ -27,9 +27,9 @@ from ticketbridge.emulators.autotask import (
     InProcessTransport,
     create_app,
 )
-from ticketbridge.services import ticketing
 from ticketbridge.services.roundtrip import Incoming, callout_batch, config, webhooks
 from ticketbridge.services.runtime import Runtime
+from ticketbridge.services.tickets import ticketing
 from ticketbridge.storage.models import AuditEvent, HookRequest
 
 Target = Callable[[httpx.Request], httpx.Response]

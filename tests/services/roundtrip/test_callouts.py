@@ -19,10 +19,10 @@ from tests.services.roundtrip.support import (
 )
 from tests.services.tickets.support import Clock, current
 from ticketbridge.core.ticket_links import LinkState
-from ticketbridge.services import ticketing
 from ticketbridge.services.roundtrip import RoundtripInputError, polling
 from ticketbridge.services.roundtrip.replay import replay
 from ticketbridge.services.runtime import Runtime
+from ticketbridge.services.tickets import ticketing
 
 COMPLETE, IN_PROGRESS, NEW = 5, 8, 1
 FORM = "application/x-www-form-urlencoded"

@@ -15,7 +15,7 @@ from tests.services.roundtrip.support import (
 )
 from tests.services.tickets.support import Clock, api_requests, current, last_seq
 from ticketbridge.core.ticket_links import LinkState
-from ticketbridge.services import integration_settings
+from ticketbridge.services.connections import settings as integration_settings
 from ticketbridge.services.roundtrip import config, polling
 from ticketbridge.services.roundtrip.status import status
 from ticketbridge.services.runtime import Runtime

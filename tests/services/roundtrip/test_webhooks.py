@@ -14,9 +14,10 @@ from tests.services.roundtrip.support import (
 from tests.services.tickets.support import Clock, audits, current
 from ticketbridge.core.ticket_links import LinkState
 from ticketbridge.emulators.autotask.entities import webhook_field_ids
-from ticketbridge.services import integration_settings, ticketing
+from ticketbridge.services.connections import settings as integration_settings
 from ticketbridge.services.roundtrip import polling, webhooks
 from ticketbridge.services.runtime import Runtime
+from ticketbridge.services.tickets import ticketing
 from ticketbridge.storage.models import WebhookRegistration
 
 COMPLETE, IN_PROGRESS = 5, 8

@@ -13,9 +13,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.factories import NOW
 from tests.services.autotask_world import AutotaskWorld, configure
-from ticketbridge.services import catalog, integration_settings, mapping, reference
-from ticketbridge.services import ticket_store as store
+from ticketbridge.services.connections import mapping, reference
+from ticketbridge.services.connections import settings as integration_settings
+from ticketbridge.services.runs import catalog
 from ticketbridge.services.runtime import Runtime
+from ticketbridge.services.tickets import store
 from ticketbridge.storage.models import AuditEvent, TicketLinkRow
 
 BRIGHTWATER = 102  # "Brightwater Dental" in the emulator's demo tenant

@@ -20,10 +20,11 @@ from tests.services.tickets.support import (
 )
 from ticketbridge.core.ticket_content import find_reference
 from ticketbridge.core.ticket_links import LinkOrigin, LinkState
-from ticketbridge.services import ticket_create, ticket_recovery
-from ticketbridge.services import ticket_store as store
 from ticketbridge.services.runtime import Runtime
-from ticketbridge.services.ticket_store import (
+from ticketbridge.services.tickets import create as ticket_create
+from ticketbridge.services.tickets import recovery as ticket_recovery
+from ticketbridge.services.tickets import store
+from ticketbridge.services.tickets.store import (
     PsaFailed,
     PsaUnavailable,
     TicketActionRefused,
@@ -331,7 +332,7 @@ def test_3_3_invalid_mapping_blocks_creation_renamed_does_not(
 def test_7_3_missing_default_blocks_creation(
     runtime: Runtime, world: AutotaskWorld, run_id: int
 ) -> None:
-    from ticketbridge.services import integration_settings
+    from ticketbridge.services.connections import settings as integration_settings
 
     with runtime.session_factory() as session:
         integration_settings.save(

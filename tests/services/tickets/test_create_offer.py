@@ -20,9 +20,11 @@ from tests.services.tickets.support import (
 )
 from ticketbridge.core.statuses import RunStatus
 from ticketbridge.core.ticket_links import SUCCESS_NEEDS_SETTING, Action, LinkOrigin
-from ticketbridge.services import integration_settings, mapping, ticketing
+from ticketbridge.services.connections import mapping
+from ticketbridge.services.connections import settings as integration_settings
 from ticketbridge.services.runtime import Runtime
-from ticketbridge.services.ticket_store import TicketActionRefused, TicketCreationBlocked
+from ticketbridge.services.tickets import ticketing
+from ticketbridge.services.tickets.store import TicketActionRefused, TicketCreationBlocked
 from ticketbridge.storage.models import Customer
 
 ACME_INC = 101  # "Acme Logistics Inc." in the emulator's demo tenant

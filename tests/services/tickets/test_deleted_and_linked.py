@@ -19,9 +19,10 @@ from tests.services.tickets.support import (
     links,
 )
 from ticketbridge.core.ticket_links import Action, IntegrationMode, LinkOrigin, LinkState
-from ticketbridge.services import integration_settings, ticketing
+from ticketbridge.services.connections import settings as integration_settings
 from ticketbridge.services.runtime import Runtime
-from ticketbridge.services.ticket_store import TicketActionRefused, TicketInputInvalid
+from ticketbridge.services.tickets import ticketing
+from ticketbridge.services.tickets.store import TicketActionRefused, TicketInputInvalid
 
 
 def _settings(runtime: Runtime, **changes: object) -> None:

@@ -27,9 +27,11 @@ from tests.services.tickets.support import (
 from ticketbridge.connectors.psa.base import RemoteTicket
 from ticketbridge.core.ticket_duplicates import FoundTicket, note_text
 from ticketbridge.core.ticket_links import LinkOrigin, LinkState
-from ticketbridge.services import integration_settings, ticket_duplicates, ticketing
+from ticketbridge.services.connections import settings as integration_settings
 from ticketbridge.services.runtime import Runtime
-from ticketbridge.services.ticket_store import (
+from ticketbridge.services.tickets import duplicates as ticket_duplicates
+from ticketbridge.services.tickets import ticketing
+from ticketbridge.services.tickets.store import (
     PsaUnavailable,
     TicketActionRefused,
     TicketInputInvalid,

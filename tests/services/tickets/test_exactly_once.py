@@ -20,9 +20,8 @@ from tests.factories import add_runs
 from tests.services.autotask_world import AutotaskWorld
 from tests.services.tickets.support import Clock, emulator_tickets
 from ticketbridge.core.ticket_links import LinkState
-from ticketbridge.services import ticket_store as store
-from ticketbridge.services import ticketing
 from ticketbridge.services.runtime import Runtime
+from ticketbridge.services.tickets import store, ticketing
 from ticketbridge.storage.models import TicketLinkRow
 
 RUNS = 200

@@ -18,9 +18,11 @@ from tests.services.tickets.support import (
 )
 from ticketbridge.core.resolve_policy import RESOLVE_NOTE_TEXT, TIME_ENTRIES_NOTE_TEXT
 from ticketbridge.core.ticket_links import LinkState
-from ticketbridge.services import integration_settings, reference, ticketing
+from ticketbridge.services.connections import reference
+from ticketbridge.services.connections import settings as integration_settings
 from ticketbridge.services.runtime import Runtime
-from ticketbridge.services.ticket_store import PsaUnavailable, TicketActionRefused
+from ticketbridge.services.tickets import ticketing
+from ticketbridge.services.tickets.store import PsaUnavailable, TicketActionRefused
 
 INTERNAL_PROJECT_TEAM = 2  # the emulator's internal publish value; 1 is All Autotask Users
 

@@ -23,9 +23,8 @@ from tests.factories import add_runs
 from tests.services.autotask_world import AutotaskWorld
 from tests.services.tickets.support import Clock, current, emulator_tickets
 from ticketbridge.core.ticket_links import LinkState
-from ticketbridge.services import ticket_store as store
-from ticketbridge.services import ticketing
 from ticketbridge.services.runtime import Runtime
+from ticketbridge.services.tickets import store, ticketing
 
 RUNS = 3
 CREATE_TIMEOUT = 60.0  # the connector's default create timeout

@@ -6,8 +6,8 @@ from tests.factories import NOW
 from tests.services.autotask_world import AutotaskWorld
 from tests.services.tickets.support import Clock, current, delete_ticket, emulator_tickets
 from ticketbridge.core.ticket_links import LinkState
-from ticketbridge.services import ticketing
 from ticketbridge.services.runtime import Runtime
+from ticketbridge.services.tickets import ticketing
 from ticketbridge.worker import tasks
 
 

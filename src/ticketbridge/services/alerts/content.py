@@ -18,11 +18,11 @@ from ticketbridge.core import ticket_fields
 from ticketbridge.core.alert_dedup import alert_reference
 from ticketbridge.core.statuses import RunStatus
 from ticketbridge.core.ticket_content import MARKER_PREFIX
-from ticketbridge.services import mapping
 from ticketbridge.services.alerts import store
 from ticketbridge.services.alerts.store import AlertState
-from ticketbridge.services.ticket_draft import installation_of
-from ticketbridge.services.ticket_psa import current_settings
+from ticketbridge.services.connections import mapping
+from ticketbridge.services.tickets.draft import installation_of
+from ticketbridge.services.tickets.psa import current_settings
 from ticketbridge.storage.models import Alert, Customer
 
 DESCRIPTION_LIMIT = 8000  # Autotask's Tickets.description

@@ -39,12 +39,13 @@ from ticketbridge.core.alert_dedup import (
     group_key,
 )
 from ticketbridge.core.psa_governor import Priority
-from ticketbridge.services import autotask_connection, catalog
 from ticketbridge.services.alerts import notes, store, ticketing
 from ticketbridge.services.alerts.store import AlertState, CreateRule
-from ticketbridge.services.autotask_connection import ActiveAutotask, IntegrationUnavailable
+from ticketbridge.services.connections import autotask as autotask_connection
+from ticketbridge.services.connections.autotask import ActiveAutotask, IntegrationUnavailable
+from ticketbridge.services.runs import catalog
 from ticketbridge.services.runtime import Runtime
-from ticketbridge.services.ticket_store import TicketError
+from ticketbridge.services.tickets.store import TicketError
 from ticketbridge.storage.models import Alert, AlertDevice
 
 DEVICE_CACHE = timedelta(days=1)

@@ -27,10 +27,11 @@ from ticketbridge.core.alert_dedup import (
 )
 from ticketbridge.core.ates_tokens import AtesToken, find_tokens
 from ticketbridge.core.psa_governor import Priority
-from ticketbridge.services import catalog, mapping
 from ticketbridge.services.alerts import correlate, intake, store
 from ticketbridge.services.alerts.store import CreateRule
-from ticketbridge.services.autotask_connection import IntegrationUnavailable
+from ticketbridge.services.connections import mapping
+from ticketbridge.services.connections.autotask import IntegrationUnavailable
+from ticketbridge.services.runs import catalog
 from ticketbridge.services.runtime import Runtime
 
 MAX_TEXT = 1_000_000

@@ -13,7 +13,7 @@ from ticketbridge.core.alert_dedup import NOTE_INTERVAL, Occurrence, join_note, 
 from ticketbridge.core.psa_governor import Priority
 from ticketbridge.services.alerts import store
 from ticketbridge.services.runtime import Runtime
-from ticketbridge.services.ticket_psa import connect
+from ticketbridge.services.tickets.psa import connect
 
 
 def send_notes(runtime: Runtime, alert_id: int, *, priority: Priority = Priority.BACKGROUND) -> int:

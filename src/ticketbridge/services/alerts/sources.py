@@ -16,9 +16,10 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from ticketbridge.core.ates_tokens import MAX_VALUE_CHARS
-from ticketbridge.services import audit, catalog
 from ticketbridge.services.alerts import store
 from ticketbridge.services.alerts.store import AlertError, AlertState, CreateRule
+from ticketbridge.services.runs import catalog
+from ticketbridge.services.system import audit
 from ticketbridge.storage.models import (
     Alert,
     AlertCustomerMapping,

@@ -17,9 +17,10 @@ from sqlalchemy.orm import Session
 
 from ticketbridge.core.alert_dedup import AlertKeys, group_key
 from ticketbridge.core.ates_tokens import MAX_VALUE_CHARS
-from ticketbridge.services import audit, mapping
-from ticketbridge.services.catalog import CatalogError, NotFound
+from ticketbridge.services.connections import mapping
+from ticketbridge.services.runs.catalog import CatalogError, NotFound
 from ticketbridge.services.runtime import Runtime
+from ticketbridge.services.system import audit
 from ticketbridge.storage.models import (
     Alert,
     AlertCustomerMapping,

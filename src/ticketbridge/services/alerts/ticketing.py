@@ -29,9 +29,9 @@ from ticketbridge.core.psa_governor import Priority
 from ticketbridge.services.alerts import content, notes, store
 from ticketbridge.services.alerts.store import AlertState
 from ticketbridge.services.runtime import Runtime
-from ticketbridge.services.ticket_create import create_timing
-from ticketbridge.services.ticket_psa import connect, error_details, translate
-from ticketbridge.services.ticket_store import (
+from ticketbridge.services.tickets.create import create_timing
+from ticketbridge.services.tickets.psa import connect, error_details, translate
+from ticketbridge.services.tickets.store import (
     PsaUnavailable,
     TicketActionRefused,
     TicketBeingCreated,

@@ -25,10 +25,10 @@ from ticketbridge.core import resolve_policy
 from ticketbridge.core import ticket_observations as rules
 from ticketbridge.core.resolve_policy import PicklistOption
 from ticketbridge.core.ticket_observations import Change, Observation
-from ticketbridge.services import runs
-from ticketbridge.services import ticket_store as store
-from ticketbridge.services.integration_settings import KIND
+from ticketbridge.services.connections.settings import KIND
 from ticketbridge.services.roundtrip import config
+from ticketbridge.services.runs import records as runs
+from ticketbridge.services.tickets import store
 from ticketbridge.storage.db import serialise_writers
 from ticketbridge.storage.models import ReferenceValue, TicketHint, TicketLinkRow
 

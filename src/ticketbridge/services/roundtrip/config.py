@@ -20,7 +20,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ticketbridge.core.callouts import CalloutFormat
-from ticketbridge.services import audit, integration_settings
+from ticketbridge.services.connections import settings as integration_settings
+from ticketbridge.services.system import audit
 from ticketbridge.storage.models import CalloutEndpoint, HookRequest, RoundtripState
 from ticketbridge.storage.secrets import SecretBox, SecretUnreadable
 

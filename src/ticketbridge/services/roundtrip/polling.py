@@ -40,11 +40,11 @@ from ticketbridge.core import ticket_links as link_rules
 from ticketbridge.core.psa_governor import Priority
 from ticketbridge.core.ticket_links import LinkOrigin, LinkState
 from ticketbridge.core.ticket_observations import Observation, Source
-from ticketbridge.services import ticket_store as store
 from ticketbridge.services.roundtrip import apply, config, hook_log, webhooks
 from ticketbridge.services.runtime import Runtime
-from ticketbridge.services.ticket_psa import connect, current_settings
-from ticketbridge.services.ticket_store import TicketError
+from ticketbridge.services.tickets import store
+from ticketbridge.services.tickets.psa import connect, current_settings
+from ticketbridge.services.tickets.store import TicketError
 from ticketbridge.storage.models import RoundtripPoll, TicketHint, TicketLinkRow
 
 log = logging.getLogger(__name__)

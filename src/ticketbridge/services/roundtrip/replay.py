@@ -14,11 +14,11 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from ticketbridge.services import audit
 from ticketbridge.services.roundtrip import callouts, config, hook_log, webhooks
 from ticketbridge.services.roundtrip.config import RoundtripInputError, RoundtripNotFound
 from ticketbridge.services.roundtrip.receipt import Answer, Incoming
 from ticketbridge.services.runtime import Runtime
+from ticketbridge.services.system import audit
 from ticketbridge.storage.models import HookRequest, WebhookRegistration
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from ticketbridge.services.roundtrip import config, webhooks
 from ticketbridge.services.roundtrip.config import CalloutView
 from ticketbridge.services.roundtrip.webhooks import WebhookView
-from ticketbridge.services.ticket_psa import current_settings
+from ticketbridge.services.tickets.psa import current_settings
 from ticketbridge.storage.models import RoundtripPoll, RoundtripState, TicketHint
 
 RECENT_POLLS = 12

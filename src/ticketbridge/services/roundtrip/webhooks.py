@@ -35,13 +35,13 @@ from ticketbridge.core.psa_governor import Priority
 from ticketbridge.core.ticket_links import LinkOrigin
 from ticketbridge.core.ticket_observations import Observation, Source
 from ticketbridge.core.ticket_webhooks import WebhookEvent, parse_event, signature_valid
-from ticketbridge.services import audit
 from ticketbridge.services.roundtrip import apply, config, hook_log
 from ticketbridge.services.roundtrip.config import RoundtripInputError, RoundtripNotFound
 from ticketbridge.services.roundtrip.receipt import Answer, Incoming, handle
 from ticketbridge.services.runtime import Runtime
-from ticketbridge.services.ticket_psa import connect
-from ticketbridge.services.ticket_store import TicketError
+from ticketbridge.services.system import audit
+from ticketbridge.services.tickets.psa import connect
+from ticketbridge.services.tickets.store import TicketError
 from ticketbridge.storage.models import HookRequest, TicketLinkRow, WebhookRegistration
 from ticketbridge.storage.secrets import SecretUnreadable
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
-from ticketbridge.services import catalog
+from ticketbridge.services.runs import catalog
 from ticketbridge.web.api.schemas import ERROR_RESPONSES, CustomerOut, Id, IdFilter, JobOut
 from ticketbridge.web.deps import ApiAdmin, ApiReader, DbSession
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from ticketbridge.services import inbox
+from ticketbridge.services.mail import inbox
 from ticketbridge.storage.models import MailMessage
 from ticketbridge.web.api.schemas import ERROR_RESPONSES, Id, IdField, Page
 from ticketbridge.web.deps import ApiReader, ApiReviewer, Ctx, DbSession

@@ -13,16 +13,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from ticketbridge.services import (
-    autotask_connection,
-    catalog,
-    integration_checks,
-    integration_settings,
-    mapping,
-    reference,
-)
-from ticketbridge.services.autotask_connection import Usage
-from ticketbridge.services.integration_settings import StoredSettings
+from ticketbridge.services.connections import autotask as autotask_connection
+from ticketbridge.services.connections import checks as integration_checks
+from ticketbridge.services.connections import mapping, reference
+from ticketbridge.services.connections import settings as integration_settings
+from ticketbridge.services.connections.autotask import Usage
+from ticketbridge.services.connections.settings import StoredSettings
+from ticketbridge.services.runs import catalog
 from ticketbridge.web.api.schemas import ERROR_RESPONSES, ErrorOut, Id, RemoteIdField
 from ticketbridge.web.deps import ApiAdmin, ApiReader, Ctx, DbSession
 

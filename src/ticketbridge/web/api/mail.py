@@ -17,8 +17,12 @@ from pydantic import BaseModel, Field
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ticketbridge.services import inbox, mail_intake, mail_source_check, mail_sources, mail_view
-from ticketbridge.services.mail_sources import SourceInvalid, SourceView
+from ticketbridge.services.mail import inbox
+from ticketbridge.services.mail import intake as mail_intake
+from ticketbridge.services.mail import source_check as mail_source_check
+from ticketbridge.services.mail import sources as mail_sources
+from ticketbridge.services.mail import view as mail_view
+from ticketbridge.services.mail.sources import SourceInvalid, SourceView
 from ticketbridge.services.runtime import Runtime
 from ticketbridge.storage.secrets import SecretUnreadable
 from ticketbridge.web import limits

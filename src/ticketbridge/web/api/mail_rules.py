@@ -8,7 +8,7 @@ from datetime import datetime
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
-from ticketbridge.services import inbox
+from ticketbridge.services.mail import inbox
 from ticketbridge.storage.models import MailRule
 from ticketbridge.web.api.schemas import Id, IdField
 from ticketbridge.web.deps import ApiAdmin, Ctx, DbSession

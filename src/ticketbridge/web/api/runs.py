@@ -12,9 +12,10 @@ from pydantic import BaseModel, Discriminator, Field, Tag, TypeAdapter, Validati
 
 from ticketbridge.core.roles import ingest_creates_customers
 from ticketbridge.core.statuses import RunSource, RunStatus
-from ticketbridge.services import run_ingest, runs
-from ticketbridge.services.run_ingest import MAX_BATCH
-from ticketbridge.services.run_input import RunIn
+from ticketbridge.services.runs import ingest as run_ingest
+from ticketbridge.services.runs import records as runs
+from ticketbridge.services.runs.ingest import MAX_BATCH
+from ticketbridge.services.runs.input import RunIn
 from ticketbridge.web.api.schemas import (
     ERROR_RESPONSES,
     Id,

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import Form, Path, Query
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
-from ticketbridge.services.run_input import iso_8601_only, time_range
+from ticketbridge.services.runs.input import iso_8601_only, time_range
 from ticketbridge.storage.models import Customer, Job, Run
 
 # --- parameters ----------------------------------------------------------------------------

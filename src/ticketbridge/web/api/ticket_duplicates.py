@@ -12,7 +12,8 @@ from datetime import datetime
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from ticketbridge.services import runs, ticket_duplicates
+from ticketbridge.services.runs import records as runs
+from ticketbridge.services.tickets import duplicates as ticket_duplicates
 from ticketbridge.storage.models import TicketDuplicateRow
 from ticketbridge.web.api.schemas import ERROR_RESPONSES, Id, RemoteIdField
 from ticketbridge.web.deps import ApiReader, ApiReviewer, Ctx, DbSession

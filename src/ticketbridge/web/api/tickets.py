@@ -15,9 +15,10 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from ticketbridge.core.ticket_links import LinkState
-from ticketbridge.services import runs, ticketing
-from ticketbridge.services.ticket_preview import Choice
-from ticketbridge.services.ticket_store import LinkResult
+from ticketbridge.services.runs import records as runs
+from ticketbridge.services.tickets import ticketing
+from ticketbridge.services.tickets.preview import Choice
+from ticketbridge.services.tickets.store import LinkResult
 from ticketbridge.storage.models import TicketLinkRow
 from ticketbridge.web.api.schemas import ERROR_RESPONSES, Id
 from ticketbridge.web.deps import ApiReader, ApiReviewer, Ctx, DbSession, TicketActions

@@ -12,9 +12,13 @@ from sqlalchemy import select
 
 from ticketbridge.core.roles import Role
 from ticketbridge.core.timezones import zone_names
-from ticketbridge.services import accounts, audit, catalog, mapping, system_settings
-from ticketbridge.services.accounts import AccountError
-from ticketbridge.services.catalog import CatalogError
+from ticketbridge.services.accounts import users as accounts
+from ticketbridge.services.accounts.users import AccountError
+from ticketbridge.services.connections import mapping
+from ticketbridge.services.runs import catalog
+from ticketbridge.services.runs.catalog import CatalogError
+from ticketbridge.services.system import audit
+from ticketbridge.services.system import settings as system_settings
 from ticketbridge.storage.models import ApiToken, User
 from ticketbridge.storage.secrets import SecretUnreadable
 from ticketbridge.web.api.schemas import DayFilter, Id, Page

@@ -11,13 +11,13 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from ticketbridge.connectors.errors import ConnectorError
-from ticketbridge.services import catalog
 from ticketbridge.services.alerts import explain as explainer
 from ticketbridge.services.alerts import sources, views
 from ticketbridge.services.alerts.actions import AlertAction, act
 from ticketbridge.services.alerts.store import AlertError, AlertNotFound, CreateRule
-from ticketbridge.services.autotask_connection import IntegrationUnavailable
-from ticketbridge.services.ticket_store import TicketError
+from ticketbridge.services.connections.autotask import IntegrationUnavailable
+from ticketbridge.services.runs import catalog
+from ticketbridge.services.tickets.store import TicketError
 from ticketbridge.web.api.schemas import Id, IdFilter, IdForm, Page
 from ticketbridge.web.deps import (
     CsrfChecked,

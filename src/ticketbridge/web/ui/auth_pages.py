@@ -9,8 +9,10 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from ticketbridge.services import accounts, audit, user_sessions
-from ticketbridge.services.login_throttle import ThrottlePolicy
+from ticketbridge.services.accounts import sessions as user_sessions
+from ticketbridge.services.accounts import users as accounts
+from ticketbridge.services.accounts.login_throttle import ThrottlePolicy
+from ticketbridge.services.system import audit
 from ticketbridge.web.deps import CsrfChecked, Ctx, DbSession, sign_in, sign_out
 from ticketbridge.web.ui.templating import local_path, render
 

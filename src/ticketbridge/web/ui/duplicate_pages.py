@@ -10,9 +10,10 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from ticketbridge.services import runs, ticket_duplicates
+from ticketbridge.services.runs import records as runs
 from ticketbridge.services.runtime import Runtime
-from ticketbridge.services.ticket_store import TicketError
+from ticketbridge.services.tickets import duplicates as ticket_duplicates
+from ticketbridge.services.tickets.store import TicketError
 from ticketbridge.web.api.schemas import MAX_REMOTE_ID, Id
 from ticketbridge.web.deps import CsrfChecked, Ctx, DbSession, UiReviewer
 from ticketbridge.web.ui.templating import local_path, redirect

@@ -14,18 +14,15 @@ from fastapi.responses import HTMLResponse, Response
 from ticketbridge.connectors.errors import ConnectorError
 from ticketbridge.connectors.psa.base import CompanyPage
 from ticketbridge.core import resolve_policy
-from ticketbridge.services import (
-    autotask_connection,
-    catalog,
-    integration_checks,
-    integration_settings,
-    mapping,
-    reference,
-)
-from ticketbridge.services.accounts import Principal
-from ticketbridge.services.autotask_connection import IntegrationUnavailable
-from ticketbridge.services.integration_settings import InvalidIntegrationSettings
-from ticketbridge.services.mapping import MappingError
+from ticketbridge.services.accounts.users import Principal
+from ticketbridge.services.connections import autotask as autotask_connection
+from ticketbridge.services.connections import checks as integration_checks
+from ticketbridge.services.connections import mapping, reference
+from ticketbridge.services.connections import settings as integration_settings
+from ticketbridge.services.connections.autotask import IntegrationUnavailable
+from ticketbridge.services.connections.mapping import MappingError
+from ticketbridge.services.connections.settings import InvalidIntegrationSettings
+from ticketbridge.services.runs import catalog
 from ticketbridge.web.api.schemas import MAX_REMOTE_ID, Id
 from ticketbridge.web.deps import CsrfChecked, Ctx, DbSession, UiAdmin
 from ticketbridge.web.ui.templating import local_path, redirect, render

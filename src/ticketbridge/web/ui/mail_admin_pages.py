@@ -15,10 +15,13 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from ticketbridge.services import mail_polling, mail_source_check, mail_source_forms, mail_sources
-from ticketbridge.services.accounts import Principal
-from ticketbridge.services.mail_source_check import CheckResult
-from ticketbridge.services.mail_sources import SourceError, SourceInvalid, SourceView
+from ticketbridge.services.accounts.users import Principal
+from ticketbridge.services.mail import polling as mail_polling
+from ticketbridge.services.mail import source_check as mail_source_check
+from ticketbridge.services.mail import source_forms as mail_source_forms
+from ticketbridge.services.mail import sources as mail_sources
+from ticketbridge.services.mail.source_check import CheckResult
+from ticketbridge.services.mail.sources import SourceError, SourceInvalid, SourceView
 from ticketbridge.services.runtime import Runtime
 from ticketbridge.storage.models import MailSource
 from ticketbridge.storage.secrets import SecretUnreadable

@@ -17,11 +17,14 @@ from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ticketbridge.core.roles import Permission
-from ticketbridge.services import catalog, inbox, mail_view, runs
-from ticketbridge.services.accounts import Principal
-from ticketbridge.services.catalog import NotFound
-from ticketbridge.services.inbox import InboxError
-from ticketbridge.services.mail_intake import raw_bytes
+from ticketbridge.services.accounts.users import Principal
+from ticketbridge.services.mail import inbox
+from ticketbridge.services.mail import view as mail_view
+from ticketbridge.services.mail.inbox import InboxError
+from ticketbridge.services.mail.intake import raw_bytes
+from ticketbridge.services.runs import catalog
+from ticketbridge.services.runs import records as runs
+from ticketbridge.services.runs.catalog import NotFound
 from ticketbridge.storage.models import MailMessage
 from ticketbridge.web.api.mail import store, upload_form, uploaded_files
 from ticketbridge.web.api.schemas import MAX_ID, Id, Page

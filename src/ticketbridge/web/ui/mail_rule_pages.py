@@ -13,10 +13,11 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from ticketbridge.services import catalog, inbox
-from ticketbridge.services.accounts import Principal
-from ticketbridge.services.catalog import NotFound
-from ticketbridge.services.inbox import InboxError, MailNotFound
+from ticketbridge.services.accounts.users import Principal
+from ticketbridge.services.mail import inbox
+from ticketbridge.services.mail.inbox import InboxError, MailNotFound
+from ticketbridge.services.runs import catalog
+from ticketbridge.services.runs.catalog import NotFound
 from ticketbridge.web.api.schemas import MAX_ID, Id
 from ticketbridge.web.deps import CsrfChecked, Ctx, DbSession, UiAdmin
 from ticketbridge.web.ui.templating import redirect, render

@@ -10,7 +10,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ticketbridge.core.timezones import to_zone
-from ticketbridge.services import catalog, dashboard, run_pages, runs
+from ticketbridge.services.runs import catalog, dashboard
+from ticketbridge.services.runs import pages as run_pages
+from ticketbridge.services.runs import records as runs
 from ticketbridge.web.api.schemas import Id, IdFilter
 from ticketbridge.web.deps import Ctx, DbSession, UiReader, UiViewer
 from ticketbridge.web.ui import duplicate_pages, run_checks_pages, ticket_pages

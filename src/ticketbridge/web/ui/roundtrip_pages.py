@@ -14,7 +14,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from ticketbridge.connectors.errors import ConnectorError
-from ticketbridge.services.accounts import Principal
+from ticketbridge.services.accounts.users import Principal
 from ticketbridge.services.roundtrip import (
     RoundtripInputError,
     RoundtripNotFound,
@@ -25,7 +25,7 @@ from ticketbridge.services.roundtrip import (
     webhooks,
 )
 from ticketbridge.services.roundtrip.replay import replay
-from ticketbridge.services.ticket_store import TicketError
+from ticketbridge.services.tickets.store import TicketError
 from ticketbridge.web.api.schemas import MAX_ID, Id
 from ticketbridge.web.deps import CsrfChecked, Ctx, DbSession, UiAdmin
 from ticketbridge.web.ui.templating import redirect, render

@@ -20,7 +20,11 @@ from sqlalchemy.orm import Session
 
 from ticketbridge.core.roles import Permission, can
 from ticketbridge.core.run_order import QUEUE_ORDER, Sort, SortKey, may_undo_review
-from ticketbridge.services import catalog, run_checks, run_pages, run_review, runs
+from ticketbridge.services.runs import catalog
+from ticketbridge.services.runs import checks as run_checks
+from ticketbridge.services.runs import pages as run_pages
+from ticketbridge.services.runs import records as runs
+from ticketbridge.services.runs import review as run_review
 from ticketbridge.services.runtime import Runtime
 from ticketbridge.storage.models import Job, Run
 from ticketbridge.web.api.schemas import MAX_ID, IdField

@@ -17,7 +17,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from ticketbridge.core.run_order import LAST, Cursor, InvalidCursor, Sort, decode_cursor
 from ticketbridge.core.statuses import RunStatus
-from ticketbridge.services.runs import RunFilter
+from ticketbridge.services.runs.records import RunFilter
 from ticketbridge.web.api.schemas import EARLIEST_DAY, LATEST_DAY, MAX_ID, blank_is_none
 
 # Constraints sit on the inner type, so that they never see the None an empty value became.

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from ticketbridge.core.statuses import RunStatus
 from ticketbridge.core.timezones import to_zone, zone_names
-from ticketbridge.services import schedules
-from ticketbridge.services.schedules import ScheduleError
+from ticketbridge.services.runs import schedules
+from ticketbridge.services.runs.schedules import ScheduleError
 from ticketbridge.web.api.schemas import EARLIEST_DAY, LATEST_DAY, DayFilter, Id
 from ticketbridge.web.deps import CsrfChecked, Ctx, DbSession, UiReader, UiReviewer
 from ticketbridge.web.ui.templating import redirect, render, ui_zone

@@ -10,7 +10,8 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from ticketbridge.services import sso, user_sessions
+from ticketbridge.services.accounts import sessions as user_sessions
+from ticketbridge.services.accounts import sso
 from ticketbridge.settings import OidcProvider
 from ticketbridge.web.deps import Ctx, DbSession, UiAdmin, sign_in
 from ticketbridge.web.ui.auth_pages import login_form

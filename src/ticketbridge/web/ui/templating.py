@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from ticketbridge.core.roles import Permission, can
 from ticketbridge.core.timezones import to_zone
-from ticketbridge.services import system_settings
-from ticketbridge.services.accounts import Principal
+from ticketbridge.services.accounts.users import Principal
+from ticketbridge.services.system import settings as system_settings
 from ticketbridge.web.deps import csrf_token
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"

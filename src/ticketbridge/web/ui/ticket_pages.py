@@ -19,10 +19,11 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from ticketbridge.services import runs, ticketing
+from ticketbridge.services.runs import records as runs
 from ticketbridge.services.runtime import Runtime
-from ticketbridge.services.ticket_linking import COMPANY_MISMATCH
-from ticketbridge.services.ticket_store import LinkResult, TicketError
+from ticketbridge.services.tickets import ticketing
+from ticketbridge.services.tickets.linking import COMPANY_MISMATCH
+from ticketbridge.services.tickets.store import LinkResult, TicketError
 from ticketbridge.web.api.schemas import Id
 from ticketbridge.web.deps import (
     CsrfChecked,

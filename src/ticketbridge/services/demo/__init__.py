@@ -1,0 +1,1 @@
+"""The demo installation: deterministic sample customers, jobs, runs and mails."""

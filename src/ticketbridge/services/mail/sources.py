@@ -1,0 +1,385 @@
+"""Mail sources an admin configures: IMAP and Microsoft Graph mailboxes, the SMTP receiver.
+
+The config is stored as JSON without its secret; the secret (IMAP password, Graph client secret)
+is encrypted at rest with the installation's key and never rendered, logged or returned: views
+only say whether one is set. An update with an empty secret keeps the stored one, unless it
+points the source at another destination (core/secret_binding.py): then the stored secret is
+cleared, and the source polls nothing until a secret is entered for the new destination.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ticketbridge.connectors.errors import ConnectorConfigError
+from ticketbridge.connectors.registry import load
+from ticketbridge.core.names import problem
+from ticketbridge.core.secret_binding import changed_destination, fields_clearing_secret
+from ticketbridge.services.system import audit
+from ticketbridge.storage.models import MailSource
+from ticketbridge.storage.models.mail import SOURCE_KEY_LENGTH
+from ticketbridge.storage.secrets import SecretBox
+
+KINDS = ("imap", "graph", "smtp", "upload")
+POLLED = ("imap", "graph")
+# kind -> "module:Class"; the class carries its pydantic `Config` (habit 1 and 3).
+SOURCE_CLASSES: dict[str, str] = {
+    "imap": "ticketbridge.connectors.mail.imap:ImapSource",
+    "graph": "ticketbridge.connectors.mail.graph:GraphSource",
+}
+# Kinds whose config is validated by a connector model without being polled.
+CONFIG_CLASSES: dict[str, str] = {
+    **SOURCE_CLASSES,
+    "smtp": "ticketbridge.connectors.mail.smtp:SmtpReceiver",
+}
+SECRET_FIELDS = {"imap": "password", "graph": "client_secret"}
+# The settings that say where a source's secret goes and whose it is; a change of any of them
+# clears the stored secret unless a new one comes with it (core/secret_binding.py).
+# - IMAP: the password is sent to host:port (the effective port: 993 or 143 when none is set),
+#   over the channel `security` and `verify_tls` choose (switching to STARTTLS, or turning
+#   certificate checks off, changes who can read it), and belongs to `username`.
+# - Graph: the client secret is sent to `authority_url` for tokens that `graph_url` accepts; it
+#   belongs to the app `client_id` of `tenant_id`, and `mailbox` is what it is used to read (an
+#   app secret usually reads every mailbox of a tenant: pointing it at another one is a new use).
+# - SMTP and upload sources have no secret. Folders, batch sizes and timeouts bind nothing.
+SECRET_BINDING: dict[str, tuple[str, ...]] = {
+    "imap": ("host", "port", "security", "verify_tls", "username"),
+    "graph": ("tenant_id", "client_id", "mailbox", "authority_url", "graph_url"),
+}
+# Stands in for a kept secret while the rest of the config is validated.
+_PLACEHOLDER = "x" * 12
+# A connector's checks across fields (model validators) name no field: shown at this one.
+_CROSS_FIELD_CHECKS = {"loopback": "security", "processed folder": "processed_folder"}
+
+
+class SourceError(ValueError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    field: str
+    message: str
+
+
+class SourceInvalid(SourceError):
+    """Everything wrong with a source at once, each problem at its field."""
+
+    def __init__(self, problems: Sequence[FieldProblem]) -> None:
+        super().__init__(problems[0].field, "; ".join(f"{p.field}: {p.message}" for p in problems))
+        self.problems = list(problems)
+
+
+class SourceNotFound(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class SourceView:
+    """What the UI and the API may show: never the secret itself."""
+
+    id: int
+    kind: str
+    name: str
+    enabled: bool
+    config: dict[str, Any]
+    has_secret: bool
+    last_poll_at: datetime | None
+    last_success_at: datetime | None
+    last_error: str
+    fetched_count: int
+    stored_count: int
+    duplicate_count: int
+
+    @classmethod
+    def of(cls, source: MailSource) -> SourceView:
+        return cls(
+            id=source.id,
+            kind=source.kind,
+            name=source.name,
+            enabled=source.enabled,
+            config=dict(source.config or {}),
+            has_secret=bool(source.secret),
+            last_poll_at=source.last_poll_at,
+            last_success_at=source.last_success_at,
+            last_error=source.last_error,
+            fetched_count=source.fetched_count,
+            stored_count=source.stored_count,
+            duplicate_count=source.duplicate_count,
+        )
+
+
+def config_class(kind: str) -> type[BaseModel] | None:
+    """The connector's config model, or None for kinds without one (upload)."""
+    if kind not in CONFIG_CLASSES:
+        return None
+    try:
+        return load(kind, CONFIG_CLASSES).Config
+    except (ConnectorConfigError, ImportError, AttributeError) as exc:
+        raise SourceError("kind", f"mail sources of kind {kind!r} are not available") from exc
+
+
+def _problems_of(exc: ValidationError) -> list[FieldProblem]:
+    problems: list[FieldProblem] = []
+    for error in exc.errors():
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if error["type"] == "missing":
+            message = "required"
+        field = str(error["loc"][0]) if error["loc"] else ""
+        if not field:
+            field = next((f for k, f in _CROSS_FIELD_CHECKS.items() if k in message), "config")
+        if all(p.field != field for p in problems):  # one message a field is enough
+            problems.append(FieldProblem(field, message))
+    return problems
+
+
+def check_config(
+    kind: str, config: dict[str, Any], secret: str | None
+) -> tuple[dict[str, Any], list[FieldProblem]]:
+    """The config to store (only the settings given, the secret left out) and every problem
+    the connector's model finds, all at once."""
+    model = config_class(kind)
+    secret_field = SECRET_FIELDS.get(kind)
+    clean = {k: v for k, v in config.items() if k != secret_field}
+    if model is None:
+        return clean, []
+    values = {**clean, secret_field: secret or _PLACEHOLDER} if secret_field else clean
+    try:
+        checked = model.model_validate(values)
+    except ValidationError as exc:
+        return clean, _problems_of(exc)
+    dumped = checked.model_dump(mode="json", exclude={secret_field} if secret_field else None)
+    return {k: v for k, v in dumped.items() if k in clean}, []
+
+
+def _name_problem(session: Session, name: str, own_id: int | None = None) -> list[FieldProblem]:
+    try:
+        _check_name(session, name, own_id)
+    except SourceError as exc:
+        return [FieldProblem(exc.field, str(exc))]
+    return []
+
+
+def list_sources(session: Session) -> list[MailSource]:
+    return list(session.scalars(select(MailSource).order_by(MailSource.name)))
+
+
+def get_source(session: Session, source_id: int) -> MailSource:
+    source = session.get(MailSource, source_id)
+    if source is None:
+        raise SourceNotFound(f"mail source {source_id} does not exist")
+    return source
+
+
+def _check_name(session: Session, name: str, own_id: int | None = None) -> str:
+    """The name to store; refused when empty, too long, holding invisible or control characters,
+    or another source's name once normalised (core/names.py)."""
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise SourceError("name", "a name of 1 to 200 characters is required")
+    trouble = problem(name, key_length=SOURCE_KEY_LENGTH)
+    if trouble:
+        raise SourceError("name", trouble)
+    clash = session.scalar(
+        select(MailSource).where(MailSource.name_key == MailSource.key_for(name))
+    )
+    if clash is not None and clash.id != own_id:
+        raise SourceError("name", f"a mail source named {clash.name!r} exists already")
+    return name
+
+
+def _write_name(session: Session, source: MailSource, name: str) -> None:
+    """Add the source, or rename it, and write now: a source of the same name stored by a
+    concurrent request since our look-up is refused (422) instead of failing the commit (500).
+    Inside a savepoint, so a refusal leaves the session usable and the row unchanged."""
+    try:
+        with session.begin_nested():
+            if source in session:
+                source.name = name
+            else:
+                session.add(source)
+            session.flush()
+    except IntegrityError:
+        raise SourceError("name", f"a mail source named {name!r} exists already") from None
+
+
+def destination(kind: str, config: dict[str, Any]) -> dict[str, object]:
+    """The binding settings of a config, defaults filled in (a missing port is the port the
+    connector will use), for comparing before and after a change."""
+    binding = SECRET_BINDING.get(kind, ())
+    model = config_class(kind)
+    values: dict[str, object] = {name: config.get(name) for name in binding}
+    if model is None or not binding:
+        return values
+    try:
+        checked = model.model_validate({**config, SECRET_FIELDS[kind]: _PLACEHOLDER})
+    except ValidationError:
+        return values  # a stored config that no longer validates: compare what is there
+    values = {name: getattr(checked, name, None) for name in binding}
+    if "port" in values:
+        values["port"] = getattr(checked, "effective_port", values["port"])
+    return values
+
+
+def create_source(
+    session: Session,
+    box: SecretBox,
+    *,
+    kind: str,
+    name: str,
+    config: dict[str, Any],
+    secret: str | None,
+    enabled: bool = True,
+    actor: str,
+) -> MailSource:
+    if kind not in KINDS:
+        raise SourceError("kind", f"kind must be one of {', '.join(KINDS)}")
+    problems = _name_problem(session, name)
+    if kind in SECRET_FIELDS and not secret:
+        label = SECRET_FIELDS[kind].replace("_", " ")
+        problems.append(FieldProblem("secret", f"a {label} is required"))
+    clean, config_problems = check_config(kind, config, secret)
+    if problems or config_problems:
+        raise SourceInvalid(problems + config_problems)
+    source = MailSource(
+        kind=kind,
+        name=_check_name(session, name),
+        enabled=enabled,
+        config=clean,
+        secret=box.encrypt(secret) if secret and kind in SECRET_FIELDS else None,
+        last_error="",
+        fetched_count=0,
+        stored_count=0,
+        duplicate_count=0,
+    )
+    _write_name(session, source, source.name)
+    audit.record(
+        session,
+        actor=actor,
+        action="mail_source.create",
+        subject=f"mail source {source.id}",
+        details={"kind": kind, "name": source.name, "config": source.config},
+    )
+    return source
+
+
+def update_source(
+    session: Session,
+    box: SecretBox,
+    source_id: int,
+    *,
+    name: str | None = None,
+    config: dict[str, Any] | None = None,
+    secret: str | None = None,
+    enabled: bool | None = None,
+    actor: str,
+) -> MailSource:
+    """Change a source. `secret` None or "" keeps the stored secret, unless the change points
+    the source at another destination (SECRET_BINDING): then the stored secret is cleared and
+    an audit event says so."""
+    source = get_source(session, source_id)
+    changed: list[str] = []
+    cleared: tuple[str, ...] = ()
+    renamed = name is not None and name.strip() != source.name
+    problems = _name_problem(session, name, source.id) if name is not None and renamed else []
+    merged: dict[str, Any] | None = None
+    if config is not None:
+        merged, config_problems = check_config(source.kind, config, secret or None)
+        problems += config_problems
+    if problems:
+        raise SourceInvalid(problems)
+    if name is not None and renamed:
+        _write_name(session, source, _check_name(session, name, source.id))
+        changed.append("name")
+    if merged is not None and merged != source.config:
+        cleared = fields_clearing_secret(
+            destination(source.kind, source.config or {}),
+            destination(source.kind, merged),
+            SECRET_BINDING.get(source.kind, ()),
+            new_secret=bool(secret),
+        )
+        source.config = merged
+        # A different folder or mailbox makes the old watermark meaningless.
+        source.watermark = None
+        changed.append("config")
+    if secret and source.kind in SECRET_FIELDS:
+        source.secret = box.encrypt(secret)
+        changed.append("secret")
+    elif cleared and source.secret:
+        source.secret = None
+        changed.append("secret")
+        audit.record(
+            session,
+            actor=actor,
+            action="mail_source.secret_cleared",
+            subject=f"mail source {source.id}",
+            details={
+                "reason": "the destination changed and no new secret came with the change",
+                "fields": list(cleared),
+            },
+        )
+    if enabled is not None and enabled != source.enabled:
+        source.enabled = enabled
+        changed.append("enabled")
+    if changed:
+        audit.record(
+            session,
+            actor=actor,
+            action="mail_source.update",
+            subject=f"mail source {source.id}",
+            details={"changed": changed},
+        )
+    return source
+
+
+def delete_source(session: Session, source_id: int, *, actor: str) -> None:
+    """Stored mail stays (its source becomes empty)."""
+    source = get_source(session, source_id)
+    session.delete(source)
+    audit.record(
+        session,
+        actor=actor,
+        action="mail_source.delete",
+        subject=f"mail source {source_id}",
+        details={"name": source.name},
+    )
+
+
+def stored_secret_for(
+    box: SecretBox, source: MailSource | None, config: dict[str, Any]
+) -> str | None:
+    """The stored secret, for a connection test of `config` (a form not saved yet): only while
+    the config still points where the secret was entered for (core/secret_binding.py)."""
+    if source is None or not source.secret or source.kind not in SECRET_FIELDS:
+        return None
+    before = destination(source.kind, source.config or {})
+    after = destination(source.kind, config)
+    if changed_destination(before, after, SECRET_BINDING[source.kind]):
+        return None
+    return box.decrypt(source.secret)
+
+
+def connector_for(source: MailSource, box: SecretBox, **options: Any) -> Any:
+    """A connected-on-demand MailSource for a polled kind (imap, graph); `options` go to the
+    connector (tests inject the Graph emulator's client and a token provider)."""
+    if source.kind not in SOURCE_CLASSES:
+        raise SourceError("kind", f"a {source.kind} source is not polled")
+    cls = load(source.kind, SOURCE_CLASSES)
+    secret_field = SECRET_FIELDS[source.kind]
+    if not source.secret:
+        # Cleared by a change of destination (or never set): nothing is sent anywhere.
+        label = secret_field.replace("_", " ")
+        raise SourceError("secret", f"the {label} is not set: enter it for this source")
+    secret = box.decrypt(source.secret)
+    config = cls.Config.model_validate({**(source.config or {}), secret_field: secret})
+    return cls(config, **options)
