@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from prometheus_client import REGISTRY
 from sqlalchemy import Engine, event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -187,6 +188,62 @@ def test_a_callout_that_cannot_be_stored_is_answered_503_so_autotask_sends_it_ag
     assert send(base, callout).status_code == 200
     link = current(runtime, run_id)
     assert link is not None and link.state == LinkState.RESOLVED.value
+
+
+def hooks_counted() -> dict[str, float]:
+    """``ticketbridge_hooks_received_total`` of callouts so far, by outcome."""
+    return {
+        sample.labels["outcome"]: sample.value
+        for family in REGISTRY.collect()
+        for sample in family.samples
+        if sample.name == "ticketbridge_hooks_received_total"
+        and sample.labels["channel"] == "callout"
+    }
+
+
+def grown(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    return {k: v - before.get(k, 0.0) for k, v in after.items() if v != before.get(k, 0.0)}
+
+
+@pytest.mark.parametrize("refusals", [1, 2], ids=["stored-alone", "not-stored"])
+def test_a_callout_whose_batch_fails_to_commit_is_counted_once_by_its_final_outcome(
+    runtime: Runtime,
+    world: HookWorld,
+    clock: Clock,
+    db: sessionmaker[Session],
+    engine: Engine,
+    base: str,
+    refusals: int,
+) -> None:
+    [run_id] = add_runs(db, 1)
+    ticket_id = new_ticket(runtime, run_id)
+    make_callout(runtime, world)
+    clock.advance(minutes=1)
+    world.set_status(ticket_id, COMPLETE)
+    world.deliver()
+    [callout] = world.relay.requests
+    left = [refusals]  # the batch's insert, then (with 2) the insert of the request alone
+
+    def refuse_hook_rows(_c: Any, _cur: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO HOOK_REQUESTS") and left[0]:
+            left[0] -= 1
+            raise OperationalError(statement, {}, Exception("disk full"))
+
+    before = hooks_counted()
+    event.listen(engine, "before_cursor_execute", refuse_hook_rows)
+    try:
+        answer = send(base, callout)
+    finally:
+        event.remove(engine, "before_cursor_execute", refuse_hook_rows)
+
+    assert left == [0]
+    if refusals == 1:
+        assert answer.status_code == 200 and "could not be applied" in answer.text
+        assert [r.outcome for r in hook_requests(runtime, "callout")] == ["failed"]
+        assert grown(before, hooks_counted()) == {"failed": 1}
+    else:
+        assert answer.status_code == 503
+        assert grown(before, hooks_counted()) == {"not_stored": 1}
 
 
 def test_the_receiver_refuses_what_is_not_a_callout_before_storing_it(

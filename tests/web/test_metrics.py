@@ -39,7 +39,7 @@ from ticketbridge.web.metrics import metrics_app
 from ticketbridge.worker.tasks import TASKS
 
 ID_SEGMENT = re.compile(r"/\d+(/|$)")
-DEMO_MAILS = Path(demo_mail.__file__).parent / "demo_mails"
+DEMO_MAILS = Path(demo_mail.__file__).parent / "mails"
 TOKEN = "metrics-token-for-tests-0123456789"
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 

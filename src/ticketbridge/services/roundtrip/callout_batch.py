@@ -23,7 +23,8 @@ each in a savepoint of its own, so one bad ticket leaves only its own requests `
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -81,10 +82,17 @@ def receive_many(runtime: Runtime, calls: Sequence[tuple[str, Incoming]]) -> lis
             rows = _rows(batch, now)
             session.add_all(rows)
             session.commit()
-            return [_final(r, row) for r, row in zip(batch, _spread(batch, rows), strict=True)]
     except SQLAlchemyError:
         log.exception("callouts: a batch of %d and its changes could not be committed", len(batch))
-    return _store_alone(runtime, batch, now)
+        return _store_alone(runtime, batch, now)
+    _count(r.outcome for r in batch if _kept(r))
+    return [_final(r, row) for r, row in zip(batch, _spread(batch, rows), strict=True)]
+
+
+def _count(outcomes: Iterable[str]) -> None:
+    """The metric, once the batch's rows are committed: one increment per outcome."""
+    for outcome, times in Counter(outcomes).items():
+        hook_log.counted(callouts.CHANNEL, outcome, times)
 
 
 def _check(session: Session, runtime: Runtime, batch: list[Received]) -> None:
@@ -254,7 +262,9 @@ def _store_alone(runtime: Runtime, batch: list[Received], now: datetime) -> list
             session.commit()
     except SQLAlchemyError:
         log.exception("callouts: a batch of %d could not be stored", len(batch))
+        _count(hook_log.NOT_STORED for r in batch if _kept(r))
         return [STORE_FAILED if _kept(r) else NOT_FOUND for r in batch]
+    _count("failed" for _ in rows)
     failed = Answer(200, FAILED, "failed")
     return [
         NOT_FOUND if row is None else replace(failed, request_id=row.id)

@@ -4,6 +4,12 @@ A request is added to the session before it is authenticated or read, so whateve
 (a wrong password, a body we cannot read, a bug) it is still there to look at and to replay.
 Headers are kept minus the credentials (Authorization, Cookie); the webhook signature is not a
 secret and is kept. Nothing here commits.
+
+The metric ``ticketbridge_hooks_received_total`` counts each request once, by its final
+outcome: the callers call :func:`counted` after the transaction that stored the request
+committed, so a batch whose commit fails and is stored again as ``failed`` counts as
+``failed`` only, and a request that could not be stored at all (answered 503) as
+``not_stored``.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ OUTCOMES = (
     "unsupported",
     "failed",
 )
+NOT_STORED = "not_stored"  # the metric's outcome of a request answered 503: nothing was stored
 
 
 def kept_headers(headers: Mapping[str, str] | Any) -> dict[str, str]:
@@ -91,14 +98,18 @@ def finish(
     ticket_id: int | None = None,
     parsed: dict[str, Any] | None = None,
 ) -> None:
-    # Every callout and webhook handled passes here, whichever path stored it.
-    metrics.HOOKS_RECEIVED.labels(row.channel, outcome).inc()
     row.outcome = outcome
     row.error = error[:500] if error else None
     if ticket_id is not None:
         row.ticket_id = ticket_id
     if parsed is not None:
         row.parsed = parsed
+
+
+def counted(channel: str, outcome: str, times: int = 1) -> None:
+    """Count ``times`` requests of ``channel`` that ended as ``outcome``: once their rows are
+    committed (or, with :data:`NOT_STORED`, once storing them failed for good)."""
+    metrics.HOOKS_RECEIVED.labels(channel, outcome).inc(times)
 
 
 def get(session: Session, request_id: int) -> HookRequest | None:

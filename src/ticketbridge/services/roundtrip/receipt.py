@@ -89,7 +89,9 @@ def handle(
                 log.exception("%s %s: request %s could not be handled", channel, endpoint, row.id)
                 hook_log.finish(row, "failed", error=f"{type(exc).__name__}: {exc}"[:500])
                 answer = Answer(200, FAILED, "failed")
+            outcome = row.outcome
             session.commit()
+            hook_log.counted(channel, outcome)
             return replace(answer, request_id=row.id)
     except SQLAlchemyError:
         log.exception(
@@ -132,7 +134,9 @@ def _store_alone(
             row = _store(session, channel, endpoint, incoming, now)
             hook_log.finish(row, "failed", error="the database refused the changes it asked for")
             session.commit()
-            return Answer(200, FAILED, "failed", request_id=row.id)
     except SQLAlchemyError:
         log.exception("%s %s: the request could not be stored", channel, endpoint)
+        hook_log.counted(channel, hook_log.NOT_STORED)
         return STORE_FAILED
+    hook_log.counted(channel, "failed")
+    return Answer(200, FAILED, "failed", request_id=row.id)
