@@ -190,6 +190,45 @@ def test_a_callout_that_cannot_be_stored_is_answered_503_so_autotask_sends_it_ag
     assert link is not None and link.state == LinkState.RESOLVED.value
 
 
+def http_counted(method: str, status: int) -> float:
+    labels = {"method": method, "route": "/hooks/autotask/callouts/{name}", "status": str(status)}
+    return REGISTRY.get_sample_value("ticketbridge_http_requests_total", labels) or 0.0
+
+
+def test_callouts_get_a_request_id_and_a_line_in_the_http_metrics_by_template(
+    runtime: Runtime, world: HookWorld, clock: Clock, db: sessionmaker[Session], base: str
+) -> None:
+    [run_id] = add_runs(db, 1)
+    ticket_id = new_ticket(runtime, run_id)
+    make_callout(runtime, world)
+    clock.advance(minutes=1)
+    world.set_status(ticket_id, COMPLETE)
+    world.deliver()
+    [callout] = world.relay.requests
+    before = {(m, s): http_counted(m, s) for m, s in [("POST", 200), ("PUT", 405)]}
+
+    kept = callout.headers.copy()
+    kept["X-Request-ID"] = "lb-callout-0001"
+    answers = [
+        send(
+            base, httpx.Request(callout.method, callout.url, headers=kept, content=callout.content)
+        ),
+        send(base, callout),
+        httpx.put(base + "/hooks/autotask/callouts/autotask", content=b"id=1", timeout=30),
+    ]
+
+    assert [a.status_code for a in answers] == [200, 200, 405]
+    assert answers[0].headers["x-request-id"] == "lb-callout-0001"
+    generated = [a.headers["x-request-id"] for a in answers[1:]]
+    assert all(len(found) == 32 for found in generated) and generated[0] != generated[1]
+    assert http_counted("POST", 200) - before[("POST", 200)] == 2
+    assert http_counted("PUT", 405) - before[("PUT", 405)] == 1
+    duration = {"method": "POST", "route": "/hooks/autotask/callouts/{name}"}
+    assert (
+        REGISTRY.get_sample_value("ticketbridge_http_request_duration_seconds_count", duration) or 0
+    ) >= 2
+
+
 def hooks_counted() -> dict[str, float]:
     """``ticketbridge_hooks_received_total`` of callouts so far, by outcome."""
     return {

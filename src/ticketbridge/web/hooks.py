@@ -11,7 +11,9 @@ Callouts, which Autotask sends once per ticket change and again up to 10 times, 
 path: ``CalloutReceiver`` answers them before the app's middlewares (sessions, request limits)
 and hands them to the process's callout writer, which stores and applies them in
 batches, one transaction each (services/roundtrip/callout_writer.py). It keeps the same body
-cap as every /hooks route (``limits.HOOK_MAX_BYTES``). Webhooks go through the app, their
+cap as every /hooks route (``limits.HOOK_MAX_BYTES``), and, as web/observe.py gives every
+other request, an ``X-Request-ID`` (the caller's when sane) and a line in the HTTP metrics
+under the route template ``/hooks/autotask/callouts/{name}``. Webhooks go through the app, their
 services on a worker thread: the event loop only reads the body.
 """
 
@@ -19,17 +21,20 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from typing import Annotated
 
 import anyio.to_thread
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import PlainTextResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ticketbridge.services.roundtrip import Answer, Incoming, webhooks
 from ticketbridge.services.roundtrip.callout_writer import CalloutWriter
 from ticketbridge.services.roundtrip.prompt_fetch import HINTED, PromptFetch
 from ticketbridge.services.runtime import Runtime
+from ticketbridge.services.system import log_context
+from ticketbridge.web import observe
 from ticketbridge.web.limits import HOOK_MAX_BYTES
 from ticketbridge.web.security_headers import SecurityHeaders
 
@@ -37,6 +42,8 @@ router = APIRouter(prefix="/hooks/autotask", include_in_schema=False)
 CALLOUTS = "/hooks/autotask/callouts/"
 CALLOUT_NAME = re.compile(r"[A-Za-z0-9-]{1,50}")
 PLAIN = (b"content-type", b"text/plain; charset=utf-8")
+CALLOUT_ROUTE = CALLOUTS + "{name}"  # the HTTP metrics' route label of every callout
+REQUEST_ID = observe.HEADER.lower().encode("latin-1")
 RegistrationId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
@@ -90,9 +97,29 @@ class CalloutReceiver:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "") if scope["type"] == "http" else ""
         if path.startswith(CALLOUTS):
-            await self.answer(scope, receive, send)
+            await self._observed(scope, receive, send)
         else:
             await self.app(scope, receive, send)
+
+    async def _observed(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The answer with its request id, counted in the HTTP metrics (web/observe.py does
+        the same for every other request, after this receiver)."""
+        offered = next((v for k, v in scope["headers"] if k == REQUEST_ID), None)
+        request_id = log_context.accept_request_id(offered.decode("latin-1") if offered else None)
+        status = 500  # what the client gets when the answer fails before it starts
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"].append((REQUEST_ID, request_id.encode("latin-1")))
+            await send(message)
+
+        started = time.perf_counter()
+        try:
+            await self.answer(scope, receive, send_with_id)
+        finally:
+            observe.counted(scope["method"], CALLOUT_ROUTE, status, started)
 
     async def _callout(self, scope: Scope, receive: Receive, send: Send) -> None:
         name = scope["path"][len(CALLOUTS) :]

@@ -7,6 +7,8 @@ raw path (``/jobs/{job_id}``, not ``/jobs/7``), so that ids do not multiply the 
 no route matches counts as ``unmatched``.
 
 Pure ASGI middleware, outermost: it times the whole answer, streamed bodies included.
+Callouts are answered before it, by web/hooks.py's receiver, which gives them the same header
+and the same metrics (:func:`counted`) under their template ``/hooks/autotask/callouts/{name}``.
 """
 
 from __future__ import annotations
@@ -63,7 +65,11 @@ class Observe:
             with log_context.opened(context):
                 await self.app(scope, receive, send_with_id)
         finally:
-            method = scope["method"] if scope["method"] in _METHODS else "other"
-            route = context.route or "unmatched"
-            metrics.HTTP_REQUESTS.labels(method, route, str(status)).inc()
-            metrics.HTTP_DURATION.labels(method, route).observe(time.perf_counter() - started)
+            counted(scope["method"], context.route or "unmatched", status, started)
+
+
+def counted(method: str, route: str, status: int, started: float) -> None:
+    """One answered request in the HTTP metrics; ``started`` is its ``time.perf_counter()``."""
+    method = method if method in _METHODS else "other"
+    metrics.HTTP_REQUESTS.labels(method, route, str(status)).inc()
+    metrics.HTTP_DURATION.labels(method, route).observe(time.perf_counter() - started)
