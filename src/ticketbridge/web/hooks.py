@@ -19,7 +19,6 @@ services on a worker thread: the event loop only reads the body.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
 from typing import Annotated
@@ -137,7 +136,7 @@ class CalloutReceiver:
             return
         query = scope.get("query_string", b"").decode("latin-1")
         incoming = Incoming(scope["method"], query, headers, body)
-        answer = await asyncio.wrap_future(self.writer.submit(name, incoming))
+        answer = await self.writer.answer(name, incoming)
         await _plain(send, answer)
 
 

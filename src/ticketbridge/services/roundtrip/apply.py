@@ -142,18 +142,22 @@ def apply(
     announced: datetime | None = None,
     fetch_now: bool = True,
     rows: list[TicketLinkRow] | None = None,
+    hints: dict[int, TicketHint] | None = None,
 ) -> Applied:
     """Apply ``observation`` to every current link of its ticket. A hint (callout, webhook)
     also records what it announced (``announced``: its last activity or event time) and, with
     ``fetch_now``, asks for the confirming read. ``rows``: the ticket's current links, read by
-    a caller that holds the ticket's lock. Does not commit."""
+    a caller that holds the ticket's lock; ``hints``: the hint rows of such a caller's tickets,
+    complete for the tickets it has links of (a new one is added to it). Does not commit."""
     if rows is None:
         lock_ticket(session, observation.ticket_id)
         rows = linked_rows(session, observation.ticket_id)
     if not rows:
         return Applied("unknown_ticket")
     if observation.source.is_hint:
-        record_hint(session, observation.ticket_id, now, announced, fetch_now=fetch_now)
+        record_hint(
+            session, observation.ticket_id, now, announced, fetch_now=fetch_now, known=hints
+        )
     if observation.status_id is None and observation.status_label:
         observation = _with_status_id(observation, lists)
     changes: list[Change] = []
@@ -208,14 +212,20 @@ def record_hint(
     announced: datetime | None,
     *,
     fetch_now: bool = True,
+    known: dict[int, TicketHint] | None = None,
 ) -> TicketHint:
     """What a hint announced, and the read it asks for (the caller holds the ticket's lock).
     A copy of a hint already recorded (a retry) writes nothing: ``hints`` counts hints that
-    announced something new."""
-    hint = session.get(TicketHint, int(ticket_id))
+    announced something new. ``known``: the ticket's hint row when it has one, read under the
+    lock by a caller of many tickets; without it the row is read here (a ticket that has none
+    yet cost a query and a flush of the session each)."""
+    key = int(ticket_id)
+    hint = session.get(TicketHint, key) if known is None else known.get(key)
     if hint is None:
-        hint = TicketHint(ticket_id=int(ticket_id), last_hint_at=now, hints=0, fetch_attempts=0)
+        hint = TicketHint(ticket_id=key, last_hint_at=now, hints=0, fetch_attempts=0)
         session.add(hint)
+        if known is not None:
+            known[key] = hint
     newer = announced is not None and (
         hint.announced_activity is None or announced > hint.announced_activity
     )

@@ -161,12 +161,13 @@ def _apply_tickets(
     settings = config.state(session)
     lists = apply.status_lists(session)
     for ticket_id in ids:
+        rows = links.get(ticket_id, [])
         if not isolated:
-            _apply_ticket(session, by_ticket[ticket_id], links.get(ticket_id, []), now, lists)
+            _apply_ticket(session, by_ticket[ticket_id], rows, hints, now, lists)
             continue
         try:
             with session.begin_nested():
-                _apply_ticket(session, by_ticket[ticket_id], links.get(ticket_id, []), now, lists)
+                _apply_ticket(session, by_ticket[ticket_id], rows, hints, now, lists)
         except Exception as exc:
             log.exception("callouts: ticket %s could not be applied", ticket_id)
             for received in by_ticket[ticket_id]:
@@ -177,9 +178,9 @@ def _apply_tickets(
 
 def _linked(
     session: Session, ids: list[int]
-) -> tuple[dict[int, list[TicketLinkRow]], list[TicketHint]]:
-    """The current links of the batch's tickets (locked), and their hints into the identity
-    map."""
+) -> tuple[dict[int, list[TicketLinkRow]], dict[int, TicketHint]]:
+    """The current links of the batch's tickets (locked), and the hints of the linked ones by
+    ticket (a linked ticket missing there has none yet)."""
     found: dict[int, list[TicketLinkRow]] = {}
     for row in session.scalars(
         select(TicketLinkRow)
@@ -187,9 +188,10 @@ def _linked(
         .order_by(TicketLinkRow.id)
     ):
         found.setdefault(int(row.ticket_id or 0), []).append(row)
-    hints = []
+    hints: dict[int, TicketHint] = {}
     if found:
-        hints = list(session.scalars(select(TicketHint).where(TicketHint.ticket_id.in_(found))))
+        for hint in session.scalars(select(TicketHint).where(TicketHint.ticket_id.in_(found))):
+            hints[int(hint.ticket_id)] = hint
     return found, hints
 
 
@@ -197,6 +199,7 @@ def _apply_ticket(
     session: Session,
     received: list[Received],
     rows: list[TicketLinkRow],
+    hints: dict[int, TicketHint],
     now: datetime,
     lists: apply.StatusLists,
 ) -> None:
@@ -216,7 +219,7 @@ def _apply_ticket(
             )
             result = apply.apply(
                 session, observation, now=now, lists=lists, announced=signal.last_activity,
-                rows=rows,
+                rows=rows, hints=hints,
             )  # fmt: skip
             item.outcome = result.outcome
         else:  # a copy of a change already applied in this batch

@@ -6,15 +6,19 @@ answers each request once that transaction is committed. Nothing waits for a bat
 a lone callout goes at once, and under a burst the next batch is what arrived while the last
 one committed, so the batches grow with the load and the commits per callout shrink. A batch
 with a hint about a linked ticket calls ``on_hint`` (the prompt confirming read).
+
+A request waits on an asyncio future of its event loop (:meth:`CalloutWriter.answer`): the
+writer answers a batch's requests with one ``call_soon_threadsafe`` per loop, one wake-up of
+the loop per batch instead of one per request.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import queue
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future
 
 from ticketbridge.services.roundtrip import callout_batch
 from ticketbridge.services.roundtrip.prompt_fetch import HINTED
@@ -23,7 +27,7 @@ from ticketbridge.services.runtime import Runtime
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 200
-Call = tuple[str, Incoming, "Future[Answer]"]
+Call = tuple[str, Incoming, "asyncio.Future[Answer]"]
 
 
 class CalloutWriter:
@@ -34,15 +38,15 @@ class CalloutWriter:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    def submit(self, name: str, incoming: Incoming) -> Future[Answer]:
+    async def answer(self, name: str, incoming: Incoming) -> Answer:
         """The answer, once the callout was stored (and applied)."""
-        future: Future[Answer] = Future()
+        future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
         with self._lock:
             if self._thread is None:  # started on first use, and again after a stop
                 self._thread = threading.Thread(target=self._run, name="tb-callouts", daemon=True)
                 self._thread.start()
             self._queue.put((name, incoming, future))
-        return future
+        return await future
 
     def stop(self) -> None:
         """Answer what was handed over, then end the thread."""
@@ -82,5 +86,19 @@ class CalloutWriter:
             answers = [STORE_FAILED] * len(batch)
         if self.on_hint is not None and any(a.outcome in HINTED for a in answers):
             self.on_hint()  # before the answers: the read is on its way once Autotask hears
+        on_loops: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Answer], Answer]]] = {}
         for (_, _, future), answer in zip(batch, answers, strict=True):
+            on_loops.setdefault(future.get_loop(), []).append((future, answer))
+        for loop, answered in on_loops.items():
+            try:
+                loop.call_soon_threadsafe(_resolve, answered)
+            except RuntimeError:  # the loop is closed: nobody waits for these answers
+                log.warning("callouts: %d answers for a closed event loop", len(answered))
+
+
+def _resolve(answered: list[tuple[asyncio.Future[Answer], Answer]]) -> None:
+    """On the requests' loop: each waiting request gets its answer (one that gave up, say its
+    client left, is cancelled already)."""
+    for future, answer in answered:
+        if not future.done():
             future.set_result(answer)
