@@ -17,6 +17,7 @@ import uvicorn
 
 from ticketbridge.cli import logs
 from ticketbridge.cli.common import console, fail, open_runtime
+from ticketbridge.connectors import metrics
 from ticketbridge.connectors.errors import ConnectorError
 from ticketbridge.core.roles import Role
 from ticketbridge.services.accounts import users as accounts
@@ -163,6 +164,7 @@ def worker(concurrency: int = typer.Option(2, min=1)) -> None:
         runner.work(concurrency=concurrency)
     finally:
         stop_metrics()
+        metrics.process_ended(runtime.settings.metrics_multiproc_dir)
 
 
 @dataclass

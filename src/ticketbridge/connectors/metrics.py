@@ -12,11 +12,14 @@ Several processes (``serve --workers N``, ``ticketbridge worker`` next to ``serv
 their figures through prometheus-client's multiprocess mode: each process writes its values to
 files in ``PROMETHEUS_MULTIPROC_DIR`` and the process answering a scrape adds them up.
 prometheus-client reads that variable when it is first imported, so it must be set in the
-environment before the process starts (the serve command sets it for its workers).
+environment before the process starts (the serve command sets it for its workers). A process
+that ends forgets its live gauges there (:func:`process_ended`); its counters stay, so the
+totals keep what it counted.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -31,7 +34,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from prometheus_client.registry import Collector
 
 __all__ = ["CONTENT_TYPE_LATEST", "exposition"]
@@ -139,3 +142,10 @@ def exposition(extra: Iterable[Collector] = (), *, multiprocess_dir: Path | None
     for collector in extra:
         scraped.register(collector)
     return body + generate_latest(scraped)
+
+
+def process_ended(multiprocess_dir: Path | None) -> None:
+    """This process ends: remove its live gauges' file (PSA requests in flight) from the
+    multiprocess directory, as prometheus-client asks, or the sum would keep them forever."""
+    if multiprocess_dir is not None:
+        mark_process_dead(os.getpid(), str(multiprocess_dir))

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from starlette.middleware.sessions import SessionMiddleware
 
 from ticketbridge import __version__
+from ticketbridge.connectors import metrics
 from ticketbridge.services.roundtrip.callout_writer import CalloutWriter
 from ticketbridge.services.roundtrip.prompt_fetch import PromptFetch
 from ticketbridge.services.runtime import Runtime, build_runtime
@@ -75,6 +76,7 @@ def create_app(
             actions.shutdown()
             callouts.stop()
             prompt_fetch.stop()
+            metrics.process_ended(ctx.settings.metrics_multiproc_dir)  # serve --workers N
 
     app = FastAPI(
         title="ticketbridge",

@@ -6,7 +6,8 @@ events in their ``request_id`` column. The metrics count requests by route templ
 raw path (``/jobs/{job_id}``, not ``/jobs/7``), so that ids do not multiply the series; a path
 no route matches counts as ``unmatched``.
 
-Pure ASGI middleware, outermost: it times the whole answer, streamed bodies included.
+Pure ASGI middleware, outermost: it times the whole answer, streamed bodies included, and
+counts it as its last body chunk is handed on.
 Callouts are answered before it, by web/hooks.py's receiver, which gives them the same header
 and the same metrics (:func:`counted`) under their template ``/hooks/autotask/callouts/{name}``.
 """
@@ -52,12 +53,18 @@ class Observe:
         request_id = log_context.accept_request_id(Headers(scope=scope).get(HEADER))
         context = LogContext(request_id=request_id, scope=scope, templates=self.templates(scope))
         status = 500  # what the client gets when the app fails before answering
+        done = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, done
             if message["type"] == "http.response.start":
                 status = message["status"]
                 MutableHeaders(scope=message)[HEADER] = request_id
+            elif not message.get("more_body", False) and not done:
+                # Counted before the last of the body goes out: a client holding a whole
+                # answer finds it in the next scrape, whichever process answers that.
+                done = True
+                counted(scope["method"], context.route or "unmatched", status, started)
             await send(message)
 
         started = time.perf_counter()
@@ -65,7 +72,8 @@ class Observe:
             with log_context.opened(context):
                 await self.app(scope, receive, send_with_id)
         finally:
-            counted(scope["method"], context.route or "unmatched", status, started)
+            if not done:  # no answer, or its body never ended
+                counted(scope["method"], context.route or "unmatched", status, started)
 
 
 def counted(method: str, route: str, status: int, started: float) -> None:
