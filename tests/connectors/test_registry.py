@@ -8,6 +8,7 @@ from ticketbridge.connectors import registry
 from ticketbridge.connectors.errors import ConnectorConfigError
 from ticketbridge.connectors.psa.autotask.connector import AutotaskConfig, AutotaskConnector
 from ticketbridge.connectors.psa.base import PsaConnector
+from ticketbridge.connectors.psa.capabilities import TicketFieldLengths
 
 
 def test_autotask_kind_loads_the_connector_class() -> None:
@@ -27,3 +28,31 @@ def test_autotask_connector_implements_the_protocol() -> None:
     config = AutotaskConfig(username="u@example.com", secret="x" * 8, integration_code="CODE")
     with AutotaskConnector(config) as connector:
         assert isinstance(connector, PsaConnector)
+
+
+def test_a_kind_s_capabilities_load_by_name_and_a_missing_one_is_a_config_error() -> None:
+    from ticketbridge.connectors.psa.autotask import roundtrip
+    from ticketbridge.connectors.psa.autotask.client import AutotaskCache
+
+    assert registry.config_model("autotask") is AutotaskConfig
+    assert registry.roundtrip("autotask") is roundtrip
+    assert isinstance(registry.new_cache("autotask"), AutotaskCache)
+    with pytest.raises(ConnectorConfigError, match="offers no roundtrip"):
+        registry.roundtrip("jira")
+
+
+def test_a_kind_without_ticket_fields_or_page_gets_unknown_lengths_and_no_link() -> None:
+    assert registry.ticket_fields("jira")(object()) == TicketFieldLengths()
+    assert registry.ticket_url("jira")(object(), 7) is None
+
+
+def test_autotask_governor_keys_are_by_lookup_host_user_and_code() -> None:
+    config = AutotaskConfig(
+        environment="custom",
+        api_host="https://WebServices5.Autotask.net/ATServicesRest/V1.0",
+        username="U@Example.com",
+        secret="x" * 8,
+        integration_code="CODE",
+    )
+    key = registry.governor_key("autotask")(config)
+    assert key == ("https://webservices5.autotask.net", "u@example.com", "CODE")

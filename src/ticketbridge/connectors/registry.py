@@ -1,26 +1,94 @@
 """Connector kinds and where their classes live, imported only when used.
 
 The key is the integration's one name (habit 1): registry key, module, stored value, URL segment.
+
+Services reach a PSA through this module alone: :func:`load` gives the kind's connector class
+(its ``Config`` is the kind's config model), and :func:`capability` the kind's extras beyond
+the PsaConnector protocol, named in ``connectors/psa/capabilities.py``. Nothing here imports a
+connector until it is asked for, so services never depend on a concrete one.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib import import_module
-from typing import Any
+from typing import Any, cast
+
+from pydantic import BaseModel
 
 from ticketbridge.connectors.errors import ConnectorConfigError
+from ticketbridge.connectors.psa.capabilities import RoundTripRemote, TicketFieldLengths
 
 PSA_CONNECTORS: dict[str, str] = {
     "autotask": "ticketbridge.connectors.psa.autotask.connector:AutotaskConnector",
     "jira": "ticketbridge.connectors.psa.jira.connector:JiraConnector",
 }
 
+# Each kind's capabilities beyond the protocol: name -> "module:attribute" (or a module).
+_AUTOTASK = "ticketbridge.connectors.psa.autotask"
+PSA_CAPABILITIES: dict[str, dict[str, str]] = {
+    "autotask": {
+        "cache": f"{_AUTOTASK}.client:AutotaskCache",
+        "governor_key": f"{_AUTOTASK}.capabilities:governor_key",
+        "ticket_fields": f"{_AUTOTASK}.capabilities:ticket_fields",
+        "ticket_url": f"{_AUTOTASK}.capabilities:ticket_url",
+        "roundtrip": f"{_AUTOTASK}.roundtrip",
+    },
+}
+
+
+def _resolve(path: str) -> Any:
+    module_name, _, attribute = path.partition(":")
+    module = import_module(module_name)
+    return getattr(module, attribute) if attribute else module
+
 
 def load(kind: str, registry: dict[str, str] | None = None) -> Any:
     """The class registered for ``kind``."""
     table = PSA_CONNECTORS if registry is None else registry
     try:
-        module_name, _, attribute = table[kind].partition(":")
+        path = table[kind]
     except KeyError:
         raise ConnectorConfigError(f"Unknown connector kind: {kind!r}.") from None
-    return getattr(import_module(module_name), attribute)
+    return _resolve(path)
+
+
+def config_model(kind: str) -> type[BaseModel]:
+    """The kind's per-connection config model (its connector's nested ``Config``)."""
+    return cast(type[BaseModel], load(kind).Config)
+
+
+def capability(kind: str, name: str) -> Any:
+    """The kind's capability ``name``; ConnectorConfigError when the kind has none."""
+    try:
+        path = PSA_CAPABILITIES.get(kind, {})[name]
+    except KeyError:
+        raise ConnectorConfigError(f"The {kind!r} connector offers no {name}.") from None
+    return _resolve(path)
+
+
+def new_cache(kind: str) -> object:
+    """A fresh per-process cache for the kind's connectors."""
+    return capability(kind, "cache")()
+
+
+def governor_key(kind: str) -> Callable[[Any], tuple[str, ...]]:
+    return cast(Callable[[Any], tuple[str, ...]], capability(kind, "governor_key"))
+
+
+def ticket_fields(kind: str) -> Callable[[Any], TicketFieldLengths]:
+    """The kind's ticket field lengths; all unknown for a kind that does not declare them."""
+    if "ticket_fields" not in PSA_CAPABILITIES.get(kind, {}):
+        return lambda connector: TicketFieldLengths()
+    return cast(Callable[[Any], TicketFieldLengths], capability(kind, "ticket_fields"))
+
+
+def ticket_url(kind: str) -> Callable[[Any, int], str | None]:
+    """The kind's ticket page; None for a kind that does not declare one."""
+    if "ticket_url" not in PSA_CAPABILITIES.get(kind, {}):
+        return lambda connector, ticket_id: None
+    return cast(Callable[[Any, int], str | None], capability(kind, "ticket_url"))
+
+
+def roundtrip(kind: str) -> RoundTripRemote:
+    return cast(RoundTripRemote, capability(kind, "roundtrip"))

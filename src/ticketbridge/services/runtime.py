@@ -10,8 +10,8 @@ import httpx
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from ticketbridge.connectors import registry
 from ticketbridge.connectors.governor import Governors
-from ticketbridge.connectors.psa.autotask.client import AutotaskCache
 from ticketbridge.settings import Settings, resolve_secret_key
 from ticketbridge.storage.db import make_engine, make_session_factory
 from ticketbridge.storage.models import utcnow
@@ -28,12 +28,20 @@ class Runtime:
     # Outbound PSA traffic goes through this transport when set (tests mount an emulator here);
     # otherwise connectors open real connections.
     psa_transport: httpx.BaseTransport | None = None
-    # Zone and field metadata shared by every connector of this process: without it each
-    # operation would pay for a zone lookup.
-    autotask_cache: AutotaskCache = field(default_factory=AutotaskCache)
+    # Each PSA kind's cache shared by every connector of this process (Autotask: zone and field
+    # metadata; without it each operation would pay for a zone lookup), by kind: psa_cache().
+    psa_caches: dict[str, object] = field(default_factory=dict)
     # The request governor of each Autotask connection (3 in flight per endpoint, the hour's
     # budget, priorities), shared the same way: a governor per connector would limit nothing.
     autotask_governors: Governors = field(default_factory=Governors)
+
+    def psa_cache(self, kind: str) -> object:
+        """The process's cache for ``kind``'s connectors, made by the registry on first use."""
+        found = self.psa_caches.get(kind)
+        if found is None:
+            # setdefault keeps the first of two threads' caches for both.
+            found = self.psa_caches.setdefault(kind, registry.new_cache(kind))
+        return found
 
     @property
     def secret_box(self) -> SecretBox:

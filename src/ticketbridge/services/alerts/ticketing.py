@@ -132,7 +132,9 @@ def settle(runtime: Runtime, alert_id: int, *, actor: str) -> AlertOutcome:
                 ) from None
             if found:
                 return _finish(runtime, alert_id, found[0], actor, searched=True)
-            limit = getattr(autotask.connector.config, "create_timeout_seconds", None)
+            limit = getattr(
+                getattr(autotask.connector, "config", None), "create_timeout_seconds", None
+            )
             timing = create_timing(runtime, float(limit) if limit else None)
     step = create_progress.next_step(progress, runtime.clock(), timing)
     if step is Step.WAIT:

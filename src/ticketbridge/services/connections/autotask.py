@@ -8,7 +8,10 @@ For ticket work (and anything else that talks to Autotask)::
 
     with autotask_connection.active(runtime, session, priority=Priority.OPERATOR) as autotask:
         autotask.settings.base_url, autotask.defaults   # effective settings
-        autotask.connector.create_ticket(...)           # a ready AutotaskConnector
+        autotask.connector.create_ticket(...)           # a ready PsaConnector of the kind
+
+The connector class, its config model and the kind's extras (its cache, governor key) come from
+``connectors/registry.py`` by the kind's name; this module imports no concrete connector.
 
 Every connector of one connection shares the process's request governor
 (``connectors/governor.py``); ``priority`` says where its requests queue and how long they may
@@ -27,11 +30,11 @@ import httpx
 from pydantic import SecretStr, ValidationError
 from sqlalchemy.orm import Session
 
+from ticketbridge.connectors import registry
 from ticketbridge.connectors.errors import ConnectorConfigError
 from ticketbridge.connectors.governor import EndpointLoad, Governor, GovernorState
 from ticketbridge.connectors.http import RetryPolicy
-from ticketbridge.connectors.psa.autotask.connector import AutotaskConfig, AutotaskConnector
-from ticketbridge.connectors.psa.autotask.zone import Environment, lookup_host
+from ticketbridge.connectors.psa.base import PsaConnector
 from ticketbridge.core.psa_governor import Priority, paused
 from ticketbridge.core.ticket_fields import TicketDefaults
 from ticketbridge.services.connections.settings import KIND, SUBJECT, AutotaskSettings, load
@@ -63,14 +66,14 @@ class IntegrationNotConfigured(IntegrationUnavailable):
 @dataclass(frozen=True)
 class ActiveAutotask:
     settings: AutotaskSettings
-    connector: AutotaskConnector
+    connector: PsaConnector
 
     @property
     def defaults(self) -> TicketDefaults:
         return self.settings.defaults
 
 
-def connector_config(session: Session, box: SecretBox) -> tuple[AutotaskSettings, AutotaskConfig]:
+def connector_config(session: Session, box: SecretBox) -> tuple[AutotaskSettings, Any]:
     """The effective settings and the connector's Config; refuses while disabled."""
     row = session.get(IntegrationSetting, KIND)
     stored = load(session)
@@ -84,7 +87,7 @@ def connector_config(session: Session, box: SecretBox) -> tuple[AutotaskSettings
         raise IntegrationNotConfigured(str(exc)) from None
     settings = stored.settings
     try:
-        config = AutotaskConfig(
+        config = registry.config_model(KIND)(
             environment=settings.environment,
             api_host=settings.api_host,
             username=settings.username,
@@ -100,12 +103,9 @@ def connector_config(session: Session, box: SecretBox) -> tuple[AutotaskSettings
     return settings, config
 
 
-def governor(runtime: Runtime, config: AutotaskConfig) -> Governor:
+def governor(runtime: Runtime, config: Any) -> Governor:
     """The process's governor for this connection."""
-    key = _connection_key(
-        config.environment, config.api_host, config.username, config.integration_code
-    )
-    return runtime.autotask_governors.get(key)
+    return runtime.autotask_governors.get(registry.governor_key(KIND)(config))
 
 
 @dataclass(frozen=True)
@@ -148,24 +148,10 @@ def usage(runtime: Runtime, session: Session) -> Usage | None:
     if not settings.enabled:
         return None
     try:
-        key = _connection_key(
-            settings.environment, settings.api_host, settings.username, settings.integration_code
-        )
+        key = registry.governor_key(KIND)(settings)
     except ConnectorConfigError:
         return None
     return Usage.of(runtime.autotask_governors.get(key).state())
-
-
-def _connection_key(
-    environment: Environment, api_host: str | None, username: str, integration_code: str
-) -> tuple[str, str, str]:
-    # Thread limits are per tracking identifier, the budget per database, which the lookup
-    # host and the API user lead to.
-    return (
-        lookup_host(environment, api_host).lower(),
-        username.strip().lower(),
-        integration_code.strip(),
-    )
 
 
 # A person waits on operator work: a throttled Autotask is answered at once ("try again in N
@@ -196,13 +182,13 @@ def active(
     )
     try:
         # Log lines written while the connector is in use name the connection.
-        with log_context.connection(AutotaskConnector.kind):
+        with log_context.connection(KIND):
             yield ActiveAutotask(
                 settings,
-                AutotaskConnector(
+                registry.load(KIND)(
                     config,
                     http_client=http,
-                    cache=runtime.autotask_cache,
+                    cache=runtime.psa_cache(KIND),
                     retry=retry or (OPERATOR_RETRY if priority is Priority.OPERATOR else None),
                     governor=governor(runtime, config),
                     priority=priority,

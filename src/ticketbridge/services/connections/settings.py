@@ -29,6 +29,8 @@ from ticketbridge.services.system import audit
 from ticketbridge.storage.models import IntegrationSetting, ReferenceValue
 from ticketbridge.storage.secrets import SecretBox
 
+# The kind of the one PSA connection: its settings row, and the kind stored on mappings and
+# ticket links (the registry's key, connectors/registry.py).
 KIND = "autotask"
 SUBJECT = "integration autotask"
 ENVIRONMENTS = ("production", "sandbox", "custom")

@@ -34,8 +34,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ticketbridge.connectors import registry
 from ticketbridge.connectors.errors import ConnectorError
-from ticketbridge.connectors.psa.autotask import roundtrip as remote
+from ticketbridge.connectors.psa.capabilities import RequestCount, TicketActivity
 from ticketbridge.core import ticket_links as link_rules
 from ticketbridge.core.psa_governor import Priority
 from ticketbridge.core.ticket_links import LinkOrigin, LinkState
@@ -103,9 +104,7 @@ def linked_ticket_ids(session: Session) -> set[int]:
     }
 
 
-def _observation(
-    activity: remote.TicketActivity, source: Source, names: dict[int, str]
-) -> Observation:
+def _observation(activity: TicketActivity, source: Source, names: dict[int, str]) -> Observation:
     by = activity.completed_by_resource_id
     return Observation(
         ticket_id=activity.id,
@@ -118,7 +117,7 @@ def _observation(
     )
 
 
-def _completers(found: Iterable[remote.TicketActivity]) -> list[int]:
+def _completers(found: Iterable[TicketActivity]) -> list[int]:
     return sorted(
         {a.completed_by_resource_id for a in found if a.completed_by_resource_id is not None}
     )
@@ -139,10 +138,11 @@ def poll(runtime: Runtime) -> PollResult | None:
         session.flush()
         poll_id = row.id
         linked = linked_ticket_ids(session)
-        counter = remote.RequestCount()
+        counter = RequestCount()
         result = PollResult()
         try:
             with connect(runtime, session, priority=Priority.ROUNDTRIP) as autotask:
+                remote = registry.roundtrip(autotask.connector.kind)
                 changed = remote.changed_since(autotask.connector, since, counter)
                 mine = [a for a in changed if a.id in linked]
                 names = remote.resource_names(autotask.connector, _completers(mine), counter)
@@ -180,7 +180,7 @@ def _announced(session: Session, ids: list[int]) -> dict[int, datetime]:
 
 def _count(
     result: PollResult,
-    activity: remote.TicketActivity,
+    activity: TicketActivity,
     previous: datetime | None,
     own: int | None,
     told: datetime | None,
@@ -260,9 +260,10 @@ def fetch_hinted(runtime: Runtime) -> FetchResult | None:
         result = FetchResult(fetched=len(ids))
         if not ids:
             return result
-        counter = remote.RequestCount()
+        counter = RequestCount()
         try:
             with connect(runtime, session, priority=Priority.ROUNDTRIP) as autotask:
+                remote = registry.roundtrip(autotask.connector.kind)
                 found = remote.get_activity(autotask.connector, ids, counter)
                 names = remote.resource_names(
                     autotask.connector, _completers(found.values()), counter

@@ -28,8 +28,9 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ticketbridge.connectors import registry
 from ticketbridge.connectors.errors import ConnectorError, RemoteNotFound
-from ticketbridge.connectors.psa.autotask import roundtrip as remote
+from ticketbridge.connectors.psa.capabilities import RemoteWebhook, RequestCount
 from ticketbridge.core.callouts import CalloutUnreadable
 from ticketbridge.core.psa_governor import Priority
 from ticketbridge.core.ticket_links import LinkOrigin
@@ -101,9 +102,10 @@ def register(
         )
         registration_id = row.id
         session.commit()
-        counter = remote.RequestCount()
+        counter = RequestCount()
         try:
             with connect(runtime, session, priority=Priority.ROUNDTRIP) as autotask:
+                remote = registry.roundtrip(autotask.connector.kind)
                 own = excluded_resource_id or remote.find_own_resource(
                     autotask.connector, created, counter
                 )
@@ -165,9 +167,10 @@ def refresh(runtime: Runtime) -> int:
         )
         if not rows:
             return 0
-        seen: dict[int, remote.RemoteWebhook | None] = {}
+        seen: dict[int, RemoteWebhook | None] = {}
         errors: dict[int, str] = {}
         with connect(runtime, session, priority=Priority.ROUNDTRIP) as autotask:
+            remote = registry.roundtrip(autotask.connector.kind)
             for row in rows:
                 try:
                     seen[row.id] = remote.get_webhook(autotask.connector, int(row.remote_id or 0))
@@ -186,7 +189,7 @@ def refresh(runtime: Runtime) -> int:
             elif not found.active:
                 if row.state != "deactivated":
                     row.deactivated_at = row.deactivated_at or now
-                    _audit(session, "autotask", "deactivated", row)
+                    _audit(session, apply.ACTOR, "deactivated", row)
                 row.state = "deactivated"
             else:
                 row.state = "ready" if found.ready else "not_ready"
@@ -205,6 +208,7 @@ def remove(runtime: Runtime, registration_id: int, *, actor: str) -> WebhookRegi
         if remote_id is not None:
             try:
                 with connect(runtime, session, priority=Priority.OPERATOR) as autotask:
+                    remote = registry.roundtrip(autotask.connector.kind)
                     remote.delete_webhook(autotask.connector, int(remote_id))
             except ConnectorError as exc:
                 session.rollback()
@@ -297,7 +301,7 @@ def record_deactivation(
     registration.state = "deactivated"
     registration.deactivated_at = registration.deactivated_at or now
     _error(registration, "Autotask deactivated the webhook (repeated failed deliveries)", now)
-    _audit(session, "autotask", "deactivated", registration)
+    _audit(session, apply.ACTOR, "deactivated", registration)
     hook_log.finish(row, "recorded")
     return Answer(200, "recorded", "recorded")
 

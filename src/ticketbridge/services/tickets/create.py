@@ -88,7 +88,7 @@ def create_timing(runtime: Runtime, create_timeout: float | None = None) -> Crea
 
 
 def _create_timeout(autotask: ActiveAutotask) -> float | None:
-    timeout = getattr(autotask.connector.config, "create_timeout_seconds", None)
+    timeout = getattr(getattr(autotask.connector, "config", None), "create_timeout_seconds", None)
     return float(timeout) if timeout else None
 
 

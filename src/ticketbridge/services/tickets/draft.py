@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from ticketbridge.connectors.errors import ConnectorError
-from ticketbridge.connectors.psa.autotask import picklists
+from ticketbridge.connectors import registry
 from ticketbridge.core import ticket_content
 from ticketbridge.core.statuses import RunStatus
 from ticketbridge.services.connections.autotask import ActiveAutotask
@@ -49,11 +48,8 @@ def compose(
     autotask: ActiveAutotask, facts: ticket_content.RunFacts, zone: str
 ) -> ticket_content.TicketContent:
     settings = autotask.settings
-    try:
-        # Field lengths from the metadata (cached for a day, so no request in the usual case).
-        meta = autotask.connector.client.fields("Tickets")
-    except ConnectorError:
-        meta = {}
+    # The kind's field lengths (Autotask: from its metadata, cached for a day).
+    lengths = registry.ticket_fields(autotask.connector.kind)(autotask.connector)
     return ticket_content.compose_ticket(
         facts,
         ticket_content.ContentSettings(
@@ -62,8 +58,8 @@ def compose(
             ui_timezone=zone,
             title_prefix=settings.title_prefix,
             max_listed_objects=settings.max_listed_objects,
-            title_max_length=picklists.field_length(meta, "title"),
-            description_max_length=picklists.field_length(meta, "description"),
-            external_id_max_length=picklists.field_length(meta, "externalID"),
+            title_max_length=lengths.title,
+            description_max_length=lengths.description,
+            external_id_max_length=lengths.external_id,
         ),
     )

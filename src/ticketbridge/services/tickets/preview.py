@@ -29,7 +29,7 @@ from ticketbridge.core.statuses import RunStatus
 from ticketbridge.core.ticket_content import check_base_url
 from ticketbridge.core.ticket_links import Action, IntegrationMode, LinkState, RunContext
 from ticketbridge.services.connections import mapping, reference
-from ticketbridge.services.connections.settings import AutotaskSettings
+from ticketbridge.services.connections.settings import KIND, AutotaskSettings
 from ticketbridge.services.runs import records as runs
 from ticketbridge.services.runtime import Runtime
 from ticketbridge.services.system import settings as system_settings
@@ -38,8 +38,6 @@ from ticketbridge.services.tickets import store
 from ticketbridge.services.tickets.psa import connect, current_settings, mode_of
 from ticketbridge.services.tickets.store import TicketActionRefused, TicketError
 from ticketbridge.storage.models import CompanyMappingRow, Customer, Job, Run
-
-KIND = "autotask"
 
 
 def mapping_url(customer_id: int) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from ticketbridge.connectors import registry
 from ticketbridge.connectors.errors import (
     ConnectorAuthError,
     ConnectorConfigError,
@@ -40,8 +41,6 @@ from ticketbridge.services.tickets.store import (
     TicketError,
 )
 
-# Autotask's documented deep link into a ticket, relative to the zone's webUrl.
-TICKET_PATH = "Autotask/AutotaskExtend/ExecuteCommand.aspx?Code=OpenTicketDetail&TicketID={id}"
 # Page views validate with one short try: a slow Autotask must not hold the page.
 QUICK_TIMEOUT_SECONDS = 5.0
 
@@ -85,11 +84,8 @@ def connect(
 
 
 def ticket_url(autotask: ActiveAutotask, ticket_id: int) -> str | None:
-    """The ticket's page in Autotask, from the zone's webUrl (cached with the zone)."""
-    zone, _ = autotask.connector.client.zone()
-    if not zone.web_url:
-        return None
-    return zone.web_url.rstrip("/") + "/" + TICKET_PATH.format(id=int(ticket_id))
+    """The ticket's page in the PSA (Autotask: from the zone's webUrl, cached with the zone)."""
+    return registry.ticket_url(autotask.connector.kind)(autotask.connector, ticket_id)
 
 
 def unavailable(exc: IntegrationUnavailable) -> TicketError:

@@ -21,10 +21,9 @@ from sqlalchemy.orm import Session
 from ticketbridge.connectors import metrics
 from ticketbridge.core.create_progress import CreatePhase, CreateProgress
 from ticketbridge.core.ticket_links import LinkOrigin, LinkState, TicketLink
+from ticketbridge.services.connections.settings import KIND
 from ticketbridge.services.system import audit
 from ticketbridge.storage.models import TicketLinkRow
-
-KIND = "autotask"
 
 
 class TicketError(Exception):

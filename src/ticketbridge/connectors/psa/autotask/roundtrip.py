@@ -2,8 +2,9 @@
 (status, last activity, who completed it), resource names, and TicketWebhooks.
 
 Autotask-only by nature (extension callouts and TicketWebhooks are Autotask's), so these are
-functions over an :class:`AutotaskConnector`'s client rather than protocol methods. They raise
-only :mod:`ticketbridge.connectors.errors`.
+functions over an :class:`AutotaskConnector`'s client rather than protocol methods: this module
+is the kind's ``roundtrip`` capability (a ``RoundTripRemote``, connectors/psa/capabilities.py),
+which services reach through the registry. They raise only :mod:`ticketbridge.connectors.errors`.
 
 Webhooks (reference §7): ``POST TicketWebhooks`` with both URLs and the secret key, then one
 ``POST TicketWebhooks/{id}/Fields`` per field (``fieldID`` from the picklist of
@@ -15,13 +16,13 @@ echo back. Autotask marks the webhook ready once a field is subscribed.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from ticketbridge.connectors.errors import ConnectorError, RemoteNotFound
 from ticketbridge.connectors.psa.autotask import picklists, query
 from ticketbridge.connectors.psa.autotask.connector import AutotaskConnector
+from ticketbridge.connectors.psa.capabilities import RemoteWebhook, RequestCount, TicketActivity
 from ticketbridge.connectors.psa.values import opt_int, utc_datetime
 
 ACTIVITY_FIELDS = (
@@ -36,26 +37,6 @@ ACTIVITY_FIELDS = (
 # The ticket fields a webhook subscribes to, and sends with every event.
 WEBHOOK_FIELDS = ("status", "lastActivityDate")
 PAGE_SIZE = query.MAX_RECORDS
-
-
-@dataclass(frozen=True)
-class TicketActivity:
-    id: int
-    number: str
-    status_id: int | None
-    status_label: str
-    last_activity: datetime | None
-    last_activity_resource_id: int | None
-    completed_at: datetime | None
-    completed_by_resource_id: int | None
-
-
-@dataclass
-class RequestCount:
-    """Autotask requests sent by one piece of work (queries and pages; cached metadata reads
-    are not counted)."""
-
-    requests: int = 0
 
 
 def _send(connector: AutotaskConnector, counter: RequestCount) -> query.Send:
@@ -169,14 +150,6 @@ def find_own_resource(
 
 
 # --- webhooks -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RemoteWebhook:
-    id: int
-    guid: str | None
-    active: bool
-    ready: bool
 
 
 def _webhook(item: dict[str, Any]) -> RemoteWebhook:
