@@ -106,19 +106,24 @@ class CalloutReceiver:
         offered = next((v for k, v in scope["headers"] if k == REQUEST_ID), None)
         request_id = log_context.accept_request_id(offered.decode("latin-1") if offered else None)
         status = 500  # what the client gets when the answer fails before it starts
+        done = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, done
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message["headers"].append((REQUEST_ID, request_id.encode("latin-1")))
+            elif not message.get("more_body", False) and not done:
+                done = True  # counted before the client has it all, as observe.py does
+                observe.counted(scope["method"], CALLOUT_ROUTE, status, started)
             await send(message)
 
         started = time.perf_counter()
         try:
             await self.answer(scope, receive, send_with_id)
         finally:
-            observe.counted(scope["method"], CALLOUT_ROUTE, status, started)
+            if not done:
+                observe.counted(scope["method"], CALLOUT_ROUTE, status, started)
 
     async def _callout(self, scope: Scope, receive: Receive, send: Send) -> None:
         name = scope["path"][len(CALLOUTS) :]
