@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from tests.conftest import settings_kwargs
@@ -50,19 +51,24 @@ def _requests_seen(demo: server.Demo) -> int:
     return int(response.json()["total"])
 
 
-def _failed_acme_run(demo: server.Demo) -> int:
+def failed_acme_run(session: Session) -> int:
+    """The first failed run of the demo's Acme Logistics (a customer mapped in the emulator)."""
     problems = (RunStatus.FAILED.value, RunStatus.ERROR.value)
+    return (
+        session.scalars(
+            select(Run.id)
+            .join(Run.job)
+            .join(Job.customer)
+            .where(Customer.name == "Acme Logistics", Run.status.in_(problems))
+            .order_by(Run.id)
+        ).first()
+        or 0
+    )
+
+
+def _failed_acme_run(demo: server.Demo) -> int:
     with demo.runtime.session_factory() as session:
-        return (
-            session.scalars(
-                select(Run.id)
-                .join(Run.job)
-                .join(Job.customer)
-                .where(Customer.name == "Acme Logistics", Run.status.in_(problems))
-                .order_by(Run.id)
-            ).first()
-            or 0
-        )
+        return failed_acme_run(session)
 
 
 def test_each_demo_talks_to_its_own_emulator(

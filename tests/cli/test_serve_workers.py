@@ -8,16 +8,10 @@ Which process answered is told by the metrics' own files: each worker writes its
 from __future__ import annotations
 
 import os
-import queue
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -27,6 +21,7 @@ from prometheus_client.mmap_dict import MmapedDict, mmap_key
 from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy.orm import Session, sessionmaker
 
+from tests.cli.processes import Command, free_port
 from tests.conftest import TEST_SECRET_KEY
 from tests.web.test_metrics import TOKEN, scrape, value
 
@@ -37,21 +32,13 @@ REQUESTS = "ticketbridge_http_requests_total"
 STALE = 1000.0  # counted by a process of an earlier start; emptied away
 BATCH = 16
 MAX_BATCHES = 50
-STARTUP_SECONDS = 120  # a bound on a hung start, not a figure under test
 
 
 @dataclass
 class Served:
-    process: subprocess.Popen[str]
+    command: Command
     url: str
     metrics_dir: Path
-    lines: list[str] = field(default_factory=list)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _write(path: Path, metric: str, sample: str, labels: dict[str, str], amount: float) -> None:
@@ -90,39 +77,15 @@ def served(database_url: str, db: sessionmaker[Session], tmp_path: Path) -> Iter
         "TICKETBRIDGE_METRICS_TOKEN": TOKEN,
         "TICKETBRIDGE_LOG_LEVEL": "INFO",
     }
-    port = _free_port()
-    command = [sys.executable, "-m", "ticketbridge", "serve", "--host", "127.0.0.1"]
-    process = subprocess.Popen(
-        [*command, "--port", str(port), "--workers", "2"],
-        env=env,
-        cwd=tmp_path,  # no .env of the checkout
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
+    port = free_port()
+    command = Command(
+        ["serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"], env, tmp_path
     )
-    found = Served(process, f"http://127.0.0.1:{port}", metrics_dir)
-    started: queue.SimpleQueue[str] = queue.SimpleQueue()
-
-    def read() -> None:  # drained all along, so that the pipe never fills
-        assert process.stderr is not None
-        for line in process.stderr:
-            found.lines.append(line)
-            if "Application startup complete" in line:
-                started.put(line)
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
     try:
-        for _ in range(2):  # each worker says so once its app is up
-            started.get(timeout=STARTUP_SECONDS)
-        yield found
-    except queue.Empty:
-        pytest.fail("serve --workers 2 did not start:\n" + "".join(found.lines))
+        command.wait_started(processes=2)  # each worker says so once its app is up
+        yield Served(command, f"http://127.0.0.1:{port}", metrics_dir)
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        reader.join(timeout=30)
+        command.kill()
 
 
 def test_two_workers_answer_and_metrics_add_up_what_both_counted(
@@ -143,7 +106,7 @@ def test_two_workers_answer_and_metrics_add_up_what_both_counted(
             if len([n for n in answered_by.values() if n > 0]) == 2:
                 break
     assert len(answered_by) == 2 and all(answered_by.values()), answered_by
-    assert served.process.pid not in answered_by  # the supervisor answers nothing
+    assert served.command.process.pid not in answered_by  # the supervisor answers nothing
     assert sum(answered_by.values()) == sent
 
     # Any worker answers a scrape with the figures of both.
@@ -156,8 +119,7 @@ def test_two_workers_answer_and_metrics_add_up_what_both_counted(
         _write(served.metrics_dir / f"gauge_livesum_{pid}.db", metric, metric, in_flight, 1.0)
     assert value(scrape(served.url), metric, **in_flight) == 2
 
-    served.process.send_signal(signal.SIGINT)  # Ctrl+C
-    assert served.process.wait(timeout=STARTUP_SECONDS) == 0, "".join(served.lines)
+    assert served.command.interrupt() == 0, served.command.stderr  # Ctrl+C
 
     left = sorted(path.name for path in served.metrics_dir.iterdir())
     assert not [name for name in left if name.startswith("gauge_live")]

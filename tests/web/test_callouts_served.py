@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -82,6 +83,38 @@ def send(base: str, captured: httpx.Request) -> httpx.Response:
 def send_all(base: str, requests: list[httpx.Request]) -> list[int]:
     with ThreadPoolExecutor(8) as pool:
         return [r.status_code for r in pool.map(lambda r: send(base, r), requests)]
+
+
+def one_change(
+    runtime: Runtime, world: HookWorld, clock: Clock, db: sessionmaker[Session]
+) -> tuple[int, httpx.Request]:
+    """A run with a ticket completed a minute later: the run and the callout of that change."""
+    [run_id] = add_runs(db, 1)
+    ticket_id = new_ticket(runtime, run_id)
+    make_callout(runtime, world)
+    clock.advance(minutes=1)
+    world.set_status(ticket_id, COMPLETE)
+    world.deliver()
+    [callout] = world.relay.requests
+    return run_id, callout
+
+
+@contextmanager
+def refusing_hook_rows(engine: Engine, times: int | None = None) -> Iterator[list[int | None]]:
+    """The database refuses to store hook requests (``times`` times, else every time);
+    yields what is left of ``times``."""
+    left = [times]
+
+    def refuse(_c: Any, _cur: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO HOOK_REQUESTS") and left[0] != 0:
+            left[0] = None if left[0] is None else left[0] - 1
+            raise OperationalError(statement, {}, Exception("disk full"))
+
+    event.listen(engine, "before_cursor_execute", refuse)
+    try:
+        yield left
+    finally:
+        event.remove(engine, "before_cursor_execute", refuse)
 
 
 def test_ten_shuffled_copies_of_each_change_sent_at_once_are_applied_once(
@@ -160,23 +193,10 @@ def test_a_callout_that_cannot_be_stored_is_answered_503_so_autotask_sends_it_ag
     engine: Engine,
     base: str,
 ) -> None:
-    [run_id] = add_runs(db, 1)
-    ticket_id = new_ticket(runtime, run_id)
-    make_callout(runtime, world)
-    clock.advance(minutes=1)
-    world.set_status(ticket_id, COMPLETE)
-    world.deliver()
-    [callout] = world.relay.requests
+    run_id, callout = one_change(runtime, world, clock, db)
 
-    def refuse_hook_rows(_c: Any, _cur: Any, statement: str, *_: Any) -> None:
-        if statement.lstrip().upper().startswith("INSERT INTO HOOK_REQUESTS"):
-            raise OperationalError(statement, {}, Exception("disk full"))
-
-    event.listen(engine, "before_cursor_execute", refuse_hook_rows)
-    try:
+    with refusing_hook_rows(engine):
         refused = send(base, callout)
-    finally:
-        event.remove(engine, "before_cursor_execute", refuse_hook_rows)
 
     assert refused.status_code == 503
     assert refused.headers["retry-after"] == "60"
@@ -198,13 +218,7 @@ def http_counted(method: str, status: int) -> float:
 def test_callouts_get_a_request_id_and_a_line_in_the_http_metrics_by_template(
     runtime: Runtime, world: HookWorld, clock: Clock, db: sessionmaker[Session], base: str
 ) -> None:
-    [run_id] = add_runs(db, 1)
-    ticket_id = new_ticket(runtime, run_id)
-    make_callout(runtime, world)
-    clock.advance(minutes=1)
-    world.set_status(ticket_id, COMPLETE)
-    world.deliver()
-    [callout] = world.relay.requests
+    _, callout = one_change(runtime, world, clock, db)
     before = {(m, s): http_counted(m, s) for m, s in [("POST", 200), ("PUT", 405)]}
 
     kept = callout.headers.copy()
@@ -254,26 +268,12 @@ def test_a_callout_whose_batch_fails_to_commit_is_counted_once_by_its_final_outc
     base: str,
     refusals: int,
 ) -> None:
-    [run_id] = add_runs(db, 1)
-    ticket_id = new_ticket(runtime, run_id)
-    make_callout(runtime, world)
-    clock.advance(minutes=1)
-    world.set_status(ticket_id, COMPLETE)
-    world.deliver()
-    [callout] = world.relay.requests
-    left = [refusals]  # the batch's insert, then (with 2) the insert of the request alone
-
-    def refuse_hook_rows(_c: Any, _cur: Any, statement: str, *_: Any) -> None:
-        if statement.lstrip().upper().startswith("INSERT INTO HOOK_REQUESTS") and left[0]:
-            left[0] -= 1
-            raise OperationalError(statement, {}, Exception("disk full"))
-
+    _, callout = one_change(runtime, world, clock, db)
     before = hooks_counted()
-    event.listen(engine, "before_cursor_execute", refuse_hook_rows)
-    try:
+
+    # The batch's insert fails, then (with 2) the insert of the request alone.
+    with refusing_hook_rows(engine, times=refusals) as left:
         answer = send(base, callout)
-    finally:
-        event.remove(engine, "before_cursor_execute", refuse_hook_rows)
 
     assert left == [0]
     if refusals == 1:
