@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 from sqlalchemy import ARRAY, String, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
@@ -115,13 +116,16 @@ def ingest(
 def too_far_ahead(items: Sequence[RunIn], now: datetime) -> list[ItemProblem]:
     """Runs starting or ending more than a day after ``now``."""
     latest = now + MAX_AHEAD
+    # A time whose wall clock lies a day before ``latest`` is before it whatever its offset
+    # (less than a day): comparing wall clocks skips asking both zones for their offsets.
+    surely_before = (latest - timedelta(days=1)).astimezone(UTC).replace(tzinfo=None)
     return [
         ItemProblem(
             index, field, f"lies more than a day in the future (after {latest:%Y-%m-%d %H:%M} UTC)"
         )
         for index, item in enumerate(items)
         for field, value in (("started_at", item.started_at), ("ended_at", item.ended_at))
-        if value is not None and value > latest
+        if value is not None and value.replace(tzinfo=None) >= surely_before and value > latest
     ]
 
 
@@ -177,6 +181,7 @@ def store(
     existing = _existing_runs(session, source, items)
     job_ids = _job_ids(session, items)
     received = received_at or utcnow()
+    source_value = source.value
     results: list[IngestResult | None] = [None] * len(items)
     first_seen: dict[str, int] = {}  # external_id -> index of its first item in this batch
     positions: list[int] = []
@@ -191,6 +196,8 @@ def store(
         positions.append(index)
     run_ids = bulk.next_ids(session, Run, len(positions))
     if positions:
+        # Statuses are StrEnums: str() is their value, read in C (`.value` is a Python-level
+        # property, called per run and per object).
         bulk.insert_rows(
             session,
             Run,
@@ -199,16 +206,17 @@ def store(
                 (
                     run_id,
                     job_ids[index],
-                    items[index].status.value,
-                    items[index].started_at,
-                    items[index].ended_at,
-                    items[index].overall_remark,
-                    source.value,
-                    items[index].external_id,
+                    str(item.status),
+                    item.started_at,
+                    item.ended_at,
+                    item.overall_remark,
+                    source_value,
+                    item.external_id,
                     received,
                     "",
                 )
                 for run_id, index in zip(run_ids, positions, strict=True)
+                for item in (items[index],)
             ),
         )
         bulk.insert_rows(
@@ -216,7 +224,7 @@ def store(
             RunObject,
             _OBJECT_COLUMNS,
             (
-                (run_id, o.name, o.type, o.status.value, o.message)
+                (run_id, o.name, o.type, str(o.status), o.message)
                 for run_id, index in zip(run_ids, positions, strict=True)
                 for o in items[index].objects
             ),
@@ -271,7 +279,13 @@ JobKey = tuple[str, str, str]
 
 
 def _job_key(item: RunIn) -> JobKey:
-    return (Customer.key_for(item.customer), *Job.keys_for(item.backup_product, item.job_name))
+    return _keys_of(item.customer, item.backup_product, item.job_name)
+
+
+@lru_cache(maxsize=4096)
+def _keys_of(customer: str, backup_product: str, job_name: str) -> JobKey:
+    # The same few spellings arrive batch after batch: their keys are worked out once.
+    return (Customer.key_for(customer), *Job.keys_for(backup_product, job_name))
 
 
 def _job_ids(session: Session, items: Sequence[RunIn]) -> list[int]:
