@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
@@ -121,3 +122,20 @@ def serialise_writers(session: Session, key: int) -> None:
         raw = session.connection().connection.dbapi_connection
         if raw is not None and not raw.in_transaction:
             session.execute(text("BEGIN IMMEDIATE"))
+
+
+def add_or_rename(session: Session, row: Any, name: str) -> bool:
+    """Add ``row``, or rename it to ``name``, and write now; False when a unique name refuses it
+    (a row of that name stored by a concurrent request since the caller's look-up), so the
+    caller can answer 422 instead of failing its commit with a 500. Inside a savepoint, so a
+    refusal leaves the session usable and the row unchanged."""
+    try:
+        with session.begin_nested():
+            if row in session:
+                row.name = name
+            else:
+                session.add(row)
+            session.flush()
+    except IntegrityError:
+        return False
+    return True

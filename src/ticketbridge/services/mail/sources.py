@@ -16,7 +16,6 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ticketbridge.connectors.errors import ConnectorConfigError
@@ -24,6 +23,7 @@ from ticketbridge.connectors.registry import load
 from ticketbridge.core.names import problem
 from ticketbridge.core.secret_binding import changed_destination, fields_clearing_secret
 from ticketbridge.services.system import audit
+from ticketbridge.storage.db import add_or_rename
 from ticketbridge.storage.models import MailSource
 from ticketbridge.storage.models.mail import SOURCE_KEY_LENGTH
 from ticketbridge.storage.secrets import SecretBox
@@ -199,18 +199,8 @@ def _check_name(session: Session, name: str, own_id: int | None = None) -> str:
 
 
 def _write_name(session: Session, source: MailSource, name: str) -> None:
-    """Add the source, or rename it, and write now: a source of the same name stored by a
-    concurrent request since our look-up is refused (422) instead of failing the commit (500).
-    Inside a savepoint, so a refusal leaves the session usable and the row unchanged."""
-    try:
-        with session.begin_nested():
-            if source in session:
-                source.name = name
-            else:
-                session.add(source)
-            session.flush()
-    except IntegrityError:
-        raise SourceError("name", f"a mail source named {name!r} exists already") from None
+    if not add_or_rename(session, source, name):
+        raise SourceError("name", f"a mail source named {name!r} exists already")
 
 
 def destination(kind: str, config: dict[str, Any]) -> dict[str, object]:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
 from ticketbridge.core.names import problem
 from ticketbridge.services.system import audit
+from ticketbridge.storage.db import add_or_rename
 from ticketbridge.storage.models import Customer, Job
 from ticketbridge.storage.models.catalog import CUSTOMER_KEY_LENGTH
 
@@ -52,18 +52,8 @@ def _check_name(session: Session, name: str, own_id: int | None = None) -> str:
 
 
 def _write_name(session: Session, customer: Customer, name: str) -> None:
-    """Add the customer, or rename it, and write now: a customer of the same name stored by a
-    concurrent request since our look-up is refused here (422) instead of failing the commit
-    (500). Inside a savepoint, so a refusal leaves the session usable and the row unchanged."""
-    try:
-        with session.begin_nested():
-            if customer in session:
-                customer.name = name
-            else:
-                session.add(customer)
-            session.flush()
-    except IntegrityError:
-        raise CatalogError("name", f"a customer named {name!r} exists already") from None
+    if not add_or_rename(session, customer, name):
+        raise CatalogError("name", f"a customer named {name!r} exists already")
 
 
 def create_customer(session: Session, name: str, *, actor: str, active: bool = True) -> Customer:
