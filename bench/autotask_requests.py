@@ -26,7 +26,7 @@ from ticketbridge.emulators.autotask import (
     create_app,
 )
 from ticketbridge.services.connections import checks as integration_checks
-from ticketbridge.services.connections import mapping, reference
+from ticketbridge.services.connections import mapping, named, reference
 from ticketbridge.services.connections import settings as integration_settings
 from ticketbridge.services.runs import catalog
 from ticketbridge.services.runtime import Runtime, build_runtime
@@ -57,6 +57,7 @@ def _runtime(folder: Path, transport: httpx.BaseTransport) -> Runtime:
             },
             actor="bench",
             now=utcnow(),
+            kind="autotask",
         )
         session.commit()
     return runtime
@@ -65,12 +66,13 @@ def _runtime(folder: Path, transport: httpx.BaseTransport) -> Runtime:
 def _add_mappings(runtime: Runtime) -> None:
     mapping.map_customer(runtime, _customer(runtime, "Mapped 0"), 101, actor="bench")
     with runtime.session_factory() as session:
+        connection = named.get(session, None)
         for index in range(1, MAPPINGS):
             customer = catalog.create_customer(session, f"Mapped {index}", actor="bench")
             session.flush()
             session.add(
                 CompanyMappingRow(
-                    kind="autotask",
+                    connection_id=connection.id,
                     customer_id=customer.id,
                     company_id=700_000 + index,
                     company_name=f"Company {index}",

@@ -65,12 +65,20 @@ from tests.services.tickets.support import Clock, prepare  # noqa: E402
 from ticketbridge.core import ticket_links as links  # noqa: E402
 from ticketbridge.emulators.autotask import dates as emulator_dates  # noqa: E402
 from ticketbridge.emulators.autotask.callouts import build_request  # noqa: E402
+from ticketbridge.services.connections import named  # noqa: E402
 from ticketbridge.services.roundtrip import Incoming, callout_batch, config, polling  # noqa: E402
 from ticketbridge.services.runtime import build_runtime  # noqa: E402
 from ticketbridge.services.tickets import store as ticket_store  # noqa: E402
+from ticketbridge.services.tickets.psa import roundtrip_connection  # noqa: E402
 from ticketbridge.storage.models import HookRequest  # noqa: E402
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+# Each phase's changes are later than every change before it (an hour apart, the latency
+# phase's one second apart within its hour), so that each is applied once, whichever tickets
+# the phases share: a change older than what a ticket already had is rightly ignored, and the
+# sustained phase would not apply every change once.
+WARM_UP_HOUR, LATENCY_HOUR, SUSTAINED_HOUR, IN_PROCESS_HOUR = 1, 2, 3, 4
+WARM_UP = 50
 FIRST_TICKET = 100_000
 RETRIES = 10
 APPLICATION = "tb-bench-round-trip"
@@ -149,9 +157,10 @@ def change_tickets(world: AutotaskWorld, ids: list[int], status: int, when: date
 def link_runs(runtime: Any, db: Any, ids: list[int]) -> None:
     run_ids = add_runs(db, len(ids), step=timedelta(minutes=-1))
     with runtime.session_factory() as session:
+        connection = named.get(session, roundtrip_connection(session))
         for run_id, ticket_id in zip(run_ids, ids, strict=True):
             link = links.linked(run_id, ticket_id, f"T{ticket_id}", "bench", NOW)
-            session.add(ticket_store.new_row(link))
+            session.add(ticket_store.new_row(link, connection))
         session.commit()
 
 
@@ -176,9 +185,7 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
 
 
-def receipt_latency(
-    base: str, password: str, ids: list[int], count: int, hour: int = 1
-) -> list[float]:
+def receipt_latency(base: str, password: str, ids: list[int], count: int, hour: int) -> list[float]:
     times = []
     with httpx.Client(timeout=10) as client:
         for n in range(count):
@@ -225,7 +232,7 @@ def sustained(
     base: str, password: str, ids: list[int], changes: int, concurrency: int
 ) -> tuple[int, float, list[float], int]:
     """``changes`` distinct tickets changed once each, every callout sent RETRIES times."""
-    when = NOW + timedelta(hours=2)
+    when = NOW + timedelta(hours=SUSTAINED_HOUR)
     chosen = ids[:changes]
     requests = [
         callout_request(base, password, ticket_id, "Complete", when)
@@ -245,8 +252,12 @@ function setup(thread)
   table.insert(threads, thread)
 end
 function init(args)
-  reqs, n, sent, answered, failures = {}, 0, 0, 0, 0
-  local f = io.open(args[1] .. "/requests-" .. id .. ".bin", "rb")
+  reqs, n, sent, answered, failures, folder = {}, 0, 0, 0, 0, args[1]
+  extra = wrk.format("GET", "/healthz")
+  -- wrk calls request() once on its first thread before it starts, to check what it returns:
+  -- that call gets an extra, or the first copy of that thread would never be sent.
+  checking = id == 0
+  local f = io.open(folder .. "/requests-" .. id .. ".bin", "rb")
   while true do
     local length = f:read("*l")
     if not length then break end
@@ -255,20 +266,36 @@ function init(args)
   end
   f:close()
 end
+function delay()
+  if sent >= n then return 100 end  -- extras are not a flood taking the server's CPU
+  return 0
+end
 function request()
-  sent = math.min(sent + 1, n)  -- past the end: the last one again, answered as a duplicate
+  -- Past the end (other connections still wait for answers): /healthz, which stores nothing,
+  -- so that the callouts sent are exactly the shuffled copies.
+  if checking or sent >= n then
+    checking = false
+    return extra
+  end
+  sent = sent + 1
   return reqs[sent]
 end
 function response(status, headers, body)
+  if string.sub(body, 1, 1) == "{" then return end  -- the answer to an extra /healthz
   answered = answered + 1
   if status ~= 200 then failures = failures + 1 end
-  if answered >= n then wrk.thread:stop() end
+  if answered == n then  -- every copy of this thread answered: tell the bench, stop
+    io.open(folder .. "/done-" .. id, "w"):close()
+    wrk.thread:stop()
+  end
 end
 function done(summary, latency, requests)
   local failed = 0
   for _, thread in ipairs(threads) do failed = failed + thread:get("failures") end
-  io.write(string.format("WRK %d %d %d %.3f %.3f\\n", summary.requests,
-    summary.duration, failed, latency:percentile(50) / 1000, latency:percentile(99) / 1000))
+  local e = summary.errors
+  io.write(string.format("WRK %d %d %d %.3f %.3f %d\\n", summary.requests,
+    summary.duration, failed, latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+    e.connect + e.read + e.write + e.timeout))
 end
 """
 
@@ -287,9 +314,10 @@ def sustained_wrk(
 ) -> tuple[int, float, tuple[float, float], int]:
     """As ``sustained``, sent by wrk (C, a fraction of the CPU an asyncio client takes): each
     wrk thread sends its own share of the shuffled copies once. wrk runs for a duration, not a
-    count: it is interrupted once the server has stored every copy, and the rate is the
-    copies over the span of their receipt times, as the server recorded them."""
-    when = NOW + timedelta(hours=2)
+    count: each thread leaves a file once all its copies are answered, and wrk is interrupted
+    when every thread has; the rate is the copies over the span of their receipt times, as the
+    server recorded them."""
+    when = NOW + timedelta(hours=SUSTAINED_HOUR)
     requests = [
         callout_request(base, password, ticket_id, "Complete", when)
         for ticket_id in ids[:changes]
@@ -306,16 +334,16 @@ def sustained_wrk(
         script = Path(folder) / "callouts.lua"
         script.write_text(WRK_SCRIPT)
         wrk = subprocess.Popen(
-            ["wrk", f"-t{args.wrk_threads}", f"-c{args.concurrency}", "-d600s", "-s",
+            ["wrk", f"-t{args.wrk_threads}", f"-c{args.concurrency}", "-d600s", "--timeout",
+             "60s", "-s",
              str(script), base + "/", "--", folder],
             stdout=subprocess.PIPE, text=True,
         )  # fmt: skip
-        while wrk.poll() is None and stored_callouts(runtime, after=first)[1] < len(requests):
-            time.sleep(0.5)
+        wait_for_copies(wrk, runtime, first, len(requests), folder, args.wrk_threads)
         wrk.send_signal(signal.SIGINT)  # wrk stops and reports
         output, _ = wrk.communicate(timeout=30)
     line = next(x for x in output.splitlines() if x.startswith("WRK "))
-    answered, _, failures, p50, p99 = line.split()[1:]
+    _, _, failures, p50, p99, errors = line.split()[1:]
     with runtime.session_factory() as session:
         start, end = session.execute(
             select(func.min(HookRequest.received_at), func.max(HookRequest.received_at)).where(
@@ -323,7 +351,32 @@ def sustained_wrk(
             )
         ).one()
     span = (end - start).total_seconds()
-    return int(answered), span, (float(p50), float(p99)), int(failures)
+    stored = stored_callouts(runtime, after=first)[1]
+    if stored < len(requests):  # never sent: wrk sends a new one after a socket error
+        print(f"  ({len(requests) - stored} of {len(requests)} copies never reached the "
+              f"server: wrk counted {errors} socket errors)")  # fmt: skip
+    return stored, span, (float(p50), float(p99)), int(failures)
+
+
+def wait_for_copies(
+    wrk: subprocess.Popen[str], runtime: Any, first: int, copies: int, folder: str, threads: int
+) -> None:
+    """Until every wrk thread has all its copies answered (a file each; a look at a folder
+    takes no CPU from the server), or every copy is stored, or none more came for 10 s (wrk
+    lost some to socket errors: it sends a new request on a new connection, not the old)."""
+    done = [Path(folder) / f"done-{n}" for n in range(threads)]
+    stored, grew = 0, time.monotonic()
+    looked = grew
+    while wrk.poll() is None and not all(marker.exists() for marker in done):
+        time.sleep(0.1)
+        if time.monotonic() - looked < 2:
+            continue
+        looked = time.monotonic()
+        now_stored = stored_callouts(runtime, after=first)[1]
+        if now_stored >= copies or (now_stored == stored and looked - grew > 10):
+            return
+        if now_stored != stored:
+            stored, grew = now_stored, looked
 
 
 def stored_callouts(runtime: Any, after: int = 0) -> tuple[int, int]:
@@ -391,7 +444,7 @@ def ceiling(base: str, total: int, concurrency: int) -> float:
 def in_process(runtime: Any, password: str, ids: list[int], changes: int) -> tuple[float, float]:
     """The receiving service without HTTP, in batches of 100 as the callout writer takes them
     under load: callouts per second, and CPU milliseconds per callout."""
-    when = NOW + timedelta(hours=4)
+    when = NOW + timedelta(hours=IN_PROCESS_HOUR)
     requests = [
         callout_request("http://in-process", password, ticket_id, "Waiting Customer", when)
         for ticket_id in ids[:changes]
@@ -462,18 +515,24 @@ def run(backend: str, args: argparse.Namespace) -> None:
             session.commit()
         process, base = start_server(url, Path(folder), args.workers)
         try:
-            receipt_latency(base, password, ids[-50:], 50, hour=3)  # warm up
-            latency = receipt_latency(base, password, ids, args.latency)
+            warm_up = ids[-WARM_UP:]
+            receipt_latency(base, password, warm_up, len(warm_up), WARM_UP_HOUR)
+            latency = receipt_latency(base, password, ids, args.latency, LATENCY_HOUR)
+            # The tickets after those the latency phase changed first, going round: each
+            # change is later than any before it (the hours above), so with any number of
+            # tickets every change is applied once; more changes than tickets cannot be.
+            start = args.latency % len(ids)
+            chosen = (ids[start:] + ids[:start])[: args.changes]
             pids = server_pids(process), database_pids(runtime, APPLICATION)
             cpu_before = cpu_seconds(pids[0]), cpu_seconds(pids[1])
             children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
             if args.client == "wrk":
                 total, elapsed, loaded_pcts, failures = sustained_wrk(
-                    runtime, base, password, ids[args.latency :], args.changes, args
+                    runtime, base, password, chosen, len(chosen), args
                 )
             else:
                 total, elapsed, loaded, failures = sustained(
-                    base, password, ids[args.latency :], args.changes, args.concurrency
+                    base, password, chosen, len(chosen), args.concurrency
                 )
                 loaded_pcts = (statistics.median(loaded), percentile(loaded, 0.99))
             cpu = cpu_seconds(pids[0]) - cpu_before[0], cpu_seconds(pids[1]) - cpu_before[1]
@@ -499,7 +558,7 @@ def run(backend: str, args: argparse.Namespace) -> None:
         world.close()
         runtime.engine.dispose()
 
-    rate = total / elapsed
+    rate, changes = total / elapsed, len(chosen)
     print(f"\n{backend}: {args.tickets} linked tickets; {load_note()}")
     print(
         f"  receipt to run updated ({args.latency} callouts, one at a time): "
@@ -508,7 +567,7 @@ def run(backend: str, args: argparse.Namespace) -> None:
         f"{'ok' if percentile(latency, 0.99) < 50 else 'OVER'})"
     )
     print(
-        f"  {args.changes} changes x {RETRIES} retries, shuffled, {args.concurrency} "
+        f"  {changes} changes x {RETRIES} retries, shuffled, {args.concurrency} "
         f"connections ({args.client}): "
         f"{total} callouts in {elapsed:5.1f} s = {rate:6.0f}/s (target 1,000/s: "
         f"{'ok' if rate >= 1000 else 'UNDER'}); p50 {loaded_pcts[0]:5.1f} ms "
@@ -527,7 +586,7 @@ def run(backend: str, args: argparse.Namespace) -> None:
         f"the receiving service without HTTP, batches of 100: {service_rate:6.0f}/s, "
         f"{service_cpu:.3f} ms CPU per callout"
     )
-    expected = args.latency + 50 + args.changes
+    expected = len(warm_up) + args.latency + changes
     print(
         f"  applied once each: {applied} applied for {expected} distinct changes "
         f"({'ok' if applied == expected else 'MISMATCH'})"
@@ -552,6 +611,10 @@ def main() -> None:
     )  # fmt: skip
     parser.add_argument("--wrk-threads", type=int, default=1)
     args = parser.parse_args()
+    if not 0 < args.latency < 3600:  # one second apart within the latency phase's hour
+        parser.error("--latency takes 1 to 3,599 callouts")
+    if args.changes > args.tickets:
+        parser.error("--changes: at most one change per ticket (--tickets)")
     print(
         f"Autotask round trip: product served by uvicorn ({args.workers} worker(s)), "
         "emulator in-process"

@@ -293,7 +293,9 @@ def run(database_url: str, folder: Path, args: argparse.Namespace) -> Outcome:
         configure(job, api_host=emulator_url)
         reference.refresh(job, actor="bench")
         with db() as session:
-            integration_settings.save(session, job.secret_box, DEFAULTS, actor="bench", now=NOW)
+            integration_settings.save(
+                session, job.secret_box, DEFAULTS, actor="bench", now=NOW, kind="autotask"
+            )
             session.commit()
         [customer_id] = add_customers(db, "Acme Logistics")
         mapping.map_customer(job, customer_id, BRIGHTWATER, actor="bench")

@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     demo_password: SecretStr | None = None
     host: str = "127.0.0.1"
     port: int = 8000
+    # Where the internet reaches this service (https://tickets.example.com): Microsoft 365
+    # mail sources then subscribe to change notifications posted to it and poll at once when
+    # mail arrives (docs/mail-sources.md). Empty: sources are polled at their interval only.
+    public_url: str = Field(default="", pattern=r"^(https?://[^\s/?#]+(/[^\s?#]*)?)?$")
     cookie_secure: bool = False
     # A browser sign-in ends this long after it began, however busy it is.
     session_max_age_seconds: int = Field(default=12 * 3600, ge=60)

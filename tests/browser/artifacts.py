@@ -70,3 +70,10 @@ def accessibility_violations(page: Page, name: str) -> list[Violation]:
         )
         for violation in results["violations"]
     ]
+
+
+def assert_accessible(page: Page, name: str) -> None:
+    """A screenshot of the page, then no critical or serious axe-core violation on it."""
+    screenshot(page, name)
+    found = [v for v in accessibility_violations(page, name) if v.impact in FAILING_IMPACTS]
+    assert not found, "\n".join(str(v) for v in found)

@@ -20,7 +20,7 @@ from tests.factories import NOW, PASSWORD, add_runs, add_user
 from ticketbridge.core.roles import Role
 from ticketbridge.core.statuses import RunStatus
 from ticketbridge.settings import Settings
-from ticketbridge.storage.models import TicketLinkRow
+from ticketbridge.storage.models import PsaConnection, TicketLinkRow
 from ticketbridge.web.app import create_app
 
 pytestmark = pytest.mark.browser
@@ -53,10 +53,15 @@ def _seed(db: sessionmaker[Session]) -> int:
         started_at=NOW - timedelta(hours=9),
     )
     with db() as session:
+        connection = PsaConnection(name="Autotask", kind="autotask", config={})
+        session.add(connection)
+        session.flush()
         session.add(
             TicketLinkRow(
                 run_id=failed,
                 current_run_id=failed,
+                connection_id=connection.id,
+                kind="autotask",
                 state="active",
                 origin="created",
                 ticket_id=7004,

@@ -96,12 +96,14 @@ def test_unmapped_customer_create_is_disabled_with_the_reason_and_the_mapping_li
     expect(cell.get_by_role("button", name="Create Autotask ticket")).to_be_disabled()
     expect(cell).to_contain_text("'Unmapped Ltd' is not mapped to an Autotask company.")
     mapping = cell.get_by_role("link", name="Map the customer to a company")
-    expect(mapping).to_have_attribute("href", "/customers/2/autotask")
+    expect(mapping).to_have_attribute("href", "/customers/2/psa")
     # The preview page says the same and offers nothing to send.
     page.goto(f"{app_url}/runs/{unmapped}/ticket/create")
     expect(page.get_by_role("alert")).to_contain_text("is not mapped to an Autotask company")
     expect(page.get_by_role("button", name="Create Autotask ticket")).to_have_count(0)
-    expect(page.get_by_role("link", name="Map Unmapped Ltd to an Autotask company")).to_be_visible()
+    expect(
+        page.get_by_role("link", name="Map Unmapped Ltd to a company in Autotask")
+    ).to_be_visible()
 
     page.goto(f"{app_url}/jobs/0/runs/{success}")  # a Success run: not offered at all
     success_cell = page.locator(f"#ticket-{success}")

@@ -14,6 +14,10 @@ from pathlib import Path
 import pytest
 
 STARTED = "Application startup complete"  # uvicorn's line, once per process serving the app
+# uvicorn's line once the socket is bound, which comes after the startup line of a single
+# process: a request sent between the two is refused.
+LISTENING = "Uvicorn running on"
+EXITED = ""  # put once the command's standard error closes
 BOUND_SECONDS = 120  # a bound on a hung start or stop, not a figure under test
 
 
@@ -44,14 +48,21 @@ class Command:
         assert self.process.stderr is not None
         for line in self.process.stderr:
             self.lines.append(line)
-            if STARTED in line:
+            if STARTED in line or LISTENING in line:
                 self._started.put(line)
+        self._started.put(EXITED)
 
     def wait_started(self, processes: int = 1) -> None:
-        """Until ``processes`` apps said they are up (fails the test on a hung start)."""
+        """Until ``processes`` apps said they are up and the socket listens (fails the test on
+        a hung start, or at once when the command exits instead)."""
+        started = listening = 0
         try:
-            for _ in range(processes):
-                self._started.get(timeout=BOUND_SECONDS)
+            while started < processes or not listening:
+                line = self._started.get(timeout=BOUND_SECONDS)
+                if line == EXITED:
+                    pytest.fail("the command exited before it served:\n" + self.stderr)
+                started += STARTED in line
+                listening += LISTENING in line
         except queue.Empty:
             pytest.fail("the command did not start:\n" + self.stderr)
 

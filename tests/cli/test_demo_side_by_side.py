@@ -17,10 +17,11 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from tests.conftest import settings_kwargs
-from ticketbridge.cli import server
+from ticketbridge.cli import demo_psa, server
 from ticketbridge.cli.main import app
 from ticketbridge.core.statuses import RunStatus
-from ticketbridge.services.connections import mapping
+from ticketbridge.emulators.jira import DEMO_API_TOKEN, DEMO_EMAIL
+from ticketbridge.services.connections import mapping, named
 from ticketbridge.services.connections import settings as integration_settings
 from ticketbridge.services.tickets import create as ticket_create
 from ticketbridge.settings import Settings
@@ -79,7 +80,7 @@ def test_each_demo_talks_to_its_own_emulator(
     assert first.emulator_url != second.emulator_url
     for demo in two_demos:
         with demo.runtime.session_factory() as session:
-            assert integration_settings.load(session).settings.api_host == demo.emulator_url
+            assert integration_settings.load(session).connector["api_host"] == demo.emulator_url
 
     run_id = _failed_acme_run(first)
     assert run_id
@@ -111,6 +112,33 @@ def test_demo_customers_are_mapped_and_resolving_is_on(
     assert not {"Juniper Accounting", "Lakeside Veterinary"} & mapped
 
 
+def test_the_demo_has_autotask_and_jira_and_one_customers_tickets_go_to_jira(
+    two_demos: tuple[server.Demo, server.Demo],
+) -> None:
+    demo = two_demos[0]
+    with demo.runtime.session_factory() as session:
+        connections = {(c.name, c.kind, c.enabled) for c in named.all_connections(session)}
+        juniper = session.scalars(select(Customer).where(Customer.name == demo_psa.JIRA_CUSTOMER))
+        customer = juniper.one()
+        goes_to = named.for_customer(session, customer.id)
+        run_id = session.scalars(
+            select(Run.id).join(Run.job).where(Job.customer_id == customer.id).order_by(Run.id)
+        ).first()
+    assert connections == {("Autotask", "autotask", True), ("Jira", "jira", True)}
+    assert goes_to is not None and goes_to.name == "Jira"
+    assert run_id is not None
+
+    link = ticket_create.create(demo.runtime, run_id, actor="test").link
+    assert link.ticket_number and link.ticket_number.startswith("OPS-")
+    assert link.ticket_url == f"{demo.jira_url}/browse/{link.ticket_number}"
+    issue = httpx.get(
+        f"{demo.jira_url}/rest/api/3/issue/{link.ticket_number}",
+        auth=(DEMO_EMAIL, DEMO_API_TOKEN),
+        timeout=10,
+    )
+    assert issue.json()["fields"]["project"]["key"] == "OPS"
+
+
 def test_a_restarted_demo_keeps_its_mappings_and_its_emulator_port_while_free(
     tmp_path: Path,
 ) -> None:
@@ -123,7 +151,7 @@ def test_a_restarted_demo_keeps_its_mappings_and_its_emulator_port_while_free(
         # Tickets created earlier keep working addresses: the emulator comes back where it was.
         assert again.emulator_url == first_url
         with again.runtime.session_factory() as session:
-            assert integration_settings.load(session).settings.api_host == again.emulator_url
+            assert integration_settings.load(session).connector["api_host"] == again.emulator_url
             assert len(mapping.mappings(session)) == 10
     finally:
         again.stop()
@@ -142,7 +170,9 @@ def test_a_restarted_demo_whose_port_was_taken_takes_another(tmp_path: Path) -> 
         try:
             assert again.emulator_url is not None and again.emulator_url != first.emulator_url
             with again.runtime.session_factory() as session:
-                assert integration_settings.load(session).settings.api_host == again.emulator_url
+                assert (
+                    integration_settings.load(session).connector["api_host"] == again.emulator_url
+                )
         finally:
             again.stop()
 

@@ -88,6 +88,23 @@ def test_sources_add_asks_for_the_secret_and_list_never_shows_it(
         assert source.secret and "very-secret-pass" not in source.secret
 
 
+def test_sources_add_takes_a_delegated_microsoft_365_source_without_a_client_secret(
+    db: sessionmaker[Session],
+) -> None:
+    config = json.dumps({"tenant_id": "t", "client_id": "c", "mailbox": "desk@example.com"})
+    added = runner.invoke(
+        app,
+        ["mail", "sources", "add", "--kind", "graph", "--name", "Desk", "--config", config],
+        input="\n",  # no client secret: its user signs in with a device code
+    )
+
+    assert added.exit_code == 0, added.output
+    assert "empty for a delegated mailbox" in added.output
+    with db() as session:
+        source = session.scalars(select(MailSource)).one()
+        assert (source.kind, source.secret) == ("graph", None)
+
+
 def test_sources_poll_reports_a_connection_failure_and_exits_1(
     db: sessionmaker[Session],
 ) -> None:

@@ -283,6 +283,28 @@ def test_api_log_full_shows_bodies_with_secrets_redacted(caplog: pytest.LogCaptu
         assert secret not in text
 
 
+def test_a_file_upload_is_multipart_and_the_full_log_names_files_without_their_bytes(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    recorder = Recorder(
+        httpx.Response(
+            200, content=b"PK\x03\x04 zip bytes", headers={"content-type": "application/zip"}
+        )
+    )
+    with caplog.at_level(logging.INFO, logger="ticketbridge.connectors.api"):
+        channel(recorder, [], log_level="full").request(
+            "POST", URL, files={"file": ("report.pdf", b"%PDF-1.7 secret body", "application/pdf")}
+        )
+
+    sent = recorder.requests[0]
+    assert sent.headers["content-type"].startswith("multipart/form-data")
+    assert b'name="file"; filename="report.pdf"' in sent.content
+    assert b"%PDF-1.7 secret body" in sent.content
+    assert "report.pdf (20 bytes)" in caplog.text
+    assert "secret body" not in caplog.text and "zip bytes" not in caplog.text
+    assert "<14 bytes of application/zip>" in caplog.text
+
+
 def test_error_summaries_never_hold_a_known_secret() -> None:
     recorder = Recorder(httpx.Response(400, json={"errors": ["bad secret hunter2-secret"]}))
     redactor = Redactor(["hunter2-secret"])

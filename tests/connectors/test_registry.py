@@ -41,9 +41,21 @@ def test_a_kind_s_capabilities_load_by_name_and_a_missing_one_is_a_config_error(
         registry.roundtrip("jira")
 
 
-def test_a_kind_without_ticket_fields_or_page_gets_unknown_lengths_and_no_link() -> None:
-    assert registry.ticket_fields("jira")(object()) == TicketFieldLengths()
-    assert registry.ticket_url("jira")(object(), 7) is None
+def test_a_kind_without_ticket_fields_or_page_gets_unknown_lengths_and_no_link(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(registry.PSA_CAPABILITIES, "bare", {})
+    assert registry.ticket_fields("bare")(object()) == TicketFieldLengths()
+    assert registry.ticket_url("bare")(object(), 7) is None
+
+
+def test_jira_declares_its_summary_length_and_its_browse_page() -> None:
+    class Known:
+        keys = {7: "OPS-7"}
+        config = type("Config", (), {"base_url": "https://example.atlassian.net"})
+
+    assert registry.ticket_fields("jira")(Known()).title == 255
+    assert registry.ticket_url("jira")(Known(), 7) == "https://example.atlassian.net/browse/OPS-7"
 
 
 def test_autotask_governor_keys_are_by_lookup_host_user_and_code() -> None:

@@ -7,6 +7,8 @@ and its admin routes under /_emulator/ to change the world behind the connector'
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -24,6 +26,7 @@ from ticketbridge.emulators.autotask import (
     create_app,
 )
 
+Clock = Callable[[], datetime]
 EMULATOR_URL = "http://emulator.test"
 DEMO_RESOURCE_ID = 31  # a seeded technician; companies and time entries need one
 DEMO_ROLE_ID = 29683400  # "Technician" in the demo seed
@@ -34,8 +37,8 @@ API_HEADERS = {
 }
 
 
-def emulator_client(seed: str = "demo") -> TestClient:
-    return TestClient(create_app(seed=seed), base_url=EMULATOR_URL)
+def emulator_client(seed: str = "demo", clock: Clock | None = None) -> TestClient:
+    return TestClient(create_app(seed=seed, clock=clock), base_url=EMULATOR_URL)
 
 
 def emulator_connector(
@@ -54,8 +57,8 @@ def emulator_connector(
 
 
 class AutotaskEmulatorHarness:
-    def __init__(self, seed: str = "demo") -> None:
-        self.http = emulator_client(seed)
+    def __init__(self, seed: str = "demo", clock: Clock | None = None) -> None:
+        self.http = emulator_client(seed, clock)
         self.connector = emulator_connector(self.http)
 
     def _admin(self, method: str, path: str, body: Any = None) -> Any:
@@ -127,6 +130,23 @@ class AutotaskEmulatorHarness:
         self._admin(
             "PATCH", f"tickets/{ticket_id}", {"userDefinedFields": [{"name": name, "value": value}]}
         )
+
+    def edit_note(self, ticket_id: int, note_id: int, text: str) -> None:
+        """As a technician would: the note's text, through the child route notes are
+        written by (the top-level TicketNotes takes no writes)."""
+        response = self.http.patch(
+            f"/ATServicesRest/V1.0/Tickets/{ticket_id}/Notes",
+            headers=API_HEADERS,
+            json={"id": note_id, "title": text.splitlines()[0], "description": text},
+        )
+        assert response.is_success, response.text
+
+    def add_note(self, ticket_id: int, text: str, publish: int) -> int:
+        """A note with any publish value, as the Autotask UI may make one."""
+        made = self._admin(
+            "POST", f"tickets/{ticket_id}/notes", {"description": text, "publish": publish}
+        )
+        return int(made["itemId"])
 
     def close(self) -> None:
         self.http.close()

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import base64
 import warnings
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 with warnings.catch_warnings():
@@ -18,7 +20,7 @@ with warnings.catch_warnings():
 
 from ticketbridge.connectors.psa.jira.config import JiraConfig
 from ticketbridge.connectors.psa.jira.connector import JiraConnector
-from ticketbridge.connectors.psa.jira.issues import PROPERTY, udf_label
+from ticketbridge.connectors.psa.jira.issues import PROPERTY, adf, udf_label
 from ticketbridge.connectors.psa.jira.projects import JiraCache
 from ticketbridge.emulators.jira import DEMO_API_TOKEN, DEMO_EMAIL, DEMO_PAT, create_app
 
@@ -28,6 +30,7 @@ PAIR = base64.b64encode(f"{DEMO_EMAIL}:{DEMO_API_TOKEN}".encode()).decode()
 CLOUD = {"email": DEMO_EMAIL, "api_token": DEMO_API_TOKEN}
 DATACENTER = {"deployment": "datacenter", "personal_access_token": DEMO_PAT}
 # Internal notes outside a service desk need a restriction; the demo user is in this role.
+Clock = Callable[[], datetime]
 RESTRICTED = {"internal_visibility_type": "role", "internal_visibility_value": "Administrators"}
 
 
@@ -46,13 +49,30 @@ class JiraEmulatorHarness:
         "added, renamed, archived or deleted through its API",
     }
 
-    def __init__(self, *, datacenter: bool = False, seed: str = "demo") -> None:
-        self.http = TestClient(
-            create_app(mode="dc" if datacenter else "cloud", seed=seed), base_url=EMULATOR_URL
-        )
+    def __init__(
+        self,
+        *,
+        datacenter: bool = False,
+        seed: str = "demo",
+        clock: Clock | None = None,
+        desk: bool = False,
+    ) -> None:
+        app = create_app(mode="dc" if datacenter else "cloud", seed=seed, clock=clock)
+        self.http = TestClient(app, base_url=EMULATOR_URL)
+        # desk: companies are the organizations of the seeded service desk SUP.
+        self.desk = desk
+        in_desk = {"organizations_of": "SUP", "issue_type": "Service Request"} if desk else {}
         self.connector = jira_connector(
-            self.http, **RESTRICTED, **(DATACENTER if datacenter else {})
+            self.http, **RESTRICTED, **(DATACENTER if datacenter else {}), **in_desk
         )
+        # The service desk workflow's done status; elsewhere the first of the done category.
+        self.done_status = "Resolved" if desk else None
+        if desk:
+            self.cannot = {
+                "companies": "JSM organizations have no inactive state and no rename in the "
+                "REST API; their search, paging and deletion are tested in "
+                "tests/connectors/psa/jira/test_organizations.py",
+            }
         auth = f"Bearer {DEMO_PAT}" if datacenter else f"Basic {PAIR}"
         self.headers = {"Authorization": auth}
         self.api = "/rest/api/2" if datacenter else "/rest/api/3"
@@ -64,7 +84,17 @@ class JiraEmulatorHarness:
         return response.json() if response.content else None
 
     def add_company(self, name: str, *, active: bool = True) -> int:
-        return SOFTWARE_PROJECT
+        if not self.desk:
+            return SOFTWARE_PROJECT
+        made = self._desk_api("POST", "organization", {"name": name})
+        self._desk_api("POST", "servicedesk/1/organization", {"organizationId": int(made["id"])})
+        return int(made["id"])
+
+    def _desk_api(self, method: str, path: str, body: Any = None) -> Any:
+        url = f"/rest/servicedeskapi/{path}"
+        response = self.http.request(method, url, json=body, headers=self.headers)
+        assert response.is_success, f"{method} {path}: {response.status_code} {response.text}"
+        return response.json() if response.content else None
 
     def rename_company(self, company_id: int, name: str) -> None:
         raise NotImplementedError(self.cannot["companies"])
@@ -99,6 +129,11 @@ class JiraEmulatorHarness:
         self._api(
             "PUT", f"issue/{ticket_id}", {"update": {"labels": [{"add": udf_label(name, value)}]}}
         )
+
+    def edit_note(self, ticket_id: int, note_id: int, text: str) -> None:
+        """As a person would in the issue view: the comment's body, nothing else."""
+        body = adf(text) if self.api.endswith("/3") else text
+        self._api("PUT", f"issue/{ticket_id}/comment/{note_id}", {"body": body})
 
     def close(self) -> None:
         self.http.close()

@@ -146,7 +146,7 @@ def test_6a_2_linking_replaces_the_old_link_which_stays_as_history() -> None:
 def test_6b_1_first_miss_marks_link_suspected_only() -> None:
     link = record_miss(active_link(), T0)
     assert link.state is LinkState.ACTIVE and link.suspected_missing
-    assert state_label(link) == "Not found in Autotask (checking again)"
+    assert state_label(link, "Autotask") == "Not found in Autotask (checking again)"
     assert allowed_actions(link, ENABLED) == {Action.OPEN, Action.RESOLVE}
 
 
@@ -159,7 +159,7 @@ def test_6b_1_second_miss_a_minute_later_confirms_deleted_in_autotask() -> None:
     link = record_miss(record_miss(active_link(), T0), T0 + timedelta(minutes=1))
     assert link.state is LinkState.DELETED_EXTERNAL
     assert link.deleted_at == T0 + timedelta(minutes=1)
-    assert state_label(link) == "Deleted in Autotask"
+    assert state_label(link, "Jira") == "Deleted in Jira"
     assert link.ticket_id == 128926 and link.ticket_number == "T20260113.0001"
 
 

@@ -52,7 +52,7 @@ def test_complete_in_autotask_resolves_the_link_with_who_and_when() -> None:
         T0 + timedelta(minutes=5),
     )
     assert after.last_activity_at == T0 + timedelta(minutes=5)
-    assert links.state_label(after) == "Resolved in Autotask by Tara Technician"
+    assert links.state_label(after, "Autotask") == "Resolved in Autotask by Tara Technician"
     assert links.allowed_actions(after, links.IntegrationMode.ENABLED) == {links.Action.OPEN}
 
 

@@ -87,6 +87,7 @@ def configure(runtime: Runtime, **overrides: Any) -> None:
             demo_settings(**overrides),
             actor="test",
             now=NOW,
+            kind="autotask",
         )
         session.commit()
 

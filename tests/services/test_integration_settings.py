@@ -16,16 +16,16 @@ from tests.services.autotask_world import (
     demo_settings,
 )
 from ticketbridge.emulators.autotask import DEMO_API_SECRET, DEMO_API_USER, DEMO_INTEGRATION_CODE
-from ticketbridge.services.connections import autotask as autotask_connection
+from ticketbridge.services.connections import active as active_connection
 from ticketbridge.services.connections import checks as integration_checks
-from ticketbridge.services.connections import reference
+from ticketbridge.services.connections import named, reference
 from ticketbridge.services.connections import settings as integration_settings
-from ticketbridge.services.connections import setup as autotask_setup
-from ticketbridge.services.connections.autotask import IntegrationDisabled
+from ticketbridge.services.connections import setup as connection_setup
+from ticketbridge.services.connections.active import IntegrationDisabled
 from ticketbridge.services.connections.settings import InvalidIntegrationSettings
 from ticketbridge.services.runtime import Runtime, build_runtime
 from ticketbridge.settings import Settings
-from ticketbridge.storage.models import AuditEvent, IntegrationSetting
+from ticketbridge.storage.models import AuditEvent
 
 
 @pytest.fixture
@@ -45,7 +45,7 @@ def runtime(
 def _save(runtime: Runtime, **changes: object) -> integration_settings.StoredSettings:
     with runtime.session_factory() as session:
         stored = integration_settings.save(
-            session, runtime.secret_box, dict(changes), actor="alice", now=NOW
+            session, runtime.secret_box, dict(changes), actor="alice", now=NOW, kind="autotask"
         )
         session.commit()
         return stored
@@ -67,13 +67,13 @@ def test_settings_survive_a_reload_and_an_empty_secret_keeps_the_stored_one(
 
     stored = _load(runtime)
     assert stored.secret_set
-    assert stored.settings.integration_code == "OTHER-CODE"
+    assert stored.connector["integration_code"] == "OTHER-CODE"
     assert stored.settings.allow_resolve is True
-    assert stored.settings.logging_level == "summary"
-    assert stored.settings.api_host == EMULATOR_URL
+    assert stored.connector["logging_level"] == "summary"
+    assert stored.connector["api_host"] == EMULATOR_URL
     assert stored.updated_by == "alice"
     with runtime.session_factory() as session:
-        _, config = autotask_connection.connector_config(session, runtime.secret_box)
+        config = active_connection.connector_config(session, runtime.secret_box).config
     assert config.secret.get_secret_value() == DEMO_API_SECRET
 
 
@@ -87,13 +87,15 @@ def test_the_secret_is_encrypted_at_rest_and_never_audited_or_logged(
     reference.refresh(runtime, actor="alice")
 
     with runtime.session_factory() as session:
-        row = session.get(IntegrationSetting, "autotask")
+        row = named.first_of_kind(session, "autotask")
         assert row is not None and row.secret_encrypted
         assert DEMO_API_SECRET not in row.secret_encrypted
         assert DEMO_API_SECRET not in str(row.config)
-        details = [str(e.details) for e in session.scalars(select(AuditEvent))]
+        events = list(session.scalars(select(AuditEvent)))
+        details = [str(e.details) for e in events]
+        saved = next(str(e.details) for e in events if e.action == "autotask.settings.update")
     assert details and not any(DEMO_API_SECRET in d for d in details)
-    assert "secret" in details[0]  # the audit names the changed field, not its value
+    assert "secret" in saved  # the audit names the changed field, not its value
     assert "Tickets/entityInformation/fields" in caplog.text  # the full API log did run
     assert DEMO_API_SECRET not in caplog.text
 
@@ -144,7 +146,7 @@ def test_a_disabled_integration_builds_no_connector(runtime: Runtime, world: Aut
     with (
         runtime.session_factory() as session,
         pytest.raises(IntegrationDisabled),
-        autotask_connection.active(runtime, session),
+        active_connection.active(runtime, session),
     ):
         pass
     with pytest.raises(IntegrationDisabled):
@@ -211,17 +213,22 @@ def test_base_url_is_kept_as_entered(runtime: Runtime) -> None:
 
 
 def test_demo_setup_enables_the_integration_and_loads_reference_data(runtime: Runtime) -> None:
-    done = autotask_setup.connect(
+    done = connection_setup.connect(
         runtime,
-        api_host=EMULATOR_URL,
-        username=DEMO_API_USER,
-        secret=DEMO_API_SECRET,
-        integration_code=DEMO_INTEGRATION_CODE,
+        name="Autotask",
+        kind="autotask",
+        connector={
+            "environment": "custom",
+            "api_host": EMULATOR_URL,
+            "username": DEMO_API_USER,
+            "secret": DEMO_API_SECRET,
+            "integration_code": DEMO_INTEGRATION_CODE,
+        },
         base_url="http://127.0.0.1:8000",
         actor="demo",
-    )
+    ).refreshed
 
     stored = _load(runtime)
-    assert stored.settings.enabled and stored.settings.environment == "custom"
+    assert stored.settings.enabled and stored.connector["environment"] == "custom"
     assert stored.settings.base_url == "http://127.0.0.1:8000"
     assert done.counts["queue"] == 7 and stored.reference_synced_at == NOW

@@ -15,10 +15,10 @@ from ticketbridge.core.mapping_status import (
     MappingStatus,
     creation_blocker,
 )
-from ticketbridge.services.connections import autotask as autotask_connection
+from ticketbridge.services.connections import active as active_connection
 from ticketbridge.services.connections import checks as integration_checks
-from ticketbridge.services.connections import mapping
-from ticketbridge.services.connections.autotask import IntegrationDisabled
+from ticketbridge.services.connections import mapping, named, suggestions
+from ticketbridge.services.connections.active import IntegrationDisabled
 from ticketbridge.services.connections.mapping import MappingError
 from ticketbridge.services.runs import catalog
 from ticketbridge.services.runtime import Runtime, build_runtime
@@ -162,7 +162,7 @@ def test_check_customer_validates_one_mapping_before_a_ticket_action(
 
     with (
         runtime.session_factory() as session,
-        autotask_connection.active(runtime, session) as autotask,
+        active_connection.active(runtime, session) as autotask,
     ):
         fresh = mapping.check_customer(session, autotask.connector, mapped, NOW)
         none = mapping.check_customer(session, autotask.connector, unmapped, NOW)
@@ -208,10 +208,12 @@ def test_validating_a_thousand_mappings_costs_at_most_three_requests_and_one_aud
     mapping.map_customer(runtime, customers[0], BRIGHTWATER, actor="alice")
     mapping.map_customer(runtime, customers[1], 103, actor="alice")
     with runtime.session_factory() as session:
+        connection = named.first_of_kind(session, "autotask")
+        assert connection is not None
         for index, customer in enumerate(customers[2:]):
             session.add(
                 CompanyMappingRow(
-                    kind="autotask",
+                    connection_id=connection.id,
                     customer_id=customer,
                     company_id=500_000 + index,
                     company_name=f"Gone {index}",
@@ -236,12 +238,12 @@ def test_suggestions_match_normalised_names_and_map_nothing_on_their_own(
         db, "Granite Legal LLP", "Brightwater Dental", "Juniper Accounting"
     )
 
-    found = mapping.suggestions(runtime)
+    found = suggestions.suggestions(runtime)
 
     assert [(s.customer_id, s.company_id) for s in found] == [(brightwater, 102), (granite, 107)]
     assert _stored(runtime, granite).status is MappingStatus.MISSING
     mapping.map_customer(runtime, granite, found[1].company_id, actor="alice")  # the confirmation
-    assert [s.customer_id for s in mapping.suggestions(runtime)] == [brightwater]
+    assert [s.customer_id for s in suggestions.suggestions(runtime)] == [brightwater]
     assert juniper not in {s.customer_id for s in found}
 
 
@@ -263,7 +265,7 @@ def test_nightly_validation_does_nothing_while_disabled(
     configure(runtime, enabled=False)
     world.forget_requests()
 
-    assert mapping.nightly(runtime) is None
+    assert mapping.nightly(runtime) == []
     with pytest.raises(IntegrationDisabled):
         mapping.search_companies(runtime, "acme")
 

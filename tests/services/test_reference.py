@@ -13,7 +13,7 @@ from ticketbridge.connectors.errors import ConnectorAuthError, ConnectorUnavaila
 from ticketbridge.services.connections import checks as integration_checks
 from ticketbridge.services.connections import reference
 from ticketbridge.services.connections import settings as integration_settings
-from ticketbridge.services.connections.autotask import IntegrationDisabled
+from ticketbridge.services.connections.active import IntegrationDisabled
 from ticketbridge.services.runtime import Runtime, build_runtime
 from ticketbridge.settings import Settings
 from ticketbridge.storage.models import AuditEvent
@@ -110,7 +110,12 @@ def test_a_later_refresh_keeps_the_defaults_an_admin_chose(runtime: Runtime) -> 
     reference.refresh(runtime, actor="alice")
     with runtime.session_factory() as session:
         integration_settings.save(
-            session, runtime.secret_box, {"priority_error_id": 6}, actor="alice", now=NOW
+            session,
+            runtime.secret_box,
+            {"priority_error_id": 6},
+            actor="alice",
+            now=NOW,
+            kind="autotask",
         )
         session.commit()
 
@@ -148,7 +153,12 @@ def test_choosing_an_inactive_value_as_a_new_default_is_refused(runtime: Runtime
         pytest.raises(integration_settings.InvalidIntegrationSettings) as refused,
     ):
         integration_settings.save(
-            session, runtime.secret_box, {"default_status_id": 14}, actor="alice", now=NOW
+            session,
+            runtime.secret_box,
+            {"default_status_id": 14},
+            actor="alice",
+            now=NOW,
+            kind="autotask",
         )
 
     assert [e.field for e in refused.value.errors] == ["default_status_id"]

@@ -19,6 +19,7 @@ from tests.factories import add_runs, add_token, add_user, csrf_of, login
 from tests.services.autotask_world import configure
 from tests.web.test_roles import EXPECTED
 from ticketbridge.core.roles import Role
+from ticketbridge.services.connections import named
 from ticketbridge.storage.models import CompanyMappingRow, ReferenceValue
 from ticketbridge.worker.tasks import TASKS
 
@@ -32,17 +33,27 @@ class RefusingTransport(httpx.BaseTransport):
         raise httpx.ConnectError("outbound requests are forbidden in this test", request=request)
 
 
-def _seed(db: sessionmaker[Session]) -> dict[str, int]:
+def _seed(db: sessionmaker[Session]) -> dict[str, int | str]:
     [run_id] = add_runs(db, 1)
     with db() as session:
-        session.add(CompanyMappingRow(kind="autotask", customer_id=1, company_id=101))
-        session.add(ReferenceValue(kind="autotask", category="queue", value_id=5, name="Q"))
+        connection = named.get(session, None)
+        session.add(CompanyMappingRow(connection_id=connection.id, customer_id=1, company_id=101))
+        session.add(
+            ReferenceValue(connection_id=connection.id, category="queue", value_id=5, name="Q")
+        )
         session.commit()
-    ids = {"run_id": run_id, "job_id": 1, "customer_id": 1, "user_id": 1, "token_id": 1}
+    ids: dict[str, int | str] = {
+        "run_id": run_id,
+        "job_id": 1,
+        "customer_id": 1,
+        "user_id": 1,
+        "token_id": 1,
+    }
+    ids |= {"connection_id": connection.id, "kind": "autotask", "action": "test"}
     return ids | {"mail_id": 1, "source_id": 1, "rule_id": 1}
 
 
-def _url(path: str, ids: dict[str, int]) -> str:
+def _url(path: str, ids: dict[str, int | str]) -> str:
     for name, value in ids.items():
         path = path.replace("{" + name + "}", str(value))
     return path
@@ -81,7 +92,7 @@ def test_disabled_integration_sends_nothing_from_any_page_api_route_or_job(
         assert client.get("/customers/1/autotask", params={"search": "acme"}).status_code == 200
         for path in ("test", "refresh", "validate", "mappings/validate"):
             response = client.post(
-                f"/admin/integrations/autotask/{path}",
+                f"/admin/connections/{ids['connection_id']}/{path}",
                 data={"csrf_token": csrf},
                 follow_redirects=False,
             )
@@ -90,8 +101,9 @@ def test_disabled_integration_sends_nothing_from_any_page_api_route_or_job(
 
         api = {"Authorization": f"Bearer {token}"}
         for method, path in EXPECTED:
-            if path.startswith("/api/v1/") and ("autotask" in path or method == "GET"):
-                body = {"company_id": 102} if path.endswith("autotask-company") else {}
+            remote = any(part in path for part in ("{kind}", "connection"))
+            if path.startswith("/api/v1/") and (remote or method == "GET"):
+                body = {"company_id": 102} if path.endswith("-company") else {}
                 response = client.request(
                     method, _url(path, ids), headers=api, json=body, params={"search": "a"}
                 )

@@ -14,7 +14,7 @@ from tests.services.autotask_world import AutotaskWorld, configure
 from ticketbridge.connectors.governor import Governor
 from ticketbridge.core.psa_governor import Priority
 from ticketbridge.core.roles import Role
-from ticketbridge.services.connections import autotask as autotask_connection
+from ticketbridge.services.connections import active as active_connection
 from ticketbridge.services.runtime import Runtime
 
 URL = "/api/v1/integrations/autotask"
@@ -44,8 +44,8 @@ def api(app: FastAPI, db: sessionmaker[Session], world: AutotaskWorld) -> Iterat
 
 def governor_of(runtime: Runtime) -> Governor:
     with runtime.session_factory() as session:
-        _, config = autotask_connection.connector_config(session, runtime.secret_box)
-    return autotask_connection.governor(runtime, config)
+        ready = active_connection.connector_config(session, runtime.secret_box)
+    return active_connection.governor(runtime, ready)
 
 
 def test_the_gauge_is_null_while_the_integration_is_disabled(api: TestClient) -> None:

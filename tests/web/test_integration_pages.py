@@ -62,7 +62,10 @@ def _valid_form() -> dict[str, str]:
     return form | {"enabled": "true", "logging_level": "off", "max_listed_objects": "5"}
 
 
-def test_settings_page_shows_every_setting_and_the_fixed_note_texts(admin: TestClient) -> None:
+def test_settings_page_shows_every_setting_and_the_fixed_note_texts(
+    admin: TestClient, app: FastAPI
+) -> None:
+    configure(app.state.ctx, enabled=False)
     html = admin.get(PAGE).text
 
     for name in (
@@ -88,7 +91,7 @@ def test_settings_page_shows_every_setting_and_the_fixed_note_texts(admin: TestC
     assert RESOLVE_NOTE_TEXT in html and TIME_ENTRIES_NOTE_TEXT in html
     assert 'value="ticketbridge"' in html  # title prefix default
     for action in ("test", "refresh", "validate"):
-        assert f'action="{PAGE}/{action}"' in html
+        assert f'action="/admin/connections/1/{action}"' in html
 
 
 def test_invalid_settings_are_shown_at_their_fields_and_the_secret_is_not_echoed(
@@ -165,7 +168,7 @@ def test_customers_are_searched_mapped_renamed_acknowledged_and_unmapped(
     listing = _post(admin, page, company_id="102")
     assert "Mapped to Autotask company Brightwater Dental (102)" in listing
     world.rename_company(102, "Brightwater Dental Group")
-    listing = _post(admin, PAGE + "/mappings/validate")
+    listing = _post(admin, "/admin/connections/1/mappings/validate")
     assert "1 mappings validated" in listing
     assert "Renamed" in listing and "was Brightwater Dental" in listing
     assert "Acknowledge rename" in admin.get(page).text
@@ -204,4 +207,4 @@ def test_a_reporter_sees_mapping_status_but_no_mapping_actions(
         html = client.get("/customers").text
 
     assert "Not mapped" in html
-    assert "/autotask" not in html
+    assert "/psa" not in html and "/autotask" not in html

@@ -34,7 +34,15 @@ SETTING_FIELDS = {
     "allow_manual_ticket_numbers",
     "allow_success_tickets",
     "logging_level",
+    "title_prefix",
+    "max_listed_objects",
+    "timeout_seconds",
+    "create_timeout_seconds",
     "usage",  # the request governor's gauge, read-only
+    # the connection the kind's address leads to
+    "id",
+    "name",
+    "kind",
 }
 
 

@@ -18,7 +18,14 @@ from ticketbridge.core.roles import Role
 from ticketbridge.services.mail import intake as mail_intake
 from ticketbridge.services.mail import sources as mail_sources
 from ticketbridge.services.runs import catalog
-from ticketbridge.storage.models import AuditEvent, MailMessage, MailRule, MailSource, Run
+from ticketbridge.storage.models import (
+    AuditEvent,
+    MailMessage,
+    MailRule,
+    MailSource,
+    MailSubscription,
+    Run,
+)
 
 __all__ = ["dovecot"]
 
@@ -259,3 +266,40 @@ def test_a_rule_without_a_customer_is_refused_and_keeps_what_was_typed(
     assert refused.status_code == 422
     assert "Not created: choose the customer the mail belongs to" in refused.text
     assert 'value="acme.example"' in refused.text and 'value="*ACME*"' in refused.text
+
+
+def test_the_sources_page_says_how_each_source_is_told_of_new_mail(
+    app: FastAPI, db: sessionmaker[Session]
+) -> None:
+    client, _ = _admin(app, db)
+    with db() as session:
+        for name, remote_id, error in (
+            ("Desk 365", "sub-1", ""),
+            ("Other 365", None, "Subscription validation request failed."),
+        ):
+            source = mail_sources.create_source(
+                session,
+                app.state.ctx.secret_box,
+                kind="graph",
+                name=name,
+                config={"tenant_id": "t", "client_id": "c", "mailbox": "desk@example.com"},
+                secret="client-secret",
+                actor="test",
+            )
+            session.flush()
+            session.add(
+                MailSubscription(
+                    source_id=source.id,
+                    remote_id=remote_id,
+                    client_state="encrypted",
+                    notification_url="https://tickets.example.com/hooks/graph/notifications/1",
+                    expires_at=NOW if remote_id else None,
+                    last_error=error,
+                )
+            )
+        session.commit()
+
+    page = client.get(SOURCES).text
+
+    assert "change notifications until" in page
+    assert "change notifications: Subscription validation request failed." in page

@@ -221,12 +221,32 @@ def test_names_with_control_direction_or_invisible_characters_are_refused(
         ("/api/v1/mail/sources", {"kind": "upload", "name": name}, "name"),
         ("/api/v1/runs", run_payload(customer=name), "customer"),
         ("/api/v1/runs", run_payload(job_name=name), "job_name"),
+        ("/api/v1/syncs", {**_SYNC, "name": name}, "name"),
     ):
         refused = _api(admin, "POST", url, body)
         assert refused.status_code == 422, (url, field)
         error = refused.json()["error"]
         assert found in error["message"], (url, error["message"])
         assert error["details"]["fields"][0]["field"] == field
+
+
+def test_a_sync_naming_a_connection_no_name_can_hold_finds_none(
+    admin: tuple[TestClient, str, str],
+) -> None:
+    for field in ("connection_a", "connection_b"):
+        refused = _api(admin, "POST", "/api/v1/syncs", {**_SYNC, field: "Jira\x00"})
+        assert refused.status_code == 422
+        assert "there is no connection" in refused.json()["error"]["message"]
+    table = {"mapping": {"a_to_b": {"status": {"rows": {"1\x00": "2"}}}}}
+    assert _api(admin, "POST", "/api/v1/syncs", {**_SYNC, **table}).status_code == 422
+
+
+_SYNC = {
+    "name": "Desk",
+    "connection_a": "1",
+    "connection_b": "2",
+    "start_date": "2026-11-01T00:00:00Z",
+}
 
 
 # --- times ---------------------------------------------------------------------------------

@@ -172,6 +172,9 @@ def test_the_default_caps_hold_the_largest_batch_and_a_full_upload() -> None:
     assert settings.runs_request_max_bytes >= 30 * 1024 * 1024
     assert limits.mail_upload_cap(settings) > 100 * settings.mail_max_bytes
     assert limits.body_cap("POST", "/api/v1/customers", settings) == settings.request_max_bytes
+    # A service desk ticket with 25 MiB of files and its fields.
+    assert 25 * 1024 * 1024 < limits.body_cap("POST", "/api/v1/tickets", settings) < 27 * 2**20
+    assert limits.body_cap("GET", "/api/v1/tickets", settings) == settings.request_max_bytes
     # What the PSA calls us with is a few KiB: a hook takes no more than its reader would.
     assert limits.body_cap("POST", "/hooks/autotask/callouts/closure", settings) == 256 * 1024
 

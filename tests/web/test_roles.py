@@ -61,15 +61,68 @@ EXPECTED: dict[tuple[str, str], Permission | None] = {
     ("POST", "/api/v1/mail/rules/{rule_id}/apply"): A,
     ("DELETE", "/api/v1/mail/rules/{rule_id}"): A,
     # Autotask: settings and mapping are configuration (admin); reading a mapping is READ.
-    ("GET", "/api/v1/integrations/autotask"): A,
-    ("PUT", "/api/v1/integrations/autotask"): A,
-    ("POST", "/api/v1/integrations/autotask/test"): A,
-    ("POST", "/api/v1/integrations/autotask/refresh"): A,
-    ("POST", "/api/v1/integrations/autotask/validate"): A,
-    ("GET", "/api/v1/integrations/autotask/companies"): A,
-    ("GET", "/api/v1/customers/{customer_id}/autotask-company"): R,
-    ("PUT", "/api/v1/customers/{customer_id}/autotask-company"): A,
-    ("DELETE", "/api/v1/customers/{customer_id}/autotask-company"): A,
+    ("GET", "/api/v1/integrations/{kind}"): A,
+    ("PUT", "/api/v1/integrations/{kind}"): A,
+    ("POST", "/api/v1/integrations/{kind}/test"): A,
+    ("POST", "/api/v1/integrations/{kind}/refresh"): A,
+    ("POST", "/api/v1/integrations/{kind}/validate"): A,
+    ("GET", "/api/v1/integrations/{kind}/companies"): A,
+    ("GET", "/api/v1/customers/{customer_id}/{kind}-company"): R,
+    ("PUT", "/api/v1/customers/{customer_id}/{kind}-company"): A,
+    ("DELETE", "/api/v1/customers/{customer_id}/{kind}-company"): A,
+    ("GET", "/api/v1/connection-kinds"): A,
+    ("GET", "/api/v1/connections"): A,
+    ("POST", "/api/v1/connections"): A,
+    ("GET", "/api/v1/connections/{connection_id}"): A,
+    ("PUT", "/api/v1/connections/{connection_id}"): A,
+    ("DELETE", "/api/v1/connections/{connection_id}"): A,
+    ("POST", "/api/v1/connections/{connection_id}/ticketing-default"): A,
+    ("POST", "/api/v1/connections/{connection_id}/test"): A,
+    ("POST", "/api/v1/connections/{connection_id}/refresh"): A,
+    ("POST", "/api/v1/connections/{connection_id}/validate"): A,
+    ("GET", "/api/v1/connections/{connection_id}/reference"): A,
+    ("GET", "/api/v1/connections/{connection_id}/companies"): A,
+    ("GET", "/api/v1/connections/{connection_id}/mappings"): R,
+    ("POST", "/api/v1/connections/{connection_id}/validate-mappings"): A,
+    ("PUT", "/api/v1/connections/{connection_id}/mappings/{customer_id}"): A,
+    ("DELETE", "/api/v1/connections/{connection_id}/mappings/{customer_id}"): A,
+    ("PUT", "/api/v1/customers/{customer_id}/ticketing-connection"): A,
+    ("GET", "/api/v1/syncs"): D,
+    ("POST", "/api/v1/syncs"): A,
+    ("GET", "/api/v1/syncs/{sync_id}"): D,
+    ("PUT", "/api/v1/syncs/{sync_id}"): A,
+    ("PATCH", "/api/v1/syncs/{sync_id}"): A,
+    ("DELETE", "/api/v1/syncs/{sync_id}"): A,
+    ("POST", "/api/v1/syncs/{sync_id}/run"): A,
+    ("GET", "/api/v1/syncs/{sync_id}/runs"): D,
+    ("GET", "/api/v1/syncs/{sync_id}/failures"): D,
+    ("GET", "/api/v1/syncs/{sync_id}/conflicts"): D,
+    ("GET", "/api/v1/syncs/{sync_id}/flagged"): D,
+    ("GET", "/api/v1/sync-hooks"): A,
+    ("POST", "/api/v1/sync-hooks"): A,
+    ("DELETE", "/api/v1/sync-hooks/{connection_id}"): A,
+    ("POST", "/api/v1/syncs/{sync_id}/flagged/{reference_id}/clear"): A,
+    ("POST", "/api/v1/syncs/{sync_id}/flagged/{reference_id}/forget"): A,
+    ("POST", "/api/v1/syncs/{sync_id}/dry-run"): A,
+    ("GET", "/syncs"): D,
+    ("GET", "/syncs/new"): A,
+    ("POST", "/syncs"): A,
+    ("GET", "/syncs/{sync_id}"): D,
+    ("POST", "/syncs/{sync_id}"): A,
+    ("POST", "/syncs/{sync_id}/dry-run"): A,
+    ("POST", "/syncs/{sync_id}/run"): A,
+    ("POST", "/syncs/{sync_id}/delete"): A,
+    ("POST", "/syncs/{sync_id}/flagged/{reference_id}/{action}"): A,
+    ("GET", "/api/v1/tickets"): R,
+    ("POST", "/api/v1/tickets"): W,
+    ("GET", "/api/v1/tickets/{ticket_id}"): R,
+    ("POST", "/api/v1/tickets/{ticket_id}/comments"): W,
+    ("GET", "/api/v1/boards"): R,
+    ("GET", "/api/v1/categories"): R,
+    ("GET", "/api/v1/service-desk/mailboxes"): R,
+    ("GET", "/api/v1/service-desk/mailboxes/{source_id}"): R,
+    ("PUT", "/api/v1/service-desk/mailboxes/{source_id}"): A,
+    ("DELETE", "/api/v1/service-desk/mailboxes/{source_id}"): A,
     # The Autotask round trip: configuration and the requests received are admin business.
     ("GET", "/api/v1/roundtrip"): A,
     ("PUT", "/api/v1/roundtrip/settings"): A,
@@ -97,6 +150,19 @@ EXPECTED: dict[tuple[str, str], Permission | None] = {
     ("POST", "/alerts/{alert_id}/action"): W,
     ("GET", "/alerts/explain"): W,
     ("POST", "/alerts/explain"): W,
+    ("GET", "/service-desk"): R,
+    ("GET", "/service-desk/conversations/{conversation_id}/ticket"): R,
+    ("GET", "/service-desk/filtered"): R,
+    ("POST", "/service-desk/filtered/{desk_mail_id}/create"): W,
+    ("GET", "/service-desk/rules"): A,
+    ("POST", "/service-desk/rules"): A,
+    ("GET", "/service-desk/rules/{rule_id}"): A,
+    ("POST", "/service-desk/rules/{rule_id}"): A,
+    ("POST", "/service-desk/rules/{rule_id}/delete"): A,
+    ("GET", "/service-desk/mailboxes"): A,
+    ("GET", "/service-desk/mailboxes/{source_id}"): A,
+    ("POST", "/service-desk/mailboxes/{source_id}"): A,
+    ("POST", "/service-desk/mailboxes/{source_id}/delete"): A,
     ("GET", "/admin/alert-sources"): A,
     ("POST", "/admin/alert-sources"): A,
     ("POST", "/admin/alert-sources/{source_id}"): A,
@@ -136,13 +202,26 @@ EXPECTED: dict[tuple[str, str], Permission | None] = {
     ("GET", "/admin/audit"): A,
     ("GET", "/admin/settings"): A,
     ("POST", "/admin/settings"): A,
-    ("GET", "/admin/integrations/autotask"): A,
-    ("POST", "/admin/integrations/autotask"): A,
-    ("POST", "/admin/integrations/autotask/test"): A,
-    ("POST", "/admin/integrations/autotask/refresh"): A,
-    ("POST", "/admin/integrations/autotask/validate"): A,
-    ("POST", "/admin/integrations/autotask/mappings/validate"): A,
-    ("GET", "/admin/integrations/autotask/suggestions"): A,
+    ("GET", "/admin/connections"): A,
+    ("POST", "/admin/connections"): A,
+    ("GET", "/admin/connections/{connection_id}"): A,
+    ("POST", "/admin/connections/{connection_id}"): A,
+    ("POST", "/admin/connections/{connection_id}/test"): A,
+    ("POST", "/admin/connections/{connection_id}/refresh"): A,
+    ("POST", "/admin/connections/{connection_id}/validate"): A,
+    ("POST", "/admin/connections/{connection_id}/ticketing-default"): A,
+    ("POST", "/admin/connections/{connection_id}/delete"): A,
+    ("POST", "/admin/connections/{connection_id}/mappings/validate"): A,
+    ("GET", "/admin/connections/{connection_id}/suggestions"): A,
+    ("GET", "/admin/integrations/{kind}"): A,
+    ("POST", "/admin/integrations/{kind}"): A,
+    ("GET", "/admin/integrations/{kind}/{action}"): A,
+    ("POST", "/admin/integrations/{kind}/{action}"): A,
+    ("GET", "/customers/{customer_id}/psa"): A,
+    ("POST", "/customers/{customer_id}/psa"): A,
+    ("POST", "/customers/{customer_id}/psa/unmap"): A,
+    ("POST", "/customers/{customer_id}/psa/acknowledge"): A,
+    ("POST", "/customers/{customer_id}/psa/ticketing-connection"): A,
     ("GET", "/customers/{customer_id}/autotask"): A,
     ("POST", "/customers/{customer_id}/autotask"): A,
     ("POST", "/customers/{customer_id}/autotask/unmap"): A,
@@ -191,6 +270,8 @@ EXPECTED: dict[tuple[str, str], Permission | None] = {
     # ASGI receiver answers them with basic credentials (tests/web/test_callouts_served.py).
     ("POST", "/hooks/autotask/webhooks/{registration_id}"): PUBLIC,
     ("POST", "/hooks/autotask/webhooks/{registration_id}/deactivated"): PUBLIC,
+    ("POST", "/hooks/graph/notifications/{source_id}"): PUBLIC,
+    ("POST", "/hooks/jira/{connection}"): PUBLIC,
 }
 
 
@@ -223,24 +304,26 @@ def test_every_api_route_is_documented_in_openapi(app: FastAPI) -> None:
     assert api_paths <= set(app.openapi()["paths"])
 
 
-def _url(path: str, ids: dict[str, int]) -> str:
+def _url(path: str, ids: dict[str, int | str]) -> str:
     for name, value in ids.items():
         path = path.replace("{" + name + "}", str(value))
     return path
 
 
 @pytest.fixture
-def ids(db: sessionmaker[Session]) -> dict[str, int]:
+def ids(db: sessionmaker[Session]) -> dict[str, int | str]:
     [run_id] = add_runs(db, 1)
     return {
         "run_id": run_id, "job_id": 1, "customer_id": 1, "user_id": 1, "token_id": 1,
-        "callout_id": 1, "request_id": 1, "registration_id": 1,
+        "callout_id": 1, "request_id": 1, "registration_id": 1, "connection_id": 1,
+        "kind": "autotask", "action": "test", "sync_id": 1, "conversation_id": 1,
+        "desk_mail_id": 1, "ticket_id": 1,
     }  # fmt: skip
 
 
 @pytest.mark.parametrize("role", list(Role))
 def test_each_role_gets_exactly_its_routes(
-    app: FastAPI, db: sessionmaker[Session], ids: dict[str, int], role: Role
+    app: FastAPI, db: sessionmaker[Session], ids: dict[str, int | str], role: Role
 ) -> None:
     add_user(db, f"user-{role.value}", role)
     token = add_token(db, role)
@@ -266,7 +349,7 @@ def test_each_role_gets_exactly_its_routes(
 
 
 def test_without_credentials_api_says_401_and_pages_redirect_to_login(
-    app: FastAPI, ids: dict[str, int]
+    app: FastAPI, ids: dict[str, int | str]
 ) -> None:
     with TestClient(app) as client:
         csrf = csrf_of(client.get("/login").text)

@@ -40,7 +40,12 @@ def test_api_refuses_create_for_a_success_run_until_settings_allow_it(
     assert not emulator_tickets(world)
     with ready.session_factory() as session:
         integration_settings.save(
-            session, ready.secret_box, {"allow_success_tickets": True}, actor="t", now=NOW
+            session,
+            ready.secret_box,
+            {"allow_success_tickets": True},
+            actor="t",
+            now=NOW,
+            kind="autotask",
         )
         session.commit()
     assert api.post(f"/api/v1/runs/{run_id}/ticket").status_code == 201
@@ -58,7 +63,7 @@ def test_api_shows_create_disabled_for_an_unmapped_customer_and_blocks_it_with_4
     reason = "Customer 'Unmapped Ltd' is not mapped to an Autotask company."
     assert shown["actions"] == ["link_existing"] and shown["disabled"] == {"create": reason}
     assert preview["can_create"] is False and preview["refused"] == reason
-    assert preview["code"] == "mapping_missing" and preview["mapping_url"].endswith("/autotask")
+    assert preview["code"] == "mapping_missing" and preview["mapping_url"].endswith("/psa")
     assert blocked.status_code == 422 and blocked.json()["error"]["message"] == reason
 
 
@@ -157,9 +162,9 @@ def test_the_preview_page_of_an_unmapped_customer_says_why_and_links_the_mapping
         preview = client.get(f"/runs/{run_id}/ticket/create").text
 
     assert "disabled" in row and "is not mapped to an Autotask company" in row
-    assert '/autotask">Map the customer to a company</a>' in row
+    assert '/psa">Map the customer to a company</a>' in row
     assert "is not mapped to an Autotask company" in preview
-    assert '/autotask">Map Unmapped Ltd to an Autotask company</a>' in preview
+    assert '/psa">Map Unmapped Ltd to a company in Autotask</a>' in preview
     assert 'action="/runs/' not in preview  # no button to send what cannot be sent
 
 

@@ -132,7 +132,9 @@ def _prepare(runtime: Runtime, db: sessionmaker[Session], emulator_url: str) -> 
     configure(runtime, api_host=emulator_url)
     reference.refresh(runtime, actor="test")
     with runtime.session_factory() as session:
-        integration_settings.save(session, runtime.secret_box, DEFAULTS, actor="test", now=NOW)
+        integration_settings.save(
+            session, runtime.secret_box, DEFAULTS, actor="test", now=NOW, kind="autotask"
+        )
         session.commit()
     [customer_id] = add_customers(db, "Acme Logistics")
     mapping.map_customer(runtime, customer_id, BRIGHTWATER, actor="test")

@@ -1,9 +1,9 @@
-"""`ticketbridge emulate autotask`: serve the shipped Autotask REST API emulator."""
+"""`ticketbridge emulate autotask|jira|graph`: serve the shipped sandbox emulators."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import uvicorn
@@ -17,6 +17,23 @@ from ticketbridge.emulators.autotask import (
     create_app,
 )
 from ticketbridge.emulators.autotask.auth import default_users
+from ticketbridge.emulators.graph import (
+    DEMO_CLIENT_ID as GRAPH_DEMO_CLIENT_ID,
+)
+from ticketbridge.emulators.graph import (
+    DEMO_CLIENT_SECRET as GRAPH_DEMO_CLIENT_SECRET,
+)
+from ticketbridge.emulators.graph import (
+    DEMO_MAILBOX as GRAPH_DEMO_MAILBOX,
+)
+from ticketbridge.emulators.graph import (
+    DEMO_TENANT_DOMAIN as GRAPH_DEMO_TENANT_DOMAIN,
+)
+from ticketbridge.emulators.graph import (
+    DEMO_TENANT_ID as GRAPH_DEMO_TENANT_ID,
+)
+from ticketbridge.emulators.graph import create_app as create_graph_app
+from ticketbridge.emulators.graph.tls import DEFAULT_NAMES, self_signed
 from ticketbridge.emulators.jira import DEMO_API_TOKEN as JIRA_DEMO_TOKEN
 from ticketbridge.emulators.jira import DEMO_EMAIL as JIRA_DEMO_EMAIL
 from ticketbridge.emulators.jira import DEMO_PAT as JIRA_DEMO_PAT
@@ -110,7 +127,7 @@ def autotask(
         f"Autotask emulator on http://{host}:{port}/ (zone discovery: "
         f"/atservicesrest/v1.0/zoneInformation?user={api_user}; admin: /_emulator/)"
     )
-    uvicorn.run(application, host=host, port=port, log_level="warning")
+    _serve(application, host, port)
 
 
 @app.command("jira")
@@ -144,4 +161,89 @@ def jira(
         else f"bearer {JIRA_DEMO_PAT}"
     )
     typer.echo(f"Jira emulator ({mode}) on http://{host}:{port}/ ({login}; admin: /_emulator/)")
-    uvicorn.run(application, host=host, port=port, log_level="warning")
+    _serve(application, host, port)
+
+
+def _serve(application: Any, host: str, port: int) -> None:
+    # Info for uvicorn's start lines (a person and a test see it is up), no access log.
+    uvicorn.run(application, host=host, port=port, log_level="info", access_log=False)
+
+
+def _tls_files(
+    host: str, tls_cert: Path | None, tls_key: Path | None, self_signed_dir: Path | None
+) -> tuple[Path, Path] | None:
+    """The certificate and key to serve with, making them under --self-signed DIR if needed."""
+    if self_signed_dir is not None and (tls_cert or tls_key):
+        raise typer.BadParameter(
+            "give either --self-signed or --tls-cert/--tls-key", param_hint="--self-signed"
+        )
+    if (tls_cert is None) != (tls_key is None):
+        raise typer.BadParameter("--tls-cert and --tls-key go together", param_hint="--tls-key")
+    if tls_cert is not None and tls_key is not None:
+        return tls_cert, tls_key
+    if self_signed_dir is None:
+        return None
+    names = list(DEFAULT_NAMES)
+    if host not in {"", "0.0.0.0", "::", "[::]"}:
+        names.append(host)
+    files, made = self_signed(self_signed_dir, names)
+    typer.echo(
+        f"{'Made' if made else 'Using'} a sandbox CA: trust {files.ca} "
+        f"(msal through requests: REQUESTS_CA_BUNDLE={files.ca})"
+    )
+    return files.cert, files.key
+
+
+@app.command("graph")
+def graph(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8767,
+    seed: Annotated[
+        str, typer.Option(help="demo (a first mail in the service desk) or empty.")
+    ] = "demo",
+    tls_cert: Annotated[
+        Path | None, typer.Option(help="PEM server certificate (with --tls-key).")
+    ] = None,
+    tls_key: Annotated[Path | None, typer.Option(help="PEM private key of --tls-cert.")] = None,
+    self_signed_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--self-signed",
+            help="Directory for a sandbox CA and a server certificate signed by it (made when "
+            "missing, reused after): ca.pem, server.pem, server-key.pem.",
+        ),
+    ] = None,
+    public_url: Annotated[
+        str | None,
+        typer.Option(help="Base URL in discovery documents and links. Default: the served one."),
+    ] = None,
+) -> None:
+    """Serve the Microsoft Graph mail emulator with its Entra ID token endpoints (msal needs
+    https: use --self-signed DIR or --tls-cert/--tls-key)."""
+    if seed not in {"demo", "empty"}:
+        raise typer.BadParameter("seed must be demo or empty", param_hint="--seed")
+    tls = _tls_files(host, tls_cert, tls_key, self_signed_dir)
+    scheme = "https" if tls else "http"
+    shown = f"[{host}]" if ":" in host and not host.startswith("[") else host
+    base = (public_url or f"{scheme}://{shown}:{port}").rstrip("/")
+    application = create_graph_app(tokens=(), seed=seed, public_url=public_url)
+    typer.echo(
+        f"Graph emulator on {base}/v1.0/ (admin: /_emulator/; device sign-in: /devicelogin)\n"
+        f"  authority     {base}/{GRAPH_DEMO_TENANT_ID}  (or /{GRAPH_DEMO_TENANT_DOMAIN}; "
+        "msal: instance_discovery=False)\n"
+        f"  client id     {GRAPH_DEMO_CLIENT_ID}\n"
+        f"  client secret {GRAPH_DEMO_CLIENT_SECRET}\n"
+        f"  mailbox       {GRAPH_DEMO_MAILBOX}"
+    )
+    if tls is None:
+        typer.echo("Plain http: msal refuses a non-https authority; Graph calls still work.")
+    uvicorn.run(
+        application,
+        host=host,
+        port=port,
+        # Info for uvicorn's start lines (a person and a test see it is up), no access log.
+        log_level="info",
+        access_log=False,
+        ssl_certfile=str(tls[0]) if tls else None,
+        ssl_keyfile=str(tls[1]) if tls else None,
+    )

@@ -145,9 +145,17 @@ def add_source(
     if kind in mail_sources.SECRET_FIELDS:
         if secret_file is not None:
             secret = secret_file.read_text(encoding="utf-8").strip()
-        else:
+        elif mail_sources.secret_required(kind):
             secret = typer.prompt(
                 mail_sources.SECRET_FIELDS[kind].replace("_", " "), hide_input=True
+            )
+        else:  # a Microsoft 365 mailbox signed in with a device code needs no client secret
+            label = mail_sources.SECRET_FIELDS[kind].replace("_", " ")
+            secret = typer.prompt(
+                f"{label} (empty for a delegated mailbox)",
+                default="",
+                show_default=False,
+                hide_input=True,
             )
     runtime = open_runtime()
     try:

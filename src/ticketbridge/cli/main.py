@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ticketbridge.cli import accounts, backup, emulate, mail, runs, server
+from ticketbridge.cli import accounts, backup, emulate, mail, mailbox, runs, server, sync
 
 app = typer.Typer(
     name="ticketbridge",
@@ -22,3 +22,5 @@ app.add_typer(runs.app, name="runs")
 app.add_typer(emulate.app, name="emulate")
 app.add_typer(mail.app, name="mail")
 app.add_typer(backup.app, name="backup")
+app.add_typer(mailbox.app, name="mailbox")
+app.add_typer(sync.app, name="sync")

@@ -15,14 +15,11 @@ from typing import Any, TextIO
 import typer
 import uvicorn
 
-from ticketbridge.cli import logs
+from ticketbridge.cli import demo_psa, logs
 from ticketbridge.cli.common import console, fail, open_runtime
 from ticketbridge.connectors import metrics
-from ticketbridge.connectors.errors import ConnectorError
 from ticketbridge.core.roles import Role
 from ticketbridge.services.accounts import users as accounts
-from ticketbridge.services.connections import setup as autotask_setup
-from ticketbridge.services.connections.autotask import IntegrationUnavailable
 from ticketbridge.services.demo import data as demo
 from ticketbridge.services.demo import mail as demo_mail
 from ticketbridge.services.mail import idle as mail_idle
@@ -39,6 +36,7 @@ from ticketbridge.worker.runner import InProcessRunner, ProcrastinateRunner
 db = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 DEMO_ADMIN = "admin"
 EMULATOR_PORT_FILE = "emulator-port"
+JIRA_PORT_FILE = "emulator-jira-port"
 
 
 def _background(settings: Settings) -> Any:
@@ -177,14 +175,19 @@ class Demo:
     emulator_url: str | None = None
     emulator: uvicorn.Server | None = None
     emulator_thread: threading.Thread | None = None
+    jira_url: str | None = None
+    jira: uvicorn.Server | None = None
+    jira_thread: threading.Thread | None = None
     lock: TextIO | None = None
 
     def stop(self) -> None:
         """Stop the emulator and let another demo use the var dir (tests; the CLI just exits)."""
-        if self.emulator is not None:
-            self.emulator.should_exit = True
-        if self.emulator_thread is not None:
-            self.emulator_thread.join(timeout=10)
+        for server in (self.emulator, self.jira):
+            if server is not None:
+                server.should_exit = True
+        for thread in (self.emulator_thread, self.jira_thread):
+            if thread is not None:
+                thread.join(timeout=10)
         self.runtime.engine.dispose()
         if self.lock is not None:
             self.lock.close()
@@ -218,11 +221,13 @@ def _check_port_free(host: str, port: int) -> None:
             ) from None
 
 
-def _bind_emulator(settings: Settings, port: int) -> socket.socket:
+def _bind_emulator(
+    settings: Settings, port: int, port_file: str = EMULATOR_PORT_FILE
+) -> socket.socket:
     """A listening loopback socket for this demo's emulator: on ``port`` when given; else on
     the port this var dir's emulator had last time when it is still free (tickets keep their
     addresses across restarts), else on one the system chooses. Two demos never share one."""
-    remembered = settings.var_dir / EMULATOR_PORT_FILE
+    remembered = settings.var_dir / port_file
     wanted = [port] if port else []
     if not port and remembered.is_file():
         text = remembered.read_text().strip()
@@ -243,6 +248,17 @@ def _bind_emulator(settings: Settings, port: int) -> socket.socket:
     raise AssertionError("port 0 always binds")
 
 
+def _serve_emulator(
+    app: Any, sock: socket.socket, name: str
+) -> tuple[str, uvicorn.Server, threading.Thread]:
+    # Bound before the server starts: requests queue in the backlog until it accepts, so the
+    # product can talk to it right away and no other process can take the port meanwhile.
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=name, daemon=True)
+    thread.start()
+    return f"http://127.0.0.1:{sock.getsockname()[1]}", server, thread
+
+
 def _start_emulator(
     settings: Settings, port: int = 0
 ) -> tuple[str, uvicorn.Server, threading.Thread]:
@@ -250,50 +266,26 @@ def _start_emulator(
     from ticketbridge.emulators.autotask import create_app as create_emulator
 
     sock = _bind_emulator(settings, port)
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    # Bound before the server starts: requests queue in the backlog until it accepts, so the
-    # product can talk to it right away and no other process can take the port meanwhile.
     app = create_emulator(
         seed="demo",
         state_file=settings.var_dir / "emulator-autotask.json",
-        public_url=url,
+        public_url=f"http://127.0.0.1:{sock.getsockname()[1]}",
         auto_deliver=True,
     )
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
-    thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, name="autotask-emulator", daemon=True
+    return _serve_emulator(app, sock, "autotask-emulator")
+
+
+def _start_jira_emulator(settings: Settings) -> tuple[str, uvicorn.Server, threading.Thread]:
+    """Serve this demo's own Jira Cloud emulator on loopback, beside the Autotask one."""
+    from ticketbridge.emulators.jira import create_app as create_jira
+
+    sock = _bind_emulator(settings, 0, JIRA_PORT_FILE)
+    app = create_jira(
+        seed="demo",
+        state_file=settings.var_dir / "emulator-jira.json",
+        public_url=f"http://127.0.0.1:{sock.getsockname()[1]}",
     )
-    thread.start()
-    return url, server, thread
-
-
-def _connect_autotask(runtime: Runtime, emulator_url: str, ui_url: str) -> None:
-    """Point the product's Autotask settings at the demo emulator, load its lists, and map the
-    demo customers that have a company there, so that create and resolve work at once."""
-    from ticketbridge.emulators import autotask as emulator
-
-    try:
-        done = autotask_setup.connect(
-            runtime,
-            api_host=emulator_url,
-            username=emulator.DEMO_API_USER,
-            secret=emulator.DEMO_API_SECRET,
-            integration_code=emulator.DEMO_INTEGRATION_CODE,
-            base_url=ui_url,
-            actor="demo",
-            options={"allow_resolve": True},
-        )
-        mapped = autotask_setup.map_by_name(runtime, emulator.DEMO_COMPANY_NAMES, actor="demo")
-    except (ConnectorError, IntegrationUnavailable) as exc:
-        console.print(f"[yellow]Autotask not connected: {exc.message}[/yellow]")
-        return
-    loaded = ", ".join(f"{count} {name}" for name, count in sorted(done.counts.items()))
-    console.print(f"Autotask connected to the emulator ({loaded}); resolving is on")
-    unmapped = [name for name, company in emulator.DEMO_COMPANY_NAMES.items() if not company]
-    console.print(
-        f"{len(mapped.mapped) + len(mapped.already)} demo customers mapped to Autotask companies"
-        + (f"; left unmapped on purpose: {', '.join(unmapped)}" if unmapped else "")
-    )
+    return _serve_emulator(app, sock, "jira-emulator")
 
 
 def start_demo(settings: Settings, *, emulator_port: int | None = 0) -> Demo:
@@ -324,7 +316,10 @@ def start_demo(settings: Settings, *, emulator_port: int | None = 0) -> Demo:
             settings, emulator_port
         )
         console.print(f"Autotask emulator on {found.emulator_url}")
-        _connect_autotask(runtime, found.emulator_url, found.url)
+        demo_psa.connect_autotask(runtime, found.emulator_url, found.url)
+        found.jira_url, found.jira, found.jira_thread = _start_jira_emulator(settings)
+        console.print(f"Jira emulator on {found.jira_url}")
+        demo_psa.connect_jira(runtime, found.jira_url, found.url)
     return found
 
 

@@ -15,6 +15,8 @@ Connectors raise only these (habit 4). Callers decide what to do from the class 
     │                                 "does not have the adequate permissions" inside a 500)
     ├── RemoteNotFound              the object does not exist (any more): flag, never unlink
     ├── RemoteRejected              the remote refused this input (validation); .remote_messages
+    │   └── RemoteTooLarge            a file over the PSA's size limit (413, Autotask's file
+    │                                 size text) or over the caller's cap; .limit in bytes
     └── ConnectorConfigError        our side is misconfigured (missing host or credentials, a host
                                     that does not speak this API, a method the API refuses: 405)
 
@@ -100,6 +102,15 @@ class RemoteNotFound(ConnectorError):
 
 class RemoteRejected(ConnectorError):
     """The remote refused the request's content; the same request will fail again."""
+
+
+class RemoteTooLarge(RemoteRejected):
+    """A file is larger than the PSA takes, or than the caller allowed; ``limit`` in bytes
+    when known. Sending the same file again fails again."""
+
+    def __init__(self, message: str, *, limit: int | None = None, status_code: int | None = None):
+        super().__init__(message, status_code=status_code)
+        self.limit = limit
 
 
 class ConnectorConfigError(ConnectorError):

@@ -128,9 +128,12 @@ class HttpChannel:
         headers: Mapping[str, str] | None = None,
         idempotent: bool | None = None,
         timeout: float | None = None,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
+        content: bytes | None = None,
     ) -> httpx.Response:
         """``timeout`` (seconds) overrides the client's timeout for this request, and bounds
-        its wait at the gate."""
+        its wait at the gate. ``files`` (field -> (file name, bytes, content type)) sends a
+        multipart body instead of ``json``; ``content``, a body sent as it is."""
         method = method.upper()
         if idempotent is None:
             idempotent = method in IDEMPOTENT_METHODS
@@ -140,7 +143,13 @@ class HttpChannel:
             attempt += 1
             with self._hold(method, url, timeout):
                 response, error, reached = self._attempt(
-                    method, url, json, params, headers, timeout
+                    method,
+                    url,
+                    json if content is None else content,
+                    params,
+                    headers,
+                    timeout,
+                    files,
                 )
             if response is not None:
                 return response
@@ -190,6 +199,7 @@ class HttpChannel:
         params: Mapping[str, str] | None,
         headers: Mapping[str, str] | None,
         timeout: float | None,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
     ) -> tuple[httpx.Response | None, ConnectorError | None, bool]:
         """One try: the response on success, else the error and whether the request was sent."""
         summary = f"{method} {self._safe_url(url)}"
@@ -199,9 +209,10 @@ class HttpChannel:
                 response = self.client.request(
                     method,
                     url,
-                    json=body,
+                    **({"content": body} if isinstance(body, bytes) else {"json": body}),
                     params=params,
                     headers=dict(headers or {}),
+                    files=files,
                     timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
                 )
                 outcome.append(str(response.status_code))
@@ -218,7 +229,9 @@ class HttpChannel:
             )
             return None, self._transport_error(exc, summary), reached
         elapsed_ms = (self.clock() - started) * 1000
-        self._log_exchange(method, url, body, headers, params, response, elapsed_ms)
+        # A file's bytes are never logged: only its name and size.
+        logged = body if not files else {k: f"{v[0]} ({len(v[1])} bytes)" for k, v in files.items()}
+        self._log_exchange(method, url, logged, headers, params, response, elapsed_ms)
         if response.is_success:
             return response, None, True
         return None, self._status_error(response, summary), True
@@ -309,5 +322,14 @@ class HttpChannel:
             self.redactor.text(jsonlib.dumps(dict(params or {}))),
             sent_headers,
             self.redactor.text(request_body[:_FULL_LOG_CHARS]),
-            self.redactor.text(response.text[:_FULL_LOG_CHARS]),
+            self.redactor.text(_loggable(response)),
         )
+
+
+def _loggable(response: httpx.Response) -> str:
+    """The answer as the full log shows it: a file's bytes (an attachment download) are only
+    counted, never written to the log."""
+    ctype = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype and not (ctype.startswith("text/") or ctype.endswith(("json", "xml"))):
+        return f"<{len(response.content)} bytes of {ctype}>"
+    return response.text[:_FULL_LOG_CHARS]

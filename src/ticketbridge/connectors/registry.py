@@ -17,7 +17,17 @@ from typing import Any, cast
 from pydantic import BaseModel
 
 from ticketbridge.connectors.errors import ConnectorConfigError
-from ticketbridge.connectors.psa.capabilities import RoundTripRemote, TicketFieldLengths
+from ticketbridge.connectors.psa.capabilities import (
+    Attachments,
+    DeskTarget,
+    Notes,
+    RoundTripRemote,
+    SenderCompany,
+    SyncHooks,
+    TicketFieldLengths,
+    TicketQuery,
+    TicketUpdates,
+)
 
 PSA_CONNECTORS: dict[str, str] = {
     "autotask": "ticketbridge.connectors.psa.autotask.connector:AutotaskConnector",
@@ -26,6 +36,7 @@ PSA_CONNECTORS: dict[str, str] = {
 
 # Each kind's capabilities beyond the protocol: name -> "module:attribute" (or a module).
 _AUTOTASK = "ticketbridge.connectors.psa.autotask"
+_JIRA = "ticketbridge.connectors.psa.jira"
 PSA_CAPABILITIES: dict[str, dict[str, str]] = {
     "autotask": {
         "cache": f"{_AUTOTASK}.client:AutotaskCache",
@@ -33,6 +44,22 @@ PSA_CAPABILITIES: dict[str, dict[str, str]] = {
         "ticket_fields": f"{_AUTOTASK}.capabilities:ticket_fields",
         "ticket_url": f"{_AUTOTASK}.capabilities:ticket_url",
         "roundtrip": f"{_AUTOTASK}.roundtrip",
+        "attachments": f"{_AUTOTASK}.attachments",
+        "notes": f"{_AUTOTASK}.notes",
+        "ticket_updates": f"{_AUTOTASK}.updates",
+        "desk_target": f"{_AUTOTASK}.capabilities:DESK_TARGET",
+        "sender_company": f"{_AUTOTASK}.people",
+    },
+    "jira": {
+        "cache": f"{_JIRA}.projects:JiraCache",
+        "ticket_fields": f"{_JIRA}.capabilities:ticket_fields",
+        "ticket_url": f"{_JIRA}.capabilities:ticket_url",
+        "attachments": f"{_JIRA}.attachments",
+        "notes": f"{_JIRA}.notes",
+        "ticket_updates": f"{_JIRA}.updates",
+        "desk_target": f"{_JIRA}.capabilities:DESK_TARGET",
+        "sync_hooks": f"{_JIRA}.webhooks",
+        "ticket_query": f"{_JIRA}.ticket_query",
     },
 }
 
@@ -92,3 +119,51 @@ def ticket_url(kind: str) -> Callable[[Any, int], str | None]:
 
 def roundtrip(kind: str) -> RoundTripRemote:
     return cast(RoundTripRemote, capability(kind, "roundtrip"))
+
+
+def attachments(kind: str) -> Attachments:
+    """The kind's ticket files; ConnectorConfigError for a kind that has none."""
+    return cast(Attachments, capability(kind, "attachments"))
+
+
+def notes(kind: str) -> Notes:
+    """The kind's ticket notes, read back; ConnectorConfigError for a kind that has none."""
+    return cast(Notes, capability(kind, "notes"))
+
+
+def ticket_updates(kind: str) -> TicketUpdates:
+    """The kind's ticket updates; ConnectorConfigError for a kind that has none."""
+    return cast(TicketUpdates, capability(kind, "ticket_updates"))
+
+
+def desk_target(kind: str) -> DeskTarget | None:
+    """How the kind takes service-desk mail; None for a kind that cannot."""
+    if "desk_target" not in PSA_CAPABILITIES.get(kind, {}):
+        return None
+    return cast(DeskTarget, capability(kind, "desk_target"))
+
+
+def sync_hooks(kind: str) -> SyncHooks | None:
+    """How the kind's change webhooks are checked and read; None for a kind without one."""
+    if "sync_hooks" not in PSA_CAPABILITIES.get(kind, {}):
+        return None
+    return cast(SyncHooks, capability(kind, "sync_hooks"))
+
+
+def kinds_with(name: str) -> list[str]:
+    """The kinds declaring capability ``name``, by name."""
+    return sorted(kind for kind, offered in PSA_CAPABILITIES.items() if name in offered)
+
+
+def ticket_query(kind: str) -> TicketQuery | None:
+    """How the kind narrows its changed tickets by a query; None for a kind without one."""
+    if "ticket_query" not in PSA_CAPABILITIES.get(kind, {}):
+        return None
+    return cast(TicketQuery, capability(kind, "ticket_query"))
+
+
+def sender_company(kind: str) -> SenderCompany | None:
+    """How the kind finds a sender's company; None for a kind without companies to find."""
+    if "sender_company" not in PSA_CAPABILITIES.get(kind, {}):
+        return None
+    return cast(SenderCompany, capability(kind, "sender_company"))

@@ -63,11 +63,19 @@ BLOCK_MESSAGES = {
 }
 
 
+# The status group of done statuses, where a PSA groups them (Jira's status category key).
+DONE_GROUP = "done"
+# The publish value given for a PSA whose internal notes are a flag, not a picklist (Jira).
+INTERNAL_BY_FLAG = 0
+
+
 @dataclass(frozen=True)
 class PicklistOption:
     value: int
     label: str
     active: bool = True
+    # Where the PSA groups the value (Jira status categories); None where it does not.
+    group: str | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +84,9 @@ class TicketSnapshot:
 
     id: int
     status_id: int
+    # The PSA says the ticket is done (Autotask: completed; Jira: a status of the done
+    # category), whichever done status it is in.
+    completed: bool = False
 
 
 @dataclass(frozen=True)
@@ -112,6 +123,7 @@ def needs_time_entry_count(ticket: TicketSnapshot | None, complete_status_id: in
         ticket is not None
         and complete_status_id is not None
         and (ticket.status_id != complete_status_id)
+        and not ticket.completed
     )
 
 
@@ -133,7 +145,7 @@ def decide_resolve(
         return _blocked(ResolveBlock.TICKET_NOT_FOUND, ticket_id=ticket_id)
     if complete_status_id is None:
         return _blocked(ResolveBlock.NO_COMPLETE_STATUS, status_before=ticket.status_id)
-    if ticket.status_id == complete_status_id:
+    if ticket.status_id == complete_status_id or ticket.completed:
         return ResolveDecision(
             ResolveAction.ALREADY_COMPLETE,
             link_state=LinkState.RESOLVED,
@@ -205,8 +217,12 @@ def internal_publish_value(options: Iterable[PicklistOption]) -> int | None:
 
 
 def complete_status_value(options: Iterable[PicklistOption]) -> int | None:
-    """The Complete status from the Tickets status picklist: by label, else the system value."""
+    """The Complete status from the Tickets status picklist: by label, else the system value;
+    in a PSA that groups its statuses (Jira), the first active status of the done group."""
     listed = list(options)
+    if any(option.group for option in listed):
+        done = [o for o in listed if o.group == DONE_GROUP and o.active]
+        return done[0].value if done else None
     for option in listed:
         if _words(option.label) == _words(COMPLETE_LABEL):
             return option.value

@@ -364,18 +364,18 @@ def refusal(
     return f"{action.value.replace('_', ' ').capitalize()} is not possible in this state."
 
 
-def state_label(link: TicketLink) -> str:
-    """What the run's ticket cell says."""
+def state_label(link: TicketLink, psa: str = "the PSA") -> str:
+    """What the run's ticket cell says; ``psa`` names the connection the ticket lives in."""
     if link.state is LinkState.DELETED_EXTERNAL:
-        return "Deleted in Autotask"
+        return f"Deleted in {psa}"
     if link.suspected_missing:
-        return "Not found in Autotask (checking again)"
+        return f"Not found in {psa} (checking again)"
     if link.state is LinkState.LEFT_OPEN_TIME_ENTRIES:
         entries = link.time_entries or 0
         noun = "time entry" if entries == 1 else "time entries"
         return f"Resolve requested, left open: {entries} {noun}"
     if link.state is LinkState.RESOLVED and link.resolved_in_psa_at is not None:
-        return "Resolved in Autotask" + (
+        return f"Resolved in {psa}" + (
             f" by {link.resolved_in_psa_by}" if link.resolved_in_psa_by else ""
         )
     if link.origin is LinkOrigin.MANUAL:

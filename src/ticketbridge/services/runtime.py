@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import httpx
 from sqlalchemy import Engine
@@ -33,7 +34,10 @@ class Runtime:
     psa_caches: dict[str, object] = field(default_factory=dict)
     # The request governor of each Autotask connection (3 in flight per endpoint, the hour's
     # budget, priorities), shared the same way: a governor per connector would limit nothing.
-    autotask_governors: Governors = field(default_factory=Governors)
+    psa_governors: Governors = field(default_factory=Governors)
+    # Options for outbound mail connectors, by transport (services/service_desk/notices.py):
+    # tests hand the Graph sender the emulator's client and a token provider here.
+    mail_options: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def psa_cache(self, kind: str) -> object:
         """The process's cache for ``kind``'s connectors, made by the registry on first use."""

@@ -33,10 +33,11 @@ MAIN_TABLES = (
 )
 # Columns holding secrets encrypted with the installation's secret key (storage/secrets.py).
 ENCRYPTED_COLUMNS = (
-    ("integration_settings", "secret_encrypted"),
+    ("psa_connections", "secret_encrypted"),
     ("mail_sources", "secret"),
     ("roundtrip_callouts", "password_encrypted"),
     ("roundtrip_webhooks", "secret_encrypted"),
+    ("service_desk_mailboxes", "notify_secret"),
 )
 
 

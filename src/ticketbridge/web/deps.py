@@ -180,6 +180,7 @@ async def verify_csrf(request: Request) -> None:
 CsrfChecked = Depends(verify_csrf)
 
 
+ApiViewer = Annotated[Principal, api_access(Permission.VIEW_DASHBOARD)]
 ApiReader = Annotated[Principal, api_access(Permission.READ)]
 ApiReviewer = Annotated[Principal, api_access(Permission.REVIEW)]
 ApiIngester = Annotated[Principal, api_access(Permission.INGEST)]

@@ -27,14 +27,20 @@ from ticketbridge.connectors.errors import (
     RemoteNotFound,
 )
 from ticketbridge.services.accounts.users import AccountError
-from ticketbridge.services.connections.autotask import IntegrationUnavailable
+from ticketbridge.services.connections.active import IntegrationUnavailable
 from ticketbridge.services.connections.mapping import MappingError
+from ticketbridge.services.connections.named import ConnectionRefused, UnknownConnection
 from ticketbridge.services.connections.settings import InvalidIntegrationSettings
 from ticketbridge.services.mail.inbox import InboxError, MailNotFound
 from ticketbridge.services.mail.sources import SourceError, SourceNotFound
 from ticketbridge.services.runs.catalog import CatalogError, NotFound
 from ticketbridge.services.runs.records import InvalidCursor, RunNotFound
 from ticketbridge.services.runs.schedules import ScheduleError
+from ticketbridge.services.service_desk.desk_admin import DeskMailboxNotFound, MailboxInUse
+from ticketbridge.services.service_desk.mailboxes import MailboxRefused
+from ticketbridge.services.sync.admin import SyncInUse
+from ticketbridge.services.sync.flags import UnknownFlag
+from ticketbridge.services.sync.syncs import SyncRefused, UnknownSyncId
 from ticketbridge.services.system import settings as system_settings
 from ticketbridge.services.system.settings import InvalidSetting
 from ticketbridge.services.tickets.store import TicketError
@@ -219,6 +225,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(NotFound)
     @app.exception_handler(MailNotFound)
     @app.exception_handler(SourceNotFound)
+    @app.exception_handler(UnknownConnection)
+    @app.exception_handler(UnknownSyncId)
+    @app.exception_handler(UnknownFlag)
+    @app.exception_handler(DeskMailboxNotFound)
     async def not_found(request: Request, exc: LookupError) -> Response:
         return _respond(request, 404, str(exc))
 
@@ -229,15 +239,30 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(AccountError)
     @app.exception_handler(InvalidSetting)
     @app.exception_handler(MappingError)
+    @app.exception_handler(ConnectionRefused)
+    @app.exception_handler(SyncRefused)
     async def invalid_value(request: Request, exc: CatalogError) -> Response:
         return _respond(
             request, 422, str(exc), {"fields": [{"field": exc.field, "message": str(exc)}]}
         )
 
+    @app.exception_handler(SyncInUse)
+    async def sync_in_use(request: Request, exc: SyncInUse) -> Response:
+        return _respond(request, 409, exc.message)
+
     @app.exception_handler(InvalidIntegrationSettings)
     async def invalid_integration(request: Request, exc: InvalidIntegrationSettings) -> Response:
         fields = [{"field": e.field, "message": e.message} for e in exc.errors]
         return _respond(request, 422, f"invalid settings: {exc}", {"fields": fields})
+
+    @app.exception_handler(MailboxRefused)
+    async def desk_mailbox_refused(request: Request, exc: MailboxRefused) -> Response:
+        fields = [{"field": e.field, "message": e.message} for e in exc.errors]
+        return _respond(request, 422, "The mailbox settings were refused.", {"fields": fields})
+
+    @app.exception_handler(MailboxInUse)
+    async def desk_mailbox_in_use(request: Request, exc: MailboxInUse) -> Response:
+        return _respond(request, 409, str(exc))
 
     @app.exception_handler(IntegrationUnavailable)
     async def integration_unavailable(request: Request, exc: IntegrationUnavailable) -> Response:

@@ -8,17 +8,19 @@ signature, 400 for a body that is not a callout, 404 for an endpoint that does n
 503 only when the request could not be stored, so that Autotask sends it again.
 
 Callouts, which Autotask sends once per ticket change and again up to 10 times, take a lean
-path: ``CalloutReceiver`` answers them before the app's middlewares (sessions, request limits)
-and hands them to the process's callout writer, which stores and applies them in
-batches, one transaction each (services/roundtrip/callout_writer.py). It keeps the same body
-cap as every /hooks route (``limits.HOOK_MAX_BYTES``), and, as web/observe.py gives every
-other request, an ``X-Request-ID`` (the caller's when sane) and a line in the HTTP metrics
-under the route template ``/hooks/autotask/callouts/{name}``. Webhooks go through the app, their
+path: ``CalloutReceiver`` answers them ahead of the app (FastAPI's own layers and every
+middleware: sessions, request limits) and hands them to the process's callout writer, which
+stores and applies them in batches, one transaction each (services/roundtrip/callout_writer.py).
+It keeps the same body cap as every /hooks route (``limits.HOOK_MAX_BYTES``), the security
+headers, and, as web/observe.py gives every other request, an ``X-Request-ID`` (the caller's
+when sane) and a line in the HTTP metrics under the route template
+``/hooks/autotask/callouts/{name}``. Webhooks go through the app, their
 services on a worker thread: the event loop only reads the body.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from typing import Annotated
@@ -26,7 +28,7 @@ from typing import Annotated
 import anyio.to_thread
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import PlainTextResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from ticketbridge.services.roundtrip import Answer, Incoming, webhooks
 from ticketbridge.services.roundtrip.callout_writer import CalloutWriter
@@ -37,6 +39,7 @@ from ticketbridge.web import observe
 from ticketbridge.web.limits import HOOK_MAX_BYTES
 from ticketbridge.web.security_headers import SecurityHeaders
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/hooks/autotask", include_in_schema=False)
 CALLOUTS = "/hooks/autotask/callouts/"
 CALLOUT_NAME = re.compile(r"[A-Za-z0-9-]{1,50}")
@@ -84,65 +87,79 @@ async def webhook_deactivated(
 
 
 class CalloutReceiver:
-    """Pure ASGI middleware, outermost: ``/hooks/autotask/callouts/<name>`` (GET or POST) is
-    answered here, with the headers every answer carries (web/security_headers.py);
-    everything else passes to the app."""
+    """``/hooks/autotask/callouts/<name>`` (GET or POST), answered ahead of the app: the app
+    (web/app.py) hands a request here when :meth:`takes` it, before FastAPI's own layers and
+    every middleware. Each answer carries the headers every answer carries
+    (web/security_headers.py), an ``X-Request-ID`` and a line in the HTTP metrics, as
+    web/observe.py gives every other request."""
 
-    def __init__(self, app: ASGIApp, *, writer: CalloutWriter, https_only: bool) -> None:
-        self.app = app
+    def __init__(self, *, writer: CalloutWriter, https_only: bool) -> None:
         self.writer = writer
-        self.answer = SecurityHeaders(self._callout, https_only=https_only)
+        # Made once: the same for every answer (an answer's own headers never name them).
+        self.security = tuple(
+            (name.lower().encode("latin-1"), value.encode("latin-1"))
+            for name, value in SecurityHeaders.for_answers(https_only=https_only)
+        )
+
+    @staticmethod
+    def takes(scope: Scope) -> bool:
+        return scope["type"] == "http" and str(scope.get("path", "")).startswith(CALLOUTS)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "") if scope["type"] == "http" else ""
-        if path.startswith(CALLOUTS):
-            await self._observed(scope, receive, send)
-        else:
-            await self.app(scope, receive, send)
-
-    async def _observed(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """The answer with its request id, counted in the HTTP metrics (web/observe.py does
-        the same for every other request, after this receiver)."""
         offered = next((v for k, v in scope["headers"] if k == REQUEST_ID), None)
         request_id = log_context.accept_request_id(offered.decode("latin-1") if offered else None)
-        status = 500  # what the client gets when the answer fails before it starts
-        done = False
-
-        async def send_with_id(message: Message) -> None:
-            nonlocal status, done
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                message["headers"].append((REQUEST_ID, request_id.encode("latin-1")))
-            elif not message.get("more_body", False) and not done:
-                done = True  # counted before the client has it all, as observe.py does
-                observe.counted(scope["method"], CALLOUT_ROUTE, status, started)
-            await send(message)
-
         started = time.perf_counter()
+        answered: list[int] = []  # the status, once the answer went out whole
         try:
-            await self.answer(scope, receive, send_with_id)
+            answer = await self._callout(scope, receive)
+            await self._send(send, answer, request_id, answered, started, scope["method"])
+        except Exception:
+            # What ServerErrorMiddleware does for the app: a plain 500 when nothing was sent.
+            log.exception("callouts: the request could not be answered")
+            if not answered:
+                failed = Answer(500, "Internal Server Error")
+                await self._send(send, failed, request_id, answered, started, scope["method"])
         finally:
-            if not done:
-                observe.counted(scope["method"], CALLOUT_ROUTE, status, started)
+            if not answered:  # no answer went out (the client left): counted as the app does
+                observe.counted(scope["method"], CALLOUT_ROUTE, 500, started)
 
-    async def _callout(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _callout(self, scope: Scope, receive: Receive) -> Answer:
         name = scope["path"][len(CALLOUTS) :]
         if not CALLOUT_NAME.fullmatch(name):
-            await _plain(send, Answer(404, "no such endpoint"))
-            return
+            return Answer(404, "no such endpoint")
         if scope["method"] not in ("GET", "POST"):
-            await _plain(send, Answer(405, "GET or POST", headers={"Allow": "GET, POST"}))
-            return
+            return Answer(405, "GET or POST", headers={"Allow": "GET, POST"})
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         body = await _body(receive, headers.get("content-length"))
         if body is None:
             too_large = f"a callout is at most {HOOK_MAX_BYTES} bytes"
-            await _plain(send, Answer(413, too_large, headers={"Connection": "close"}))
-            return
+            return Answer(413, too_large, headers={"Connection": "close"})
         query = scope.get("query_string", b"").decode("latin-1")
         incoming = Incoming(scope["method"], query, headers, body)
-        answer = await self.writer.answer(name, incoming)
-        await _plain(send, answer)
+        return await self.writer.answer(name, incoming)
+
+    async def _send(
+        self,
+        send: Send,
+        answer: Answer,
+        request_id: str,
+        answered: list[int],
+        started: float,
+        method: str,
+    ) -> None:
+        body = (answer.message + "\n").encode("utf-8")
+        headers = [PLAIN, (b"content-length", str(len(body)).encode())]
+        headers += [
+            (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers.items()
+        ]
+        headers += self.security
+        headers.append((REQUEST_ID, request_id.encode("latin-1")))
+        await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+        # Counted before the client has it all, as observe.py does: a client holding the
+        # answer finds it in the next scrape.
+        answered.append(answer.status)
+        observe.counted(method, CALLOUT_ROUTE, answer.status, started)
+        await send({"type": "http.response.body", "body": body})
 
 
 async def _body(receive: Receive, length: str | None) -> bytes | None:
@@ -163,13 +180,3 @@ async def _body(receive: Receive, length: str | None) -> bytes | None:
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
-
-
-async def _plain(send: Send, answer: Answer) -> None:
-    body = (answer.message + "\n").encode("utf-8")
-    headers = [PLAIN, (b"content-length", str(len(body)).encode())]
-    headers += [
-        (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers.items()
-    ]
-    await send({"type": "http.response.start", "status": answer.status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})

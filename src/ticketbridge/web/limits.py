@@ -15,7 +15,8 @@ middleware so that it can see who is signed in. For a request that carries a bod
    413 as it passes the cap, whatever part of the app is reading it.
 
 Caps: mail uploads (API and UI) ``mail_max_bytes`` times the file count limit, plus room
-for the multipart framing; ``POST /api/v1/runs`` ``runs_request_max_bytes``; everything else
+for the multipart framing; ``POST /api/v1/runs`` ``runs_request_max_bytes``; ``POST
+/api/v1/tickets`` the service desk's files in all (25 MiB) and framing; everything else
 ``request_max_bytes``. They are read per request from the runtime's settings.
 
 Early answers say ``Connection: close``: the server then closes the connection instead of
@@ -33,6 +34,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ticketbridge.core.service_desk.mail_files import FileLimits
 from ticketbridge.services.accounts import users as accounts
 from ticketbridge.services.runtime import Runtime
 from ticketbridge.settings import Settings
@@ -41,6 +43,7 @@ from ticketbridge.web.deps import NotSignedIn, ui_principal
 MAIL_UPLOAD_MAX_FILES = 100
 MAIL_UPLOAD_PATHS = frozenset({"/api/v1/mail/upload", "/inbox/upload"})
 RUNS_PATH = "/api/v1/runs"
+DESK_TICKETS_PATH = "/api/v1/tickets"  # a ticket with its files (core/service_desk/mail_files)
 # Multipart framing around each file (boundary, part headers with a file name) and the few
 # form fields next to the files (the CSRF token).
 PART_OVERHEAD_BYTES = 16 * 1024
@@ -65,6 +68,9 @@ def body_cap(method: str, path: str, settings: Settings) -> int:
         return mail_upload_cap(settings)
     if method == "POST" and path == RUNS_PATH:
         return settings.runs_request_max_bytes
+    if method == "POST" and path == DESK_TICKETS_PATH:
+        files = FileLimits()
+        return files.max_total_bytes + files.max_files * PART_OVERHEAD_BYTES + FIELDS_BYTES
     if path.startswith(HOOKS_PREFIX):
         return HOOK_MAX_BYTES
     return settings.request_max_bytes

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from typing import Any
 
 from fastapi.routing import iter_route_contexts
-from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ticketbridge.connectors import metrics
@@ -28,6 +28,7 @@ from ticketbridge.services.system.log_context import LogContext
 # Anything else a client sends as a method is one label value, not one each.
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 HEADER = "X-Request-ID"
+_RAW_HEADER = HEADER.lower().encode("latin-1")  # as ASGI gives and takes header names
 
 
 class Observe:
@@ -50,7 +51,8 @@ class Observe:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = log_context.accept_request_id(Headers(scope=scope).get(HEADER))
+        offered = next((v for k, v in scope["headers"] if k == _RAW_HEADER), None)
+        request_id = log_context.accept_request_id(offered.decode("latin-1") if offered else None)
         context = LogContext(request_id=request_id, scope=scope, templates=self.templates(scope))
         status = 500  # what the client gets when the app fails before answering
         done = False
@@ -59,7 +61,9 @@ class Observe:
             nonlocal status, done
             if message["type"] == "http.response.start":
                 status = message["status"]
-                MutableHeaders(scope=message)[HEADER] = request_id
+                headers = [p for p in message.get("headers", ()) if p[0].lower() != _RAW_HEADER]
+                headers.append((_RAW_HEADER, request_id.encode("latin-1")))
+                message["headers"] = headers
             elif not message.get("more_body", False) and not done:
                 # Counted before the last of the body goes out: a client holding a whole
                 # answer finds it in the next scrape, whichever process answers that.
@@ -76,8 +80,21 @@ class Observe:
                 counted(scope["method"], context.route or "unmatched", status, started)
 
 
+# Each (method, route, status) series of the HTTP metrics, looked up once: ``labels()`` checks
+# and joins its arguments on every call. Bounded: methods are folded (_METHODS), routes are
+# templates, statuses three digits.
+_series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
 def counted(method: str, route: str, status: int, started: float) -> None:
     """One answered request in the HTTP metrics; ``started`` is its ``time.perf_counter()``."""
     method = method if method in _METHODS else "other"
-    metrics.HTTP_REQUESTS.labels(method, route, str(status)).inc()
-    metrics.HTTP_DURATION.labels(method, route).observe(time.perf_counter() - started)
+    series = _series.get((method, route, status))
+    if series is None:
+        series = _series[(method, route, status)] = (
+            metrics.HTTP_REQUESTS.labels(method, route, str(status)),
+            metrics.HTTP_DURATION.labels(method, route),
+        )
+    requests, duration = series
+    requests.inc()
+    duration.observe(time.perf_counter() - started)

@@ -9,7 +9,6 @@ sets the header itself and keeps it.
 
 from __future__ import annotations
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -35,6 +34,15 @@ class SecurityHeaders:
 
     def __init__(self, app: ASGIApp, *, https_only: bool) -> None:
         self.app = app
+        self.headers = self.for_answers(https_only=https_only)
+        self._raw = tuple(
+            (name.lower().encode("latin-1"), value.encode("latin-1"))
+            for name, value in self.headers
+        )
+
+    @staticmethod
+    def for_answers(*, https_only: bool) -> tuple[tuple[str, str], ...]:
+        """The headers every answer carries (the callout receiver adds them itself)."""
         headers = [
             ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
             ("X-Frame-Options", "DENY"),
@@ -43,7 +51,7 @@ class SecurityHeaders:
         ]
         if https_only:
             headers.append(("Strict-Transport-Security", HSTS))
-        self.headers = tuple(headers)
+        return tuple(headers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -52,10 +60,12 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in self.headers:
-                    if name not in headers:
-                        headers.append(name, value)
+                # Raw pairs, names lower-case as ASGI has them: the answer's own names are
+                # read once, not once per header as MutableHeaders' ``in`` would.
+                headers = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in headers}
+                headers += [pair for pair in self._raw if pair[0] not in present]
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

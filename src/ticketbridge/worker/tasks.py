@@ -14,9 +14,14 @@ from ticketbridge.services.alerts import correlate as alert_correlation
 from ticketbridge.services.connections import mapping
 from ticketbridge.services.mail import intake as mail_intake
 from ticketbridge.services.mail import polling as mail_polling
+from ticketbridge.services.mail import subscriptions as mail_subscriptions_service
 from ticketbridge.services.roundtrip import polling as roundtrip_polling
 from ticketbridge.services.runs import schedules
 from ticketbridge.services.runtime import Runtime
+from ticketbridge.services.service_desk import process as service_desk
+from ticketbridge.services.service_desk import relay
+from ticketbridge.services.sync import admin as sync_admin
+from ticketbridge.services.sync import run as sync_run
 from ticketbridge.services.system import heartbeat
 from ticketbridge.services.tickets import duplicates as ticket_duplicates
 from ticketbridge.services.tickets import ticketing
@@ -45,6 +50,7 @@ class Schedule:
 SCHEDULES: tuple[Schedule, ...] = (
     Schedule("system.heartbeat", "* * * * *"),
     Schedule("mail.poll_due", "* * * * *"),
+    Schedule("mail.subscriptions", "*/5 * * * *"),
     Schedule("schedules.detect_missed", "*/10 * * * *"),
     Schedule("mail.purge", "17 3 * * *"),
     Schedule("tickets.recover_creating", "* * * * *"),
@@ -54,6 +60,10 @@ SCHEDULES: tuple[Schedule, ...] = (
     Schedule("roundtrip.poll", "*/5 * * * *"),
     Schedule("roundtrip.fetch_hinted", "* * * * *"),
     Schedule("alerts.process", "* * * * *"),
+    Schedule("service_desk.process", "* * * * *"),
+    Schedule("service_desk.relay", "* * * * *"),
+    Schedule("sync.run_requested", "* * * * *"),
+    Schedule("sync.run_due", "* * * * *"),
 )
 
 
@@ -65,6 +75,13 @@ def system_heartbeat(runtime: Runtime, mode: str = "inprocess") -> None:
 @task("mail.poll_due")
 def mail_poll_due(runtime: Runtime) -> None:
     mail_polling.poll_due(runtime)
+
+
+@task("mail.subscriptions")
+def mail_subscriptions(runtime: Runtime) -> None:
+    # Change notifications (docs/mail-sources.md): created with a public URL, renewed a day
+    # before they expire, ended for disabled sources. A notification only hurries the poll.
+    mail_subscriptions_service.maintain(runtime)
 
 
 @task("mail.poll_source")
@@ -119,6 +136,21 @@ def alerts_process(runtime: Runtime) -> None:
     alert_correlation.process_pending(runtime)
 
 
+@task("service_desk.process")
+def service_desk_process(runtime: Runtime) -> None:
+    # Service-desk mail (docs/service-desk.md): mail intake stores it and never waits on a PSA;
+    # here each new mail becomes a ticket or a comment, once per Message-ID, and a failed one
+    # is tried again when due. Sends nothing to a disabled connection.
+    service_desk.process_pending(runtime)
+
+
+@task("service_desk.relay")
+def service_desk_relay(runtime: Runtime) -> None:
+    # Public PSA comments on the desk's open tickets, mailed to the reporter (a mailbox's
+    # switch, off by default): one notes read per mailbox and connection, each comment once.
+    relay.relay_due(runtime)
+
+
 @task("roundtrip.poll")
 def roundtrip_poll(runtime: Runtime) -> None:
     # Polling is the truth (docs/round-trip.md): tickets changed since the watermark, one
@@ -130,3 +162,24 @@ def roundtrip_poll(runtime: Runtime) -> None:
 def roundtrip_fetch_hinted(runtime: Runtime) -> None:
     # The read that confirms each callout or webhook (and a deletion's second miss).
     roundtrip_polling.fetch_hinted(runtime)
+
+
+@task("sync.run_requested")
+def sync_run_requested(runtime: Runtime) -> None:
+    # Runs asked for from the API or the Sync page.
+    _run_syncs(runtime, sync_admin.take_requested(runtime.session_factory, runtime.clock()))
+
+
+@task("sync.run_due")
+def sync_run_due(runtime: Runtime) -> None:
+    # Enabled syncs on their interval.
+    _run_syncs(runtime, sync_admin.due(runtime.session_factory, runtime.clock()))
+
+
+def _run_syncs(runtime: Runtime, names: list[str]) -> None:
+    # One run per sync at a time: its lease keeps another worker, tick or CLI run apart.
+    for name in names:
+        try:
+            sync_run.run(runtime, name)
+        except (sync_run.SyncBusy, sync_run.UnknownSync):
+            continue  # another run took the lease meanwhile, or the sync was deleted

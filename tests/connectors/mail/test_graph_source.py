@@ -100,7 +100,9 @@ def test_first_fetch_pages_through_the_folder_and_returns_raw_mime_unchanged(gra
     deltas = [r for r in graph.requests() if r["path"].endswith("/messages/delta")]
     assert len(deltas) == 3  # pages of 2, 2 and 1
     assert "$skiptoken" in deltas[1]["query"] and "$skiptoken" in deltas[2]["query"]
-    assert deltas[0]["query"]["$select"] == "id,internetMessageId,receivedDateTime"
+    assert deltas[0]["query"]["$select"] == "id,internetMessageId,receivedDateTime,conversationId"
+    # Each mail carries its Graph conversation, for the service desk's threading.
+    assert all(m.conversation_id.startswith("AAQk") for m in batch.messages)
     assert all("odata.maxpagesize=2" in d["prefer"][0] for d in deltas)
 
 

@@ -203,6 +203,22 @@ def test_attachment_upload_needs_the_xsrf_header(cloud: TestClient) -> None:
     assert cloud.get(meta["content"].removeprefix("https://jira.test")).content == b"abc"
 
 
+def test_cloud_attachment_content_redirects_unless_asked_not_to(cloud: TestClient) -> None:
+    key = create_issue(cloud)["key"]
+    made = cloud.post(
+        f"/rest/api/3/issue/{key}/attachments",
+        files={"file": ("a.bin", b"\x00\x01", "application/octet-stream")},
+        headers={"X-Atlassian-Token": "no-check"},
+    )
+    url = f"/rest/api/3/attachment/content/{made.json()[0]['id']}"
+
+    redirected = cloud.get(url, follow_redirects=False)
+    direct = cloud.get(url, params={"redirect": "false"}, follow_redirects=False)
+
+    assert redirected.status_code == 303 and "redirect=false" in redirected.headers["location"]
+    assert (direct.status_code, direct.content) == (200, b"\x00\x01")
+
+
 def test_issue_property_jql_matches_only_when_indexed(cloud: TestClient) -> None:
     key = create_issue(cloud)["key"]
     cloud.put(f"/rest/api/2/issue/{key}/properties/tb", json={"run": "r-7"})
@@ -283,3 +299,38 @@ def test_browse_page_escapes_and_allows_no_script(cloud: TestClient) -> None:
     assert "&lt;script&gt;" in page.text
     assert "script-src" not in page.headers["Content-Security-Policy"]
     assert "default-src 'none'" in page.headers["Content-Security-Policy"]
+
+
+def test_an_edited_comment_moves_its_issue_and_is_sent_as_comment_updated(
+    make_client: Callable[..., TestClient], clock: FakeClock
+) -> None:
+    received: list[httpx.Request] = []
+
+    def receiver(request: httpx.Request) -> httpx.Response:
+        received.append(request)
+        return httpx.Response(200)
+
+    client = make_client(outbound_client=httpx.AsyncClient(transport=httpx.MockTransport(receiver)))
+    hook = {"name": "tb", "url": "https://hooks.test/jira", "events": ["comment_updated"]}
+    assert client.post("/rest/webhooks/1.0/webhook", json=hook).status_code == 201
+    key = create_issue(client)["key"]
+    made = client.post(f"/rest/api/2/issue/{key}/comment", json={"body": "draft"}).json()
+    clock.advance(seconds=60)
+
+    edited = client.put(f"/rest/api/2/issue/{key}/comment/{made['id']}", json={"body": "final"})
+
+    assert edited.status_code == 200
+    assert edited.json()["body"] == "final" and edited.json()["updated"] > made["updated"]
+    assert edited.json()["created"] == made["created"]
+    issue = client.get(f"/rest/api/2/issue/{key}", params={"fields": "updated"}).json()
+    assert issue["fields"]["updated"] == edited.json()["updated"]
+    missing = client.put(f"/rest/api/2/issue/{key}/comment/99999", json={"body": "x"})
+    assert missing.status_code == 404
+    assert (
+        client.put(f"/rest/api/2/issue/{key}/comment/{made['id']}", json={"body": " "}).status_code
+        == 400
+    )
+    client.post("/_emulator/deliver")
+    [event] = [json.loads(r.content) for r in received]
+    assert event["webhookEvent"] == "comment_updated"
+    assert event["comment"]["body"]["content"][0]["content"][0]["text"] == "final"  # ADF on Cloud

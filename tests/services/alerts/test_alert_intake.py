@@ -138,3 +138,44 @@ def test_disabled_integration_leaves_the_alert_new_and_sends_nothing(
     alert = only_alert(runtime)
     assert alert.state == "new" and "not asked" in alert.reason
     assert world.requests() == []
+
+
+def _device_queries(world: AutotaskWorld) -> int:
+    return sum("ConfigurationItems/query" in r["path"] for r in world.requests())
+
+
+def test_a_devices_items_are_asked_of_autotask_once_a_day(
+    runtime: Runtime, world: AutotaskWorld, clock: Clock
+) -> None:
+    world.forget_requests()
+    for n in (1, 2):
+        deliver(runtime, alert_mail(n, alert=str(n)))
+        process(runtime)
+    asked_for_two = _device_queries(world)
+    clock.advance(days=1, minutes=1)
+    deliver(runtime, alert_mail(3, alert="3"))
+    process(runtime)
+
+    assert asked_for_two == 1
+    assert _device_queries(world) == 2
+    assert {a.ci_name for a in alerts(runtime)} == {"BRIGHT-SRV01"}
+
+
+def test_a_device_not_found_is_asked_again_after_an_hour_and_then_attached(
+    runtime: Runtime, world: AutotaskWorld, clock: Clock
+) -> None:
+    world.forget_requests()
+    deliver(runtime, alert_mail(1, device="555", alert="1"))
+    process(runtime)
+    add_device(world, BRIGHTWATER, "555", "BRIGHT-NAS01")
+    clock.advance(minutes=30)
+    deliver(runtime, alert_mail(2, device="555", alert="2"))
+    process(runtime)
+    within_the_hour = _device_queries(world)
+    clock.advance(minutes=31)
+    deliver(runtime, alert_mail(3, device="555", alert="3"))
+    process(runtime)
+
+    assert within_the_hour == 1
+    assert _device_queries(world) == 2
+    assert [a.ci_name for a in alerts(runtime)] == [None, None, "BRIGHT-NAS01"]

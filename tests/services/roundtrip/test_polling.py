@@ -178,7 +178,12 @@ def test_nothing_is_sent_while_the_integration_is_disabled(
 ) -> None:
     with runtime.session_factory() as session:
         integration_settings.save(
-            session, runtime.secret_box, {"enabled": False}, actor="t", now=runtime.clock()
+            session,
+            runtime.secret_box,
+            {"enabled": False},
+            actor="t",
+            now=runtime.clock(),
+            kind="autotask",
         )
         session.commit()
     seq = last_seq(world)

@@ -130,7 +130,12 @@ def test_our_own_writes_do_not_echo_back(
 ) -> None:
     with runtime.session_factory() as session:
         integration_settings.save(
-            session, runtime.secret_box, {"allow_resolve": True}, actor="t", now=runtime.clock()
+            session,
+            runtime.secret_box,
+            {"allow_resolve": True},
+            actor="t",
+            now=runtime.clock(),
+            kind="autotask",
         )
         session.commit()
     ticketing.resolve(runtime, run_id, actor="olivia")

@@ -49,7 +49,7 @@ def prepare(runtime: Runtime, db: sessionmaker[Session], **settings: Any) -> int
     reference.refresh(runtime, actor="test")
     with runtime.session_factory() as session:
         integration_settings.save(
-            session, runtime.secret_box, DEFAULTS | settings, actor="test", now=NOW
+            session, runtime.secret_box, DEFAULTS | settings, actor="test", now=NOW, kind="autotask"
         )
         session.commit()
     with db() as session:

@@ -20,6 +20,7 @@ from tests.services.tickets.support import (
 )
 from ticketbridge.core.ticket_content import find_reference
 from ticketbridge.core.ticket_links import LinkOrigin, LinkState
+from ticketbridge.services.connections import named
 from ticketbridge.services.runtime import Runtime
 from ticketbridge.services.tickets import create as ticket_create
 from ticketbridge.services.tickets import recovery as ticket_recovery
@@ -95,7 +96,10 @@ def test_4_2_a_reservation_in_progress_answers_being_created(
 ) -> None:
     with runtime.session_factory() as session:
         row = store.new_row(
-            ticket_create.rules.reserve(run_id, "oscar", NOW), reference="run-x", attempted_at=NOW
+            ticket_create.rules.reserve(run_id, "oscar", NOW),
+            named.get(session, None),
+            reference="run-x",
+            attempted_at=NOW,
         )
         assert store.insert_current(session, row)
 
@@ -336,7 +340,12 @@ def test_7_3_missing_default_blocks_creation(
 
     with runtime.session_factory() as session:
         integration_settings.save(
-            session, runtime.secret_box, {"default_queue_id": None}, actor="t", now=NOW
+            session,
+            runtime.secret_box,
+            {"default_queue_id": None},
+            actor="t",
+            now=NOW,
+            kind="autotask",
         )
         session.commit()
     with pytest.raises(TicketCreationBlocked, match="queue"):

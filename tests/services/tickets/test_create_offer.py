@@ -32,7 +32,9 @@ ACME_INC = 101  # "Acme Logistics Inc." in the emulator's demo tenant
 
 def _settings(runtime: Runtime, **changes: object) -> None:
     with runtime.session_factory() as session:
-        integration_settings.save(session, runtime.secret_box, changes, actor="t", now=NOW)
+        integration_settings.save(
+            session, runtime.secret_box, changes, actor="t", now=NOW, kind="autotask"
+        )
         session.commit()
 
 
@@ -98,7 +100,7 @@ def test_an_unmapped_customer_shows_create_disabled_with_the_reason_and_the_mapp
     assert view.disabled == {
         Action.CREATE: "Customer 'Unmapped Ltd' is not mapped to an Autotask company."
     }
-    assert view.mapping_url == f"/customers/{customer_id}/autotask"
+    assert view.mapping_url == f"/customers/{customer_id}/psa"
     assert shown.refused == view.disabled[Action.CREATE] and shown.code == "mapping_missing"
     assert shown.mapping_url == view.mapping_url and not shown.can_create
     assert shown.title is not None  # what the ticket would say is still shown

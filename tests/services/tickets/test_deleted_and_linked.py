@@ -27,7 +27,9 @@ from ticketbridge.services.tickets.store import TicketActionRefused, TicketInput
 
 def _settings(runtime: Runtime, **changes: object) -> None:
     with runtime.session_factory() as session:
-        integration_settings.save(session, runtime.secret_box, changes, actor="t", now=NOW)
+        integration_settings.save(
+            session, runtime.secret_box, changes, actor="t", now=NOW, kind="autotask"
+        )
         session.commit()
 
 

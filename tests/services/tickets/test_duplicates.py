@@ -29,8 +29,8 @@ from ticketbridge.core.ticket_duplicates import FoundTicket, note_text
 from ticketbridge.core.ticket_links import LinkOrigin, LinkState
 from ticketbridge.services.connections import settings as integration_settings
 from ticketbridge.services.runtime import Runtime
+from ticketbridge.services.tickets import duplicate_choice, ticketing
 from ticketbridge.services.tickets import duplicates as ticket_duplicates
-from ticketbridge.services.tickets import ticketing
 from ticketbridge.services.tickets.store import (
     PsaUnavailable,
     TicketActionRefused,
@@ -81,7 +81,7 @@ def test_sweep_finds_a_duplicate_made_behind_our_back_and_the_choice_is_applied(
     assert ticket_row(world, first_id)["status"] == 1  # type: ignore[index]
     assert ticket_row(world, second.id)["status"] == 1  # type: ignore[index]
 
-    result = ticket_duplicates.keep(runtime, run_id, second.id, actor="olivia")
+    result = duplicate_choice.keep(runtime, run_id, second.id, actor="olivia")
 
     link = current(runtime, run_id)
     assert link is not None and link.id == result.link.id
@@ -156,7 +156,7 @@ def test_keeping_the_linked_ticket_leaves_the_link_and_notes_the_other(
     second = copy_behind_our_back(world, reference)
     ticket_duplicates.sweep(runtime)
 
-    ticket_duplicates.keep(runtime, run_id, first_id, actor="olivia")
+    duplicate_choice.keep(runtime, run_id, first_id, actor="olivia")
 
     link = current(runtime, run_id)
     assert link is not None and link_before is not None and link.id == link_before.id
@@ -177,7 +177,7 @@ def test_the_choice_must_be_one_of_the_duplicates(
     since = last_seq(world)
 
     with pytest.raises(TicketInputInvalid) as invalid:
-        ticket_duplicates.keep(runtime, run_id, 999_999, actor="olivia")
+        duplicate_choice.keep(runtime, run_id, 999_999, actor="olivia")
 
     assert invalid.value.status == 422
     assert api_requests(world, since) == []
@@ -188,7 +188,7 @@ def test_keep_without_duplicates_is_refused_and_audited(runtime: Runtime, run_id
     ticket_id, _, _ = _create(runtime, run_id)
 
     with pytest.raises(TicketActionRefused):
-        ticket_duplicates.keep(runtime, run_id, ticket_id, actor="olivia")
+        duplicate_choice.keep(runtime, run_id, ticket_id, actor="olivia")
 
     [event] = audits(runtime, "ticket.duplicates_resolved")
     assert event.outcome == "refused"
@@ -224,7 +224,7 @@ def test_a_failed_keep_changes_nothing_and_a_retry_notes_each_ticket_once(
     )  # fmt: skip
 
     with pytest.raises(PsaUnavailable):
-        ticket_duplicates.keep(runtime, run_id, first_id, actor="olivia")
+        duplicate_choice.keep(runtime, run_id, first_id, actor="olivia")
 
     assert len(notes_of(world, second.id)) == 1 and notes_of(world, third.id) == []
     assert _view(runtime, run_id).open is not None
@@ -232,7 +232,7 @@ def test_a_failed_keep_changes_nothing_and_a_retry_notes_each_ticket_once(
     assert failed.outcome == "failed"
     world.admin("DELETE", "faults")
 
-    ticket_duplicates.keep(runtime, run_id, first_id, actor="olivia")
+    duplicate_choice.keep(runtime, run_id, first_id, actor="olivia")
 
     assert len(notes_of(world, second.id)) == 1 and len(notes_of(world, third.id)) == 1
     assert _view(runtime, run_id).open is None
@@ -295,7 +295,7 @@ def test_nothing_is_sent_while_the_integration_is_disabled(
     _create(runtime, run_id)
     with runtime.session_factory() as session:
         integration_settings.save(
-            session, runtime.secret_box, {"enabled": False}, actor="t", now=NOW
+            session, runtime.secret_box, {"enabled": False}, actor="t", now=NOW, kind="autotask"
         )
         session.commit()
     since = last_seq(world)

@@ -135,7 +135,12 @@ def test_7_5_resolve_is_refused_when_switched_off(
     ticket_id = _ticket(runtime, run_id)
     with runtime.session_factory() as session:
         integration_settings.save(
-            session, runtime.secret_box, {"allow_resolve": False}, actor="t", now=NOW
+            session,
+            runtime.secret_box,
+            {"allow_resolve": False},
+            actor="t",
+            now=NOW,
+            kind="autotask",
         )
         session.commit()
     seq = last_seq(world)

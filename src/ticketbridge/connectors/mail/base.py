@@ -41,6 +41,9 @@ class FetchedMail:
     raw: bytes
     source_id: str
     received_at: datetime | None = None
+    # The server's own conversation id, where it keeps one outside the MIME (Graph's
+    # conversationId): a reply that names nothing in its headers still threads by it.
+    conversation_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""Microsoft 365 mail source through Microsoft Graph (app-only, client credentials).
+"""Microsoft 365 mail source through Microsoft Graph (app-only, or delegated: graph_auth.py).
 
 Calls (all under ``/users/{mailbox}``, all with ``Prefer: IdType="ImmutableId"`` so a message
 keeps its id when we move it):
@@ -15,8 +15,9 @@ keeps its id when we move it):
 
 Tokens come from an injectable provider (a callable returning a bearer token).
 `MsalTokenProvider` is the production one: msal caches the token and renews it, so it is called
-before every request. HTTP goes through `connectors.http.HttpChannel`, which honours 429/503
-``Retry-After`` with the injected sleep.
+before every request. A source with a stored delegated sign-in (``token_cache``) gets its
+tokens from `graph_auth.DelegatedTokenProvider` instead. HTTP goes through
+`connectors.http.HttpChannel`, which honours 429/503 ``Retry-After`` with the injected sleep.
 """
 
 from __future__ import annotations
@@ -32,22 +33,23 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from ticketbridge.connectors.errors import (
-    ConnectorAuthError,
     ConnectorConfigError,
     ConnectorError,
     ConnectorPermissionError,
     ConnectorUnavailable,
     RemoteNotFound,
 )
-from ticketbridge.connectors.http import HttpChannel, RetryPolicy
+from ticketbridge.connectors.http import ErrorHook, HttpChannel, RetryPolicy
 from ticketbridge.connectors.mail.base import FetchBatch, FetchedMail, Watermark
+from ticketbridge.connectors.mail.graph_tokens import MsalTokenProvider
 from ticketbridge.connectors.redaction import Redactor
 
 log = logging.getLogger(__name__)
 
 TokenProvider = Callable[[], str]
 IMMUTABLE_IDS = 'IdType="ImmutableId"'
-_DELTA_SELECT = "id,internetMessageId,receivedDateTime"
+# conversationId rides along for the service desk's threading (not in the MIME).
+_DELTA_SELECT = "id,internetMessageId,receivedDateTime,conversationId"
 _SERVICE = "Microsoft Graph"
 
 
@@ -58,7 +60,9 @@ class GraphConfig(BaseModel):
 
     tenant_id: str = Field(min_length=1)
     client_id: str = Field(min_length=1)
-    client_secret: SecretStr
+    # None: a delegated mailbox, signed in with a device code (a public client in Entra);
+    # app-only reading (client credentials) needs it.
+    client_secret: SecretStr | None = None
     mailbox: str = Field(min_length=3, description="UPN or object id of the mailbox")
     folder: str = Field(default="inbox", min_length=1, description="well-known name or id")
     processed_folder: str = Field(default="Processed", min_length=1, description="display name")
@@ -85,71 +89,6 @@ class GraphConfig(BaseModel):
         return f"{parts.scheme}://{parts.netloc}/.default"
 
 
-class MsalTokenProvider:
-    """Client-credentials tokens from Entra ID through msal.
-
-    The msal application is built on first use, because its constructor already discovers the
-    tenant over the network. ``http_client`` is passed to msal (a requests-like client; an
-    ``httpx.Client`` works) so tests can answer msal's calls without a network.
-    """
-
-    def __init__(self, config: GraphConfig, *, http_client: Any = None) -> None:
-        self.config = config
-        self._http_client = http_client
-        self._app: Any = None
-
-    def __call__(self) -> str:
-        result = self._acquire()
-        token = result.get("access_token") if isinstance(result, dict) else None
-        if isinstance(token, str) and token:
-            return token
-        error = str(result.get("error", "unknown_error")) if isinstance(result, dict) else "?"
-        description = str(result.get("error_description", "")) if isinstance(result, dict) else ""
-        # The first line of Entra's description holds the AADSTS code, never the secret.
-        detail = description.splitlines()[0][:200] if description else ""
-        raise ConnectorAuthError(
-            f"Entra ID refused the client credentials ({error}){': ' + detail if detail else ''}"
-        )
-
-    def _acquire(self) -> Any:
-        try:
-            if self._app is None:
-                self._app = self._build()
-            return self._app.acquire_token_for_client(scopes=[self.config.scope])
-        except ConnectorError:
-            raise
-        except ValueError as exc:
-            # msal raises ValueError when tenant discovery fails (unknown tenant, bad authority).
-            raise ConnectorConfigError(
-                f"The Entra ID tenant {self.config.tenant_id!r} could not be discovered at "
-                f"{self.config.authority_url}."
-            ) from exc
-        except (httpx.HTTPError, OSError) as exc:
-            raise ConnectorUnavailable(f"Could not reach Entra ID ({type(exc).__name__}).") from exc
-        except Exception as exc:
-            # msal's own errors (an error status from Entra) and those of requests, msal's
-            # default HTTP client; matched by module to keep both imports out of this one.
-            if type(exc).__module__.split(".")[0] in ("msal", "requests"):
-                raise ConnectorUnavailable(
-                    f"Entra ID could not issue a token ({type(exc).__name__})."
-                ) from exc
-            raise
-
-    def _build(self) -> Any:
-        import msal  # imported late: only production sources need it
-
-        cfg = self.config
-        kwargs: dict[str, Any] = {}
-        if self._http_client is not None:
-            kwargs["http_client"] = self._http_client
-        return msal.ConfidentialClientApplication(
-            cfg.client_id,
-            client_credential=cfg.client_secret.get_secret_value(),
-            authority=f"{cfg.authority_url}/{cfg.tenant_id}",
-            **kwargs,
-        )
-
-
 def _graph_error(response: httpx.Response, _messages: tuple[str, ...]) -> ConnectorError | None:
     """Graph's own error codes where they say more than the status."""
     try:
@@ -168,10 +107,12 @@ def _graph_error(response: httpx.Response, _messages: tuple[str, ...]) -> Connec
     return None
 
 
-class GraphSource:
-    """One mail folder of one Microsoft 365 mailbox. Not thread-safe: one poller per source."""
+class GraphClient:
+    """A mailbox's Graph calls: its token, its HTTP channel (retries, redaction, Graph's error
+    codes). `GraphSource` reads with it, `graph_send.GraphSender` sends."""
 
     Config = GraphConfig
+    error_hook: ErrorHook = staticmethod(_graph_error)
 
     def __init__(
         self,
@@ -182,8 +123,14 @@ class GraphSource:
         sleep: Callable[[float], None] = time.sleep,
         retry: RetryPolicy | None = None,
         clock: Callable[[], float] = time.time,
+        token_cache: Any = None,
     ) -> None:
         self.config = config
+        if token_provider is None and token_cache is not None:
+            # A delegated sign-in is stored (`mailbox authenticate --device-code`).
+            from ticketbridge.connectors.mail.graph_auth import DelegatedTokenProvider
+
+            token_provider = DelegatedTokenProvider(config, token_cache)
         self._tokens = token_provider or MsalTokenProvider(config)
         self._owns_client = http_client is None
         self._client = http_client or httpx.Client(timeout=config.timeout_seconds)
@@ -193,9 +140,25 @@ class GraphSource:
             retry=retry or RetryPolicy(),
             sleep=sleep,
             clock=clock,
-            redactor=Redactor([config.client_secret.get_secret_value()]),
-            error_hook=_graph_error,
+            redactor=Redactor(
+                [config.client_secret.get_secret_value()] if config.client_secret else []
+            ),
+            error_hook=self.error_hook,
         )
+
+    def close(self) -> None:
+        if self._owns_client:
+            self._client.close()
+
+    def _user_url(self) -> str:
+        return f"{self.config.graph_url}/users/{quote(self.config.mailbox, safe='@')}"
+
+
+class GraphSource(GraphClient):
+    """One mail folder of one Microsoft 365 mailbox. Not thread-safe: one poller per source."""
+
+    def __init__(self, config: GraphConfig, **options: Any) -> None:
+        super().__init__(config, **options)
         self._processed_id: str | None = None
 
     # -- MailSource ---------------------------------------------------------------------------
@@ -220,7 +183,7 @@ class GraphSource:
             for item in page.get("value") or []:
                 if not isinstance(item, dict) or "@removed" in item or not item.get("id"):
                     continue
-                mail = self._download(str(item["id"]), item.get("receivedDateTime"))
+                mail = self._download(str(item["id"]), item)
                 if mail is not None:
                     messages.append(mail)
             next_link = page.get("@odata.nextLink")
@@ -264,10 +227,6 @@ class GraphSource:
             f"{self.config.processed_folder!r} {state}"
         )
 
-    def close(self) -> None:
-        if self._owns_client:
-            self._client.close()
-
     def __repr__(self) -> str:
         return f"GraphSource({self.config.mailbox!r}, folder={self.config.folder!r})"
 
@@ -289,13 +248,19 @@ class GraphSource:
     def _watermark(self, link: str) -> Watermark:
         return {"mailbox": self.config.mailbox, "folder": self.config.folder, "link": link}
 
-    def _download(self, message_id: str, received: Any) -> FetchedMail | None:
+    def _download(self, message_id: str, row: dict[str, Any]) -> FetchedMail | None:
         url = f"{self._user_url()}/messages/{quote(message_id, safe='')}/$value"
         try:
             response = self._channel.request("GET", url, headers=self._headers())
         except RemoteNotFound:
             return None  # moved or deleted since the delta page was written
-        return FetchedMail(raw=response.content, source_id=message_id, received_at=_when(received))
+        conversation = row.get("conversationId")
+        return FetchedMail(
+            raw=response.content,
+            source_id=message_id,
+            received_at=_when(row.get("receivedDateTime")),
+            conversation_id=conversation if isinstance(conversation, str) else "",
+        )
 
     def _processed_folder_id(self, *, create: bool) -> str | None:
         if self._processed_id is not None:
@@ -346,9 +311,6 @@ class GraphSource:
 
     def _delta_start(self) -> str:
         return f"{self._user_url()}/mailFolders/{self._q(self.config.folder)}/messages/delta"
-
-    def _user_url(self) -> str:
-        return f"{self.config.graph_url}/users/{self._q(self.config.mailbox)}"
 
     def _origin(self) -> str:
         parts = urlsplit(self.config.graph_url)

@@ -83,6 +83,26 @@ class TicketDraft:
     # to set as (name, value) pairs (RMM alerts: "<source> Alert ID", "<source> Ticket ID").
     configuration_item_id: int | None = None
     user_defined_fields: tuple[tuple[str, str], ...] = ()
+    # Tags to keep on the ticket where the PSA has them (Jira: labels); a PSA without them
+    # ignores them.
+    labels: tuple[str, ...] = ()
+    # Who the ticket is for and who is kept informed, by e-mail address (a desk mail's sender
+    # and Cc). The PSA links each address it knows (Jira: reporter and watchers; Autotask: the
+    # contact and additional contacts of the company); an address it does not know is no error.
+    reporter: str | None = None
+    watchers: tuple[str, ...] = ()
+    # The ticket's category where the PSA has one (Autotask: ticketCategory); ignored elsewhere.
+    category_id: int | None = None
+
+
+@dataclass(frozen=True)
+class TicketPeople:
+    """Which of a draft's addresses the PSA linked to the ticket it made; ``unlinked``: the
+    addresses it does not know (or refused to link), each with the reason."""
+
+    reporter: str | None = None
+    watchers: tuple[str, ...] = ()
+    unlinked: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -96,6 +116,24 @@ class RemoteTicket:
     external_id: str | None = None
     last_activity: datetime | None = None
     completed_at: datetime | None = None
+    # Read back for the sync (issue 14): the description as plain text (Jira's ADF read as
+    # text) and the priority's id; "" and None where a PSA does not send them.
+    description: str = ""
+    priority_id: int | None = None
+    # Who the PSA says made the ticket's last change of its own fields (Autotask: its
+    # lastActivityResourceID, when that activity was a field change and not a note or file);
+    # None when the PSA does not say. The sync tells its own writes coming back by it.
+    changed_by: str | None = None
+    # The ticket's queue where the kind has queues (Autotask's queueID); None elsewhere. A
+    # sync's side may be scoped by it.
+    queue_id: int | None = None
+    # What create_ticket made of the draft's reporter and watchers (None elsewhere).
+    people: TicketPeople | None = field(default=None, compare=False)
+    # Read back for the sync's contacts and categories switches: the address of the ticket's
+    # person (Autotask: its contact's; Jira: its reporter's, where Jira shows it) and its
+    # categories (Autotask: the ticketCategory id as text; Jira: its own labels).
+    contact_email: str | None = None
+    categories: tuple[str, ...] = ()
 
     @property
     def is_completed(self) -> bool:

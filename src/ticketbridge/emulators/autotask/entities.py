@@ -208,6 +208,20 @@ TICKET_ATTACHMENTS = EntityDef(
     heavy=("data",),
 )
 
+# The contacts a ticket keeps informed besides its own contactID (Autotask's REST OpenAPI:
+# TicketAdditionalContacts, written through Tickets/{id}/AdditionalContacts).
+TICKET_ADDITIONAL_CONTACTS = EntityDef(
+    "TicketAdditionalContacts",
+    (
+        ident(),
+        F("ticketID", required=True, reference="Ticket"),
+        F("contactID", required=True, reference="Contact"),
+    ),
+    can_update=False,
+    can_delete=True,
+    child_only_writes=True,
+)
+
 RESOURCES = EntityDef(
     "Resources",
     (
@@ -285,6 +299,7 @@ ENTITIES: dict[str, EntityDef] = {
         CONTACTS,
         CONFIGURATION_ITEMS,
         TICKET_ATTACHMENTS,
+        TICKET_ADDITIONAL_CONTACTS,
         RESOURCES,
         ROLES,
         TICKET_WEBHOOKS,
@@ -298,6 +313,7 @@ CHILD_ROUTES: dict[tuple[str, str], ChildRoute] = {
     for c in (
         ChildRoute("Tickets", "Notes", "TicketNotes", "ticketID"),
         ChildRoute("Tickets", "Attachments", "TicketAttachments", "ticketID"),
+        ChildRoute("Tickets", "AdditionalContacts", "TicketAdditionalContacts", "ticketID"),
         ChildRoute("Companies", "Contacts", "Contacts", "companyID"),
         ChildRoute("TicketWebhooks", "Fields", "TicketWebhookFields", "webhookID"),
         ChildRoute(

@@ -266,7 +266,19 @@ def attachment_created(
     touch_ticket(ctx, row.get("ticketID"))
 
 
+def _additional_contact_created(ctx: WriteContext, row: Row, rng: Random) -> None:
+    """A ticket's additional contacts are people of its company, each once."""
+    ticket = ctx.store.get("Tickets", int(row["ticketID"])) or {}
+    contact = ctx.store.get("Contacts", int(row["contactID"])) or {}
+    if contact.get("companyID") != ticket.get("companyID"):
+        raise app_error("The contact must belong to the ticket's company.")
+    for other in ctx.store.table("TicketAdditionalContacts").values():
+        if (other["ticketID"], other["contactID"]) == (row["ticketID"], row["contactID"]):
+            raise app_error("The contact is already an additional contact of this ticket.")
+
+
 _CREATE: dict[str, Any] = {
+    "TicketAdditionalContacts": _additional_contact_created,
     "Tickets": _ticket_created,
     "TicketNotes": _note_created,
     "TimeEntries": time_entry_created,

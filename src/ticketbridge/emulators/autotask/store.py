@@ -23,6 +23,7 @@ ID_STARTS = {
     "contacts": 2001,
     "configurationitems": 4001,
     "ticketattachments": 60001,
+    "ticketadditionalcontacts": 80001,
     "resources": 29,
     "roles": 29683400,
     "ticketwebhooks": 1,

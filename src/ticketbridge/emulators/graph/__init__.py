@@ -1,14 +1,38 @@
-"""An emulator of the Microsoft Graph mail calls a mail intake needs, written from the Graph
-documentation. It shares no code with :mod:`ticketbridge.connectors`; see docs/mail-sources.md.
+"""An emulator of the Microsoft Graph mail calls and the Entra ID token endpoints ticketbridge
+needs, written from the Graph and identity platform documentation. It shares no code with
+:mod:`ticketbridge.connectors`; see docs/emulator-graph.md.
 
-It validates bearer tokens but issues none: msal is not exercised against it (msal insists on an
-https authority and discovers the tenant over the network), so connectors are given a token
-provider that returns one of the emulator's tokens.
+msal itself works against it: served over TLS (:mod:`.tls` makes a CA and a server
+certificate), ``https://HOST:PORT/{tenant}`` is an authority msal accepts with
+``instance_discovery=False``, and the tokens it issues are what the Graph calls require.
+In-process tests may instead pass fixed ``tokens`` to `create_app`.
 """
 
 from __future__ import annotations
 
 from .app import DEFAULT_TOKEN, create_app
+from .demo import (
+    DEMO_AGENT,
+    DEMO_CLIENT_ID,
+    DEMO_CLIENT_SECRET,
+    DEMO_MAILBOX,
+    DEMO_TENANT_DOMAIN,
+    DEMO_TENANT_ID,
+)
+from .directory import AppRegistration, Tenant, User
 from .state import GraphState
 
-__all__ = ["DEFAULT_TOKEN", "GraphState", "create_app"]
+__all__ = [
+    "DEFAULT_TOKEN",
+    "DEMO_AGENT",
+    "DEMO_CLIENT_ID",
+    "DEMO_CLIENT_SECRET",
+    "DEMO_MAILBOX",
+    "DEMO_TENANT_DOMAIN",
+    "DEMO_TENANT_ID",
+    "AppRegistration",
+    "GraphState",
+    "Tenant",
+    "User",
+    "create_app",
+]

@@ -1,94 +1,53 @@
-"""The HTTP side of the Graph emulator: the handful of Microsoft Graph v1.0 mail calls a mail
-intake needs, plus an admin API under ``/_emulator/``.
+"""The HTTP side of the Graph emulator: the Microsoft Graph v1.0 mail calls ticketbridge needs,
+the Entra ID token endpoints msal talks to, and an admin API under ``/_emulator/``.
 
-Graph calls served (app-only style, ``/users/{mailbox}/...``; never ``/me``):
+Graph calls served, under ``/v1.0/users/{id or UPN}`` (app-only) or ``/v1.0/me`` (delegated):
 
-- ``GET  /v1.0/users/{u}/mailFolders/{folder}/messages/delta``  (``$select``, ``$deltatoken``,
-  ``$skiptoken``; ``Prefer: odata.maxpagesize=N``; 410 Gone for an expired token)
-- ``GET  /v1.0/users/{u}/messages/{id}/$value``                  raw MIME
-- ``POST /v1.0/users/{u}/messages/{id}/move``                    ``{"destinationId": ...}``
-- ``GET  /v1.0/users/{u}/mailFolders/{folder}``
-- ``GET  /v1.0/users/{u}/mailFolders/{folder}/childFolders``      ``$filter=displayName eq '…'``
-- ``POST /v1.0/users/{u}/mailFolders/{folder}/childFolders``      ``{"displayName": ...}``
+- ``GET  mailFolders/{folder}/messages/delta``  (``$select``, ``$deltatoken``, ``$skiptoken``;
+  ``Prefer: odata.maxpagesize=N``; 410 Gone for an expired token)
+- ``GET  messages``, ``mailFolders/{folder}/messages`` (``$select``, ``$top``, ``$skip``,
+  ``$filter=conversationId eq '…'``), ``GET messages/{id}`` (``$select``)
+- ``GET  messages/{id}/$value`` raw MIME; ``POST messages/{id}/move``
+- ``GET  messages/{id}/attachments``, ``…/attachments/{aid}``, ``…/attachments/{aid}/$value``
+- ``POST sendMail`` (JSON or base64 MIME), ``POST messages/{id}/reply``
+- ``GET|POST mailFolders/{folder}/childFolders``, ``GET mailFolders/{folder}``
+- ``GET|POST /v1.0/subscriptions``, ``GET|PATCH|DELETE /v1.0/subscriptions/{id}``
 
-Every Graph call needs ``Authorization: Bearer <token>`` with a token given to `create_app`.
-``Prefer: IdType="ImmutableId"`` makes ids stable across moves, as in Graph; without it a moved
-message gets a new id. The admin API needs no token: it is the test's side of the mailbox.
+Every Graph call needs ``Authorization: Bearer <token>``: one the token endpoint issued (see
+:mod:`.authority`), or one of the fixed ``tokens`` given to `create_app` (every permission,
+app-only; what in-process tests use). ``Prefer: IdType="ImmutableId"`` makes ids stable across
+moves, as in Graph. The admin API needs no token: it is the test's side of the mailbox.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import re
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 from typing import Any
 
+import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .state import Fault, Folder, GraphState, Mailbox, Message
+from . import admin, authority, demo, messages, subscriptions
+from .delta import delta
+from .directory import Tenant
+from .identity import Identity
+from .principal import Principal, authenticate
+from .state import Fault, Folder, GraphState, Mailbox
+from .wire import error, not_found
 
 DEFAULT_TOKEN = "graph-emulator-token"
-DEFAULT_PAGE_SIZE = 10
-MAX_PAGE_SIZE = 1000
-DEFAULT_SELECT = (
-    "subject",
-    "from",
-    "receivedDateTime",
-    "internetMessageId",
-    "isRead",
-    "hasAttachments",
-    "parentFolderId",
-)
+READ = ("Mail.Read", "Mail.ReadWrite")
+WRITE = ("Mail.ReadWrite",)
+SEND = ("Mail.Send",)
 _FILTER = re.compile(r"^\s*displayName\s+eq\s+'((?:[^']|'')*)'\s*$")
 
 Handler = Callable[[Request, Mailbox], Awaitable[Response]]
-
-
-def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
-    return JSONResponse({"error": {"code": code, "message": message}}, status, headers=headers)
-
-
-def _prefer(request: Request) -> dict[str, str]:
-    """All Prefer preferences, whether sent as one comma-joined header or several."""
-    found: dict[str, str] = {}
-    for header in request.headers.getlist("prefer"):
-        for part in header.split(","):
-            name, _, value = part.strip().partition("=")
-            if name:
-                found[name.strip().lower()] = value.strip().strip('"')
-    return found
-
-
-def _immutable(request: Request) -> bool:
-    return _prefer(request).get("idtype", "").lower() == "immutableid"
-
-
-def _iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _message_json(msg: Message, immutable: bool, select: Iterable[str]) -> dict[str, Any]:
-    full: dict[str, Any] = {
-        "subject": msg.subject,
-        "from": {"emailAddress": {"name": msg.sender[0], "address": msg.sender[1]}},
-        "receivedDateTime": _iso(msg.received),
-        "internetMessageId": msg.internet_message_id,
-        "isRead": msg.is_read,
-        "hasAttachments": msg.has_attachments,
-        "parentFolderId": msg.folder_id,
-    }
-    body: dict[str, Any] = {
-        "@odata.type": "#microsoft.graph.message",
-        "id": msg.immutable_id if immutable else msg.rest_id,
-    }
-    body.update({name: full[name] for name in select if name in full})
-    return body
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 def _folder_json(mailbox: Mailbox, folder: Folder) -> dict[str, Any]:
@@ -103,33 +62,50 @@ def _folder_json(mailbox: Mailbox, folder: Folder) -> dict[str, Any]:
     }
 
 
-def _encode_token(payload: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
-
-
-def _decode_token(token: str) -> dict[str, Any] | None:
-    try:
-        decoded = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-    except (ValueError, binascii.Error):
-        return None
-    return decoded if isinstance(decoded, dict) else None
-
-
 class GraphEmulator:
-    def __init__(self, state: GraphState) -> None:
+    def __init__(
+        self, state: GraphState, outbound: httpx.AsyncClient | None, public_url: str | None
+    ) -> None:
         self.state = state
+        self.outbound = outbound
+        self.public_url = public_url
+
+    def base_url(self, request: Request) -> str:
+        """``public_url``, else the address the server accepted the connection on (never the
+        client's Host header)."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host, port = request.scope.get("server") or ("127.0.0.1", 80)
+        shown = f"[{host}]" if ":" in str(host) else host
+        default = 443 if request.url.scheme == "https" else 80
+        return f"{request.url.scheme}://{shown}" + ("" if port == default else f":{port}")
 
     # -- the Graph side -----------------------------------------------------------------------
 
-    def graph(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    def graph(self, handler: Handler, needs: tuple[str, ...] = READ) -> Endpoint:
         async def endpoint(request: Request) -> Response:
-            response = await self._guarded(request, handler)
+            response = await self._guarded(request, handler, needs)
+            self.state.requests[-1]["status"] = response.status_code
+            return subscriptions.with_deliveries(self, response)
+
+        return endpoint
+
+    def graph_root(self, handler: Endpoint) -> Endpoint:
+        """A Graph call outside a mailbox (``/subscriptions``): token and faults only."""
+
+        async def endpoint(request: Request) -> Response:
+            refused = self._admitted(request)
+            if isinstance(refused, Response):
+                response = refused
+            else:
+                request.state.principal = refused
+                response = await handler(request)
             self.state.requests[-1]["status"] = response.status_code
             return response
 
         return endpoint
 
-    async def _guarded(self, request: Request, handler: Handler) -> Response:
+    def _admitted(self, request: Request) -> Principal | Response:
         self.state.requests.append(
             {
                 "method": request.method,
@@ -143,224 +119,134 @@ class GraphEmulator:
         if fault is not None:
             headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after else None
             code = "TooManyRequests" if fault.status == 429 else "ServiceUnavailable"
-            return _error(fault.status, code, "Injected by the emulator.", headers)
-        auth = request.headers.get("authorization", "")
-        scheme, _, token = auth.partition(" ")
-        if scheme.lower() != "bearer" or token not in self.state.tokens:
-            return _error(
-                401,
-                "InvalidAuthenticationToken",
-                "Access token is empty." if not auth else "Access token validation failure.",
-                {"WWW-Authenticate": 'Bearer realm=""'},
-            )
-        mailbox = self.state.mailbox(request.path_params["user"])
+            return error(fault.status, code, "Injected by the emulator.", headers)
+        return authenticate(self.state, request.headers.get("authorization", ""))
+
+    async def _guarded(
+        self, request: Request, handler: Handler, needs: tuple[str, ...]
+    ) -> Response:
+        principal = self._admitted(request)
+        if isinstance(principal, Response):
+            return principal
+        request.state.principal = principal
+        ref = request.path_params.get("user")
+        if ref is None:  # /me
+            if principal.user is None:
+                return error(
+                    400,
+                    "BadRequest",
+                    "/me request is only valid with delegated authentication flow.",
+                )
+            ref = principal.user.upn
+        mailbox = self.state.mailbox(ref)
         if mailbox is None:
-            return _error(
-                404,
-                "ErrorInvalidUser",
-                f"The requested user '{request.path_params['user']}' is invalid.",
+            return error(404, "ErrorInvalidUser", f"The requested user '{ref}' is invalid.")
+        if not principal.may(needs) or not principal.reaches(mailbox.address):
+            return error(
+                403, "ErrorAccessDenied", "Access is denied. Check credentials and try again."
             )
         return await handler(request, mailbox)
 
-    async def delta(self, request: Request, mailbox: Mailbox) -> Response:
-        folder = mailbox.folder(request.path_params["folder"])
-        if folder is None:
-            return _error(404, "ErrorItemNotFound", "The specified object was not found.")
-        query = request.query_params
-        token_text = query.get("$deltatoken") or query.get("$skiptoken")
-        if token_text:
-            token = _decode_token(token_text)
-            if token is None or token.get("f") != folder.id:
-                return _error(400, "BadRequest", "The delta or skip token is malformed.")
-            if token.get("g") != self.state.generation:
-                return _error(410, "SyncStateNotFound", "The sync state has expired.")
-            since = int(token["s"]) if "$deltatoken" in query else int(token["since"])
-            upto = mailbox.seq if "$deltatoken" in query else int(token["u"])
-            offset = 0 if "$deltatoken" in query else int(token["o"])
-            select = list(token["sel"])
-        else:
-            since, upto, offset = 0, mailbox.seq, 0
-            raw_select = query.get("$select")
-            select = [s.strip() for s in raw_select.split(",")] if raw_select else []
-            select = select or list(DEFAULT_SELECT)
-        page_size = DEFAULT_PAGE_SIZE
-        preference = _prefer(request).get("odata.maxpagesize")
-        if preference and preference.isdigit():
-            page_size = max(1, min(int(preference), MAX_PAGE_SIZE))
-        rows = mailbox.delta_rows(folder.id, since, upto)
-        page = rows[offset : offset + page_size]
-        immutable = _immutable(request)
-        values: list[dict[str, Any]] = []
-        for message, kind in page:
-            if kind == "removed":
-                values.append(
-                    {
-                        "@odata.type": "#microsoft.graph.message",
-                        "id": message.immutable_id if immutable else message.rest_id,
-                        "@removed": {"reason": "deleted"},
-                    }
-                )
-            else:
-                values.append(_message_json(message, immutable, select))
-        base = f"{request.url.scheme}://{request.url.netloc}/v1.0/users/"
-        link = f"{base}{request.path_params['user']}/mailFolders/{folder.id}/messages/delta"
-        body: dict[str, Any] = {"value": values}
-        gen = self.state.generation
-        if offset + page_size < len(rows):
-            skip = {"f": folder.id, "g": gen, "since": since, "u": upto, "o": offset + page_size}
-            body["@odata.nextLink"] = f"{link}?$skiptoken={_encode_token({**skip, 'sel': select})}"
-        else:
-            delta = {"f": folder.id, "g": gen, "s": upto, "sel": select}
-            body["@odata.deltaLink"] = f"{link}?$deltatoken={_encode_token(delta)}"
-        applied = {"Preference-Applied": f"odata.maxpagesize={page_size}"} if preference else None
-        return JSONResponse(body, headers=applied)
-
-    async def mime(self, request: Request, mailbox: Mailbox) -> Response:
-        message = mailbox.message(request.path_params["message_id"])
-        if message is None:
-            return _error(404, "ErrorItemNotFound", "The specified object was not found.")
-        return Response(message.raw, media_type="text/plain")
-
     async def move(self, request: Request, mailbox: Mailbox) -> Response:
-        message = mailbox.message(request.path_params["message_id"])
-        if message is None:
-            return _error(404, "ErrorItemNotFound", "The specified object was not found.")
-        try:
-            payload = await request.json()
-        except ValueError:
-            return _error(400, "RequestBodyRead", "The request body is not valid JSON.")
-        destination_ref = payload.get("destinationId") if isinstance(payload, dict) else None
+        found = await messages.action_on(request, mailbox)
+        if isinstance(found, Response):
+            return found
+        message, payload = found
+        destination_ref = payload.get("destinationId")
         if not isinstance(destination_ref, str) or not destination_ref:
-            return _error(400, "ErrorInvalidIdMalformed", "destinationId is required.")
+            return error(400, "ErrorInvalidIdMalformed", "destinationId is required.")
         destination = mailbox.folder(destination_ref)
         if destination is None:
-            return _error(404, "ErrorItemNotFound", "The destination folder was not found.")
+            return error(404, "ErrorItemNotFound", "The destination folder was not found.")
         mailbox.move(message, destination)
-        return JSONResponse(_message_json(message, _immutable(request), DEFAULT_SELECT), 201)
+        return await messages.one(request, mailbox, message, status=201)
 
     async def get_folder(self, request: Request, mailbox: Mailbox) -> Response:
         folder = mailbox.folder(request.path_params["folder"])
         if folder is None:
-            return _error(404, "ErrorItemNotFound", "The specified object was not found.")
+            return not_found()
         return JSONResponse(_folder_json(mailbox, folder))
 
     async def child_folders(self, request: Request, mailbox: Mailbox) -> Response:
         parent = mailbox.folder(request.path_params["folder"])
         if parent is None:
-            return _error(404, "ErrorItemNotFound", "The specified object was not found.")
+            return not_found()
         children = mailbox.children(parent)
         if request.method == "POST":
             payload = await request.json()
             name = payload.get("displayName") if isinstance(payload, dict) else None
             if not isinstance(name, str) or not name.strip():
-                return _error(400, "ErrorInvalidRequest", "displayName is required.")
+                return error(400, "ErrorInvalidRequest", "displayName is required.")
             if any(c.display_name.lower() == name.lower() for c in children):
-                return _error(409, "ErrorFolderExists", "A folder with that name already exists.")
+                return error(409, "ErrorFolderExists", "A folder with that name already exists.")
             created = mailbox.create_child(parent, name)
             return JSONResponse(_folder_json(mailbox, created), 201)
         wanted = request.query_params.get("$filter")
         if wanted is not None:
             match = _FILTER.match(wanted)
             if match is None:
-                return _error(400, "BadRequest", "Only displayName eq '...' filters are emulated.")
+                return error(400, "BadRequest", "Only displayName eq '...' filters are emulated.")
             # Exchange compares display names case-insensitively.
             name = match.group(1).replace("''", "'").lower()
             children = [c for c in children if c.display_name.lower() == name]
         return JSONResponse({"value": [_folder_json(mailbox, c) for c in children]})
 
-    # -- the admin side -----------------------------------------------------------------------
 
-    async def admin_add_message(self, request: Request) -> Response:
-        mailbox = self.state.mailbox(request.path_params["user"], create=True)
-        assert mailbox is not None
-        folder = mailbox.folder(request.path_params["folder"])
-        if folder is None:
-            return _error(404, "ErrorItemNotFound", "No such folder.")
-        received = request.query_params.get("received")
-        when = datetime.fromisoformat(received) if received else self.state.now()
-        message = mailbox.add(folder, await request.body(), when)
-        return JSONResponse(
-            {
-                "id": message.immutable_id,
-                "restId": message.rest_id,
-                "internetMessageId": message.internet_message_id,
-            },
-            201,
-        )
-
-    async def admin_folders(self, request: Request) -> Response:
-        mailbox = self.state.mailbox(request.path_params["user"], create=True)
-        assert mailbox is not None
-        listing = []
-        for folder in mailbox.folders.values():
-            inside = [m.immutable_id for m in mailbox.messages.values() if m.folder_id == folder.id]
-            listing.append(
-                {
-                    "id": folder.id,
-                    "displayName": folder.display_name,
-                    "wellKnownName": folder.well_known,
-                    "parentFolderId": folder.parent_id,
-                    "messages": inside,
-                }
-            )
-        return JSONResponse(listing)
-
-    async def admin_faults(self, request: Request) -> Response:
-        payload = await request.json()
-        status = int(payload.get("status", 429))
-        if status not in (429, 500, 502, 503, 504):
-            return _error(400, "BadRequest", "status must be 429 or a 5xx")
-        retry_after = payload.get("retry_after")
-        fault = Fault(
-            status=status,
-            retry_after=int(retry_after) if retry_after is not None else None,
-            remaining=max(1, int(payload.get("count", 1))),
-        )
-        self.state.faults.append(fault)
-        return JSONResponse({"queued": len(self.state.faults)}, 201)
-
-    async def admin_requests(self, request: Request) -> Response:
-        if request.method == "DELETE":
-            self.state.requests.clear()
-            return Response(status_code=204)
-        return JSONResponse(self.state.requests)
-
-    async def admin_expire_tokens(self, request: Request) -> Response:
-        self.state.generation += 1
-        return JSONResponse({"generation": self.state.generation})
+def _mail_routes(emulator: GraphEmulator, prefix: str) -> list[Route]:
+    g = emulator.graph
+    m = f"{prefix}/messages/{{message_id}}"
+    return [
+        Route(f"{prefix}/mailFolders/{{folder}}/messages/delta", g(delta)),
+        Route(f"{prefix}/mailFolders/{{folder}}/messages", g(messages.listing)),
+        Route(
+            f"{prefix}/mailFolders/{{folder}}/childFolders",
+            g(emulator.child_folders, WRITE),
+            methods=["GET", "POST"],
+        ),
+        Route(f"{prefix}/mailFolders/{{folder}}", g(emulator.get_folder)),
+        Route(f"{prefix}/messages", g(messages.listing)),
+        Route(m, g(messages.get)),
+        Route(f"{m}/$value", g(messages.mime_value)),
+        Route(f"{m}/move", g(emulator.move, WRITE), methods=["POST"]),
+        Route(f"{m}/attachments", g(messages.attachments)),
+        Route(f"{m}/attachments/{{attachment_id}}", g(messages.attachment)),
+        Route(f"{m}/attachments/{{attachment_id}}/$value", g(messages.attachment_value)),
+        Route(f"{m}/reply", g(messages.reply, SEND), methods=["POST"]),
+        Route(f"{prefix}/sendMail", g(messages.send_mail, SEND), methods=["POST"]),
+    ]
 
 
 def create_app(
-    *, tokens: Iterable[str] = (DEFAULT_TOKEN,), clock: Callable[[], datetime] | None = None
+    *,
+    tokens: Iterable[str] = (DEFAULT_TOKEN,),
+    clock: Callable[[], datetime] | None = None,
+    tenants: Iterable[Tenant] | None = None,
+    outbound_client: httpx.AsyncClient | None = None,
+    public_url: str | None = None,
+    seed: str | None = None,
 ) -> Starlette:
-    """A Graph mail emulator as an ASGI app; ``app.state.graph`` is its :class:`GraphState`."""
+    """A Graph mail emulator with its Entra ID token endpoints, as an ASGI app.
+
+    ``tokens`` are fixed bearer tokens with every permission (pass ``()`` to accept only issued
+    tokens, as the sandbox does); ``tenants`` default to the demo tenant (:mod:`.demo`);
+    ``outbound_client`` posts validation requests and change notifications (default: a new
+    ``httpx.AsyncClient`` each time); ``seed`` ``"empty"`` gives the demo users their
+    mailboxes, ``"demo"`` also a first mail (default: no mailbox until the admin API makes one).
+    ``app.state.graph`` is the :class:`GraphState`.
+    """
     state = GraphState(tokens=set(tokens), clock=clock)
-    emulator = GraphEmulator(state)
-    users = "/v1.0/users/{user}"
+    state.identity = Identity(demo.tenants() if tenants is None else tenants, state.now)
+    if seed is not None:
+        demo.seed(state, seed)
+    emulator = GraphEmulator(state, outbound_client, public_url)
     routes = [
-        Route(f"{users}/mailFolders/{{folder}}/messages/delta", emulator.graph(emulator.delta)),
-        Route(
-            f"{users}/mailFolders/{{folder}}/childFolders",
-            emulator.graph(emulator.child_folders),
-            methods=["GET", "POST"],
-        ),
-        Route(f"{users}/mailFolders/{{folder}}", emulator.graph(emulator.get_folder)),
-        Route(f"{users}/messages/{{message_id}}/$value", emulator.graph(emulator.mime)),
-        Route(
-            f"{users}/messages/{{message_id}}/move",
-            emulator.graph(emulator.move),
-            methods=["POST"],
-        ),
-        Route(
-            "/_emulator/mailboxes/{user}/folders/{folder}/messages",
-            emulator.admin_add_message,
-            methods=["POST"],
-        ),
-        Route("/_emulator/mailboxes/{user}/folders", emulator.admin_folders),
-        Route("/_emulator/faults", emulator.admin_faults, methods=["POST"]),
-        Route("/_emulator/requests", emulator.admin_requests, methods=["GET", "DELETE"]),
-        Route("/_emulator/expire-delta-tokens", emulator.admin_expire_tokens, methods=["POST"]),
+        *_mail_routes(emulator, "/v1.0/users/{user}"),
+        *_mail_routes(emulator, "/v1.0/me"),
+        *subscriptions.routes(emulator),
+        *authority.routes(emulator),
+        *admin.routes(emulator),
     ]
     app = Starlette(routes=routes)
     app.state.graph = state
+    app.state.emulator = emulator
     return app

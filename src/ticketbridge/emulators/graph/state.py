@@ -11,14 +11,17 @@ log from the start and leaves removed messages out, so it lists what the folder 
 
 from __future__ import annotations
 
+import base64
+import binascii
 import secrets
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.parser import BytesHeaderParser
-from email.policy import default as default_policy
-from email.utils import getaddresses
 from typing import Any, Literal
+
+from .identity import Identity
+from .mime import ParsedMail, parse
 
 # Graph's well-known folder names (lower-case) and their display names.
 WELL_KNOWN = {
@@ -50,12 +53,27 @@ class Message:
     rest_id: str  # the default id, which Graph changes on every move
     folder_id: str
     raw: bytes
-    internet_message_id: str
-    subject: str
-    sender: tuple[str, str]
+    parsed: ParsedMail
+    conversation_id: str
     received: datetime
     is_read: bool = False
-    has_attachments: bool = False
+
+    @property
+    def internet_message_id(self) -> str:
+        return self.parsed.message_id
+
+    @property
+    def subject(self) -> str:
+        return self.parsed.subject
+
+    @property
+    def sender(self) -> tuple[str, str]:
+        return self.parsed.sender
+
+    @property
+    def has_attachments(self) -> bool:
+        # As in Graph: inline images alone do not make a message "have attachments".
+        return any(not a.is_inline for a in self.parsed.attachments)
 
 
 @dataclass(frozen=True)
@@ -72,6 +90,8 @@ class Mailbox:
     folders: dict[str, Folder] = field(default_factory=dict)
     messages: dict[str, Message] = field(default_factory=dict)
     changes: list[Change] = field(default_factory=list)
+    # Told of every change, for change notifications (set by GraphState).
+    listener: Callable[[Mailbox, Change], None] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         root = Folder(_new_id("root-"), "Top of Information Store", None, "msgfolderroot")
@@ -109,23 +129,48 @@ class Mailbox:
             return found
         return next((m for m in self.messages.values() if m.rest_id == ref), None)
 
-    def add(self, folder: Folder, raw: bytes, received: datetime) -> Message:
-        headers = BytesHeaderParser(policy=default_policy).parsebytes(raw)
-        senders = getaddresses([str(headers.get("From", ""))])
+    def add(
+        self, folder: Folder, raw: bytes, received: datetime, *, is_read: bool = False
+    ) -> Message:
+        parsed = parse(raw)
         message = Message(
             immutable_id=_new_id("imm-"),
             rest_id=_new_id("msg-"),
             folder_id=folder.id,
             raw=raw,
-            internet_message_id=str(headers.get("Message-ID", "")).strip(),
-            subject=str(headers.get("Subject", "")),
-            sender=senders[0] if senders else ("", ""),
+            parsed=parsed,
+            conversation_id=self._conversation(parsed),
             received=received,
-            has_attachments="multipart/mixed" in str(headers.get("Content-Type", "")).lower(),
+            is_read=is_read,
         )
         self.messages[message.immutable_id] = message
         self._log(folder.id, message.immutable_id, "created")
         return message
+
+    def _conversation(self, parsed: ParsedMail) -> str:
+        """Exchange threads a reply into the conversation of the mail it answers; failing
+        that, into the conversation whose Thread-Index (Outlook's conversation index: a
+        reserved byte, a 5-byte time, then the conversation's 16-byte GUID) it continues, as
+        a reply whose client dropped In-Reply-To; a mail that does neither starts one."""
+        for ref in (parsed.in_reply_to, *reversed(parsed.references)):
+            known = next(
+                (m for m in self.messages.values() if ref and m.internet_message_id == ref), None
+            )
+            if known is not None:
+                return known.conversation_id
+        root = _thread_root(parsed.header("Thread-Index"))
+        if root is not None:
+            known = next(
+                (
+                    m
+                    for m in self.messages.values()
+                    if _thread_root(m.parsed.header("Thread-Index")) == root
+                ),
+                None,
+            )
+            if known is not None:
+                return known.conversation_id
+        return _new_id("AAQk")
 
     def move(self, message: Message, destination: Folder) -> None:
         if message.folder_id == destination.id:
@@ -152,7 +197,10 @@ class Mailbox:
         return rows
 
     def _log(self, folder_id: str, message_id: str, kind: Literal["created", "removed"]) -> None:
-        self.changes.append(Change(self.seq + 1, folder_id, message_id, kind))
+        change = Change(self.seq + 1, folder_id, message_id, kind)
+        self.changes.append(change)
+        if self.listener is not None:
+            self.listener(self, change)
 
 
 @dataclass
@@ -163,10 +211,41 @@ class Fault:
 
 
 @dataclass
+class Subscription:
+    id: str
+    client_id: str
+    tenant_id: str | None
+    mailbox: str  # address, lower case
+    folder_id: str | None  # None: every folder of the mailbox
+    resource: str
+    change_types: frozenset[str]
+    notification_url: str
+    lifecycle_url: str | None
+    client_state: str | None
+    expires: datetime
+    immutable_ids: bool  # created with Prefer: IdType="ImmutableId"
+
+
+@dataclass
+class SentMail:
+    mailbox: str
+    raw: bytes
+    recipients: tuple[str, ...]
+    save_to_sent_items: bool
+    sent_at: datetime
+
+
+@dataclass
 class GraphState:
     tokens: set[str]
     clock: Any = None
+    identity: Identity | None = None
     mailboxes: dict[str, Mailbox] = field(default_factory=dict)
+    subscriptions: dict[str, Subscription] = field(default_factory=dict)
+    # Changes waiting to be posted to subscribers, and the log of what was posted.
+    pending: list[tuple[Subscription, Change, Message]] = field(default_factory=list)
+    notifications: list[dict[str, Any]] = field(default_factory=list)
+    sent: list[SentMail] = field(default_factory=list)
     # Bumped to expire every delta and skip token handed out so far (answered with 410 Gone).
     generation: int = 1
     faults: deque[Fault] = field(default_factory=deque)
@@ -179,10 +258,27 @@ class GraphState:
         return datetime.now(UTC).replace(microsecond=0)
 
     def mailbox(self, address: str, *, create: bool = False) -> Mailbox | None:
-        key = address.lower()
+        """A mailbox by address, or by its user's UPN or object id, as Graph's /users/{id}."""
+        user = self.identity.user(address) if self.identity is not None else None
+        key = (user.upn if user is not None else address).lower()
         if key not in self.mailboxes and create:
-            self.mailboxes[key] = Mailbox(address)
+            self.mailboxes[key] = Mailbox(user.upn if user is not None else address)
+            self.mailboxes[key].listener = self._changed
         return self.mailboxes.get(key)
+
+    def _changed(self, mailbox: Mailbox, change: Change) -> None:
+        message = mailbox.messages.get(change.message_id)
+        kind = "created" if change.kind == "created" else "deleted"
+        if message is None:
+            return
+        for sub in self.subscriptions.values():
+            if (
+                sub.mailbox == mailbox.address.lower()
+                and sub.folder_id in (None, change.folder_id)
+                and kind in sub.change_types
+                and sub.expires > self.now()
+            ):
+                self.pending.append((sub, change, message))
 
     def next_fault(self) -> Fault | None:
         while self.faults and self.faults[0].remaining <= 0:
@@ -192,3 +288,12 @@ class GraphState:
         fault = self.faults[0]
         fault.remaining -= 1
         return fault
+
+
+def _thread_root(value: str) -> bytes | None:
+    """The conversation GUID of a Thread-Index header (bytes 6 to 22), None when unreadable."""
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True)
+    except (ValueError, binascii.Error):
+        return None
+    return decoded[6:22] if len(decoded) >= 22 else None

@@ -7,7 +7,7 @@ import email.parser
 import email.policy
 from typing import TYPE_CHECKING, Any
 
-from . import refdata, seed
+from . import refdata
 from .errors import JiraError, bad_request, field_errors, not_found
 from .render import attachment_json, can_see, comment_json, worklog_json
 from .text import duration_text, jira_time, parse_duration, parse_jira_time, read_body
@@ -105,8 +105,8 @@ def list_comments(emu: Emulator, req: Req) -> Reply:
     )
 
 
-def get_comment(emu: Emulator, req: Req) -> Reply:
-    issue = emu.store.issue(req.params["key"])
+def _comment(emu: Emulator, req: Req, issue: dict[str, Any]) -> dict[str, Any]:
+    """The comment of the path, 404 when it is not on the issue or not for this user."""
     comment = emu.store.data["comments"].get(req.params["id"])
     if (
         comment is None
@@ -114,6 +114,30 @@ def get_comment(emu: Emulator, req: Req) -> Reply:
         or not can_see(req.user, comment["visibility"])
     ):
         raise not_found("Can not find a comment for the id: " + req.params["id"] + ".")
+    return comment
+
+
+def get_comment(emu: Emulator, req: Req) -> Reply:
+    issue = emu.store.issue(req.params["key"])
+    return Reply(body=comment_json(req.view, issue, _comment(emu, req, issue)))
+
+
+def update_comment(emu: Emulator, req: Req) -> Reply:
+    """``PUT issue/{key}/comment/{id}``: a new body (and visibility, when sent); the comment's
+    and the issue's ``updated`` move, as Jira's do when a comment is edited."""
+    issue = emu.store.issue(req.params["key"])
+    comment = _comment(emu, req, issue)
+    body = req.json_object()
+    if "body" not in body:
+        raise field_errors(comment="Comment body can not be empty!")
+    text = read_body(body["body"], req.view.version, "comment", comment=True)
+    if not text["text"].strip():
+        raise field_errors(comment="Comment body can not be empty!")
+    if "visibility" in body:
+        comment["visibility"] = _visibility(req, body["visibility"])
+    comment["body"] = text
+    comment["updated"] = issue["updated"] = emu.now_ts()
+    emu.emit("comment_updated", issue, req.user, comment=comment, event_type="issue_comment_edited")
     return Reply(body=comment_json(req.view, issue, comment))
 
 
@@ -266,6 +290,12 @@ def get_attachment(emu: Emulator, req: Req) -> Reply:
 
 def attachment_content(emu: Emulator, req: Req) -> Reply:
     found = _attachment(emu, req.params["id"])
+    cloud_api = req.view.cloud and not req.path.startswith("/secure/")
+    if cloud_api and (req.arg("redirect") or "true").lower() != "false":
+        # Cloud answers 303 to its media service unless the client asks redirect=false; the
+        # sandbox has no media host, so the redirect leads back here with redirect=false.
+        location = f"{req.view.api}/attachment/content/{found['id']}?redirect=false"
+        return Reply(303, b"", headers={"Location": location}, content_type="text/plain")
     return Reply(
         body=base64.b64decode(found["data"]),
         content_type=found["mime_type"],
@@ -281,17 +311,3 @@ def delete_attachment(emu: Emulator, req: Req) -> Reply:
 
 def attachment_meta(emu: Emulator, req: Req) -> Reply:
     return Reply(body={"enabled": True, "uploadLimit": UPLOAD_LIMIT})
-
-
-def organizations(emu: Emulator, req: Req) -> Reply:
-    values = [
-        {
-            "id": o["id"],
-            "name": o["name"],
-            "_links": {"self": f"{req.view.base}/rest/servicedeskapi/organization/{o['id']}"},
-        }
-        for o in seed.ORGANIZATIONS
-    ]
-    return Reply(
-        body={"size": len(values), "start": 0, "limit": 50, "isLastPage": True, "values": values}
-    )

@@ -169,7 +169,8 @@ class Emulator:
                 fields=["summary", "status", "issuetype", "project", "priority"],
             )
             webhooks.enqueue(self, event, issue, payload)
-            self.emit("jira:issue_updated", issue, user, event_type="issue_commented", comment=None)
+            kind = event_type or "issue_commented"
+            self.emit("jira:issue_updated", issue, user, event_type=kind, comment=None)
             return
         payload["issue_event_type_name"] = event_type
         payload["user"] = refdata.user_json(view, user)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from . import refdata, seed
+from . import refdata, seed, servicedesk
 from .errors import JiraError, bad_request, field_errors, not_found
 from .render import issue_json
 from .text import read_body
@@ -59,11 +59,12 @@ def _summary(value: Any) -> str:
 
 
 def _organizations(value: Any) -> list[str]:
-    known = {o["id"] for o in seed.ORGANIZATIONS}
+    """Ids (numbers, strings or ``{"id": ...}``); whether they exist on the project's service
+    desk is checked once every field is applied (servicedesk.check_issue_organizations)."""
     ids = [str(v.get("id") if isinstance(v, dict) else v) for v in (value or [])]
-    if not isinstance(value, list) or not set(ids) <= known:
+    if not isinstance(value, list) or not all(i.isdigit() for i in ids):
         raise field_errors(**{seed.ORGANIZATIONS_FIELD: "One or more organizations are invalid."})
-    return ids
+    return list(dict.fromkeys(ids))
 
 
 def _apply_field(issue: dict[str, Any], name: str, value: Any, req: Req) -> None:
@@ -81,6 +82,12 @@ def _apply_field(issue: dict[str, Any], name: str, value: Any, req: Req) -> None
         issue["priority"] = prio["id"]
     elif name in {"assignee", "reporter"}:
         issue[name] = _user_ref(value, name)
+        # A service desk customer holds no product access: only a service desk's request
+        # may name one, and only as its reporter.
+        customer = (refdata.find_user(issue[name]) or {}).get("accountType") == "customer"
+        desk = refdata.project(issue["project"])["projectTypeKey"] == "service_desk"
+        if customer and (name != "reporter" or not desk):
+            raise field_errors(**{name: f"Specify a valid value for {name}"})
     elif name == seed.ORGANIZATIONS_FIELD:
         if refdata.project(issue["project"])["projectTypeKey"] != "service_desk":
             raise field_errors(**{name: CANNOT_SET.format(name)})
@@ -139,6 +146,7 @@ def create(emu: Emulator, req: Req) -> Reply:
     for name, value in fields.items():
         if name not in {"project", "issuetype"}:
             _apply_field(issue, name, value, req)
+    servicedesk.check_issue_organizations(emu.store, issue)
     _apply_updates(issue, body.get("update"))
     for prop in body.get("properties") or []:
         if not isinstance(prop, dict) or not isinstance(prop.get("key"), str):
@@ -253,6 +261,7 @@ def edit(emu: Emulator, req: Req) -> Reply:
         raise JiraError(400, [], problems)
     for name, value in fields.items():
         _apply_field(work, name, value, req)
+    servicedesk.check_issue_organizations(emu.store, work)
     _apply_updates(work, body.get("update"))
     issue.update(work)
     entry = record_change(emu, issue, before, req.user)

@@ -35,7 +35,7 @@ def user_json(view: View, user: dict[str, Any] | None) -> dict[str, Any] | None:
         return {
             "self": f"{view.api}/user?accountId={user['accountId']}",
             "accountId": user["accountId"],
-            "accountType": "atlassian",
+            "accountType": user.get("accountType", "atlassian"),
             "emailAddress": user["emailAddress"],
             "avatarUrls": avatars,
             "displayName": user["displayName"],

@@ -119,25 +119,6 @@ def fields(emu: Emulator, req: Req) -> Reply:
     return Reply(body=refdata.field_list())
 
 
-def service_desks(emu: Emulator, req: Req) -> Reply:
-    values = [
-        {
-            "id": p["serviceDeskId"],
-            "projectId": p["id"],
-            "projectKey": p["key"],
-            "projectName": p["name"],
-            "_links": {
-                "self": f"{req.view.base}/rest/servicedeskapi/servicedesk/{p['serviceDeskId']}"
-            },
-        }
-        for p in seed.PROJECTS
-        if "serviceDeskId" in p
-    ]
-    return Reply(
-        body={"size": len(values), "start": 0, "limit": 50, "isLastPage": True, "values": values}
-    )
-
-
 def require_admin(req: Req) -> None:
     if "jira-administrators" not in req.user["groups"]:
         raise JiraError(403, ["You do not have permission to manage webhooks."])

@@ -144,10 +144,9 @@ def issue_fields(view: View, store: Store, issue: dict[str, Any]) -> dict[str, A
         "attachment": [attachment_json(view, a) for a in store.attachments_of(issue["id"])],
     }
     if proj["projectTypeKey"] == "service_desk":
+        known = store.data["organizations"]
         fields[seed.ORGANIZATIONS_FIELD] = [
-            {"id": o["id"], "name": o["name"]}
-            for o in seed.ORGANIZATIONS
-            if o["id"] in issue["organizations"]
+            {"id": i, "name": known[i]["name"]} for i in issue["organizations"] if i in known
         ]
     return fields
 

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from . import activity, issues, reference, search, webhooks, workflow
+from . import activity, issues, people, reference, search, servicedesk, webhooks, workflow
 from .wire import Reply, Req
 
 if TYPE_CHECKING:
@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 Handler = Callable[["Emulator", Req], Reply]
 API = r"/rest/api/(?P<v>2|3|latest)"
 ISSUE = API + r"/issue/(?P<key>[^/]+)"
+SD = r"/rest/servicedeskapi"
 
 TABLE: list[tuple[str, str, Handler]] = [
     ("GET", API + "/serverInfo", reference.server_info),
@@ -29,6 +30,7 @@ TABLE: list[tuple[str, str, Handler]] = [
     ("GET", API + "/statuscategory", reference.status_categories),
     ("GET", API + "/resolution", reference.resolutions),
     ("GET", API + "/field", reference.fields),
+    ("GET", API + "/user/search", people.user_search),
     ("POST", API + "/issue", issues.create),
     ("GET", ISSUE, issues.get),
     ("PUT", ISSUE, issues.edit),
@@ -42,6 +44,9 @@ TABLE: list[tuple[str, str, Handler]] = [
     ("GET", ISSUE + "/comment", activity.list_comments),
     ("POST", ISSUE + "/comment", activity.add_comment),
     ("GET", ISSUE + "/comment/(?P<id>[^/]+)", activity.get_comment),
+    ("PUT", ISSUE + "/comment/(?P<id>[^/]+)", activity.update_comment),
+    ("GET", ISSUE + "/watchers", people.list_watchers),
+    ("POST", ISSUE + "/watchers", people.add_watcher),
     ("GET", ISSUE + "/worklog", activity.list_worklogs),
     ("POST", ISSUE + "/worklog", activity.add_worklog),
     ("POST", ISSUE + "/attachments", activity.add_attachments),
@@ -55,8 +60,19 @@ TABLE: list[tuple[str, str, Handler]] = [
     ("POST", API + "/search/approximate-count", search.approximate_count),
     ("GET", API + "/search", search.search_offset),
     ("POST", API + "/search", search.search_offset),
-    ("GET", r"/rest/servicedeskapi/servicedesk", reference.service_desks),
-    ("GET", r"/rest/servicedeskapi/organization", activity.organizations),
+    ("GET", SD + "/servicedesk", servicedesk.service_desks),
+    ("GET", SD + "/servicedesk/(?P<desk>[^/]+)", servicedesk.service_desk),
+    ("GET", SD + "/servicedesk/(?P<desk>[^/]+)/organization", servicedesk.desk_organizations),
+    ("POST", SD + "/servicedesk/(?P<desk>[^/]+)/organization", servicedesk.add_desk_organization),
+    (
+        "DELETE",
+        SD + "/servicedesk/(?P<desk>[^/]+)/organization",
+        servicedesk.remove_desk_organization,
+    ),
+    ("GET", SD + "/organization", servicedesk.organizations),
+    ("POST", SD + "/organization", servicedesk.create_organization),
+    ("GET", SD + "/organization/(?P<id>[^/]+)", servicedesk.organization),
+    ("DELETE", SD + "/organization/(?P<id>[^/]+)", servicedesk.delete_organization),
     ("POST", r"/rest/servicedeskapi/request/(?P<key>[^/]+)/comment", activity.servicedesk_comment),
     ("POST", r"/rest/webhooks/1\.0/webhook", webhooks.rest_register),
     ("GET", r"/rest/webhooks/1\.0/webhook", webhooks.rest_list),

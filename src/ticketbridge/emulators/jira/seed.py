@@ -48,6 +48,30 @@ USERS: list[dict[str, Any]] = [
         "groups": ["jira-software-users"],
         "roles": ["Developers", "Service Desk Team"],
     },
+    # Jira Service Management customers: accounts that raise requests on a service desk but
+    # hold no product access (no API token, no groups); user search finds them.
+    {
+        "accountId": "qm:7f3a1c2e-5b6d-4e8f-9a0b-1c2d3e4f5a6b:customer-casey",
+        "name": "casey",
+        "emailAddress": "casey@contoso.example",
+        "displayName": "Casey Customer",
+        "accountType": "customer",
+        "token": None,
+        "pat": None,
+        "groups": [],
+        "roles": [],
+    },
+    {
+        "accountId": "qm:7f3a1c2e-5b6d-4e8f-9a0b-1c2d3e4f5a6b:customer-dana",
+        "name": "dana",
+        "emailAddress": "dana@contoso.example",
+        "displayName": "Dana Customer",
+        "accountType": "customer",
+        "token": None,
+        "pat": None,
+        "groups": [],
+        "roles": [],
+    },
 ]
 
 ISSUE_TYPES: list[dict[str, Any]] = [
@@ -99,9 +123,11 @@ WORKFLOWS: dict[str, list[dict[str, Any]]] = {
 for _t in WORKFLOWS["service_desk"]:
     _t["resolution"] = "required" if _t["id"] == "761" else None
 
+# Customer organizations (JSM), all three added to SUP's service desk (id 1).
 ORGANIZATIONS: list[dict[str, Any]] = [
     {"id": "1", "name": "Contoso Ltd"},
     {"id": "2", "name": "Fabrikam Inc"},
+    {"id": "3", "name": "Northwind Traders"},
 ]
 ORGANIZATIONS_FIELD = "customfield_10002"
 
@@ -167,6 +193,7 @@ def build(seed_name: str) -> dict[str, Any]:
             "worklog": 10000,
             "attachment": 10000,
             "history": 10000,
+            "organization": len(ORGANIZATIONS) + 1,
         },
         "next_keys": {p["key"]: 1 for p in PROJECTS},
         "issues": {},
@@ -174,6 +201,13 @@ def build(seed_name: str) -> dict[str, Any]:
         "worklogs": {},
         "attachments": {},
         "webhooks": {},
+        # Organizations can be made, deleted and added to a service desk, so they are state.
+        "organizations": {o["id"]: dict(o) for o in ORGANIZATIONS},
+        "desk_organizations": {
+            p["serviceDeskId"]: [o["id"] for o in ORGANIZATIONS]
+            for p in PROJECTS
+            if "serviceDeskId" in p
+        },
         "next_webhook": 1,
         "seed": seed_name,
     }

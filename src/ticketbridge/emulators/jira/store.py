@@ -10,6 +10,8 @@ from typing import Any
 from . import seed
 from .errors import not_found
 
+ORGANIZATION_STATE = ("organizations", "desk_organizations")
+
 
 class Store:
     def __init__(self, data: dict[str, Any]) -> None:
@@ -24,6 +26,9 @@ class Store:
 
     def restore(self, data: dict[str, Any]) -> None:
         fresh = seed.build(str(data.get("seed", "empty")))
+        # A state file from before organizations were state gets the seeded ones.
+        data = {**{k: fresh[k] for k in ORGANIZATION_STATE if k not in data}, **data}
+        data["next_ids"] = {**fresh["next_ids"], **(data.get("next_ids") or {})}
         if set(data) != set(fresh):
             raise ValueError("not a Jira emulator snapshot")
         self.data = copy.deepcopy(data)

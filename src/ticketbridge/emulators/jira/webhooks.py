@@ -28,7 +28,13 @@ from .wire import Reply, Req
 if TYPE_CHECKING:
     from .app import Emulator
 
-EVENTS = {"jira:issue_created", "jira:issue_updated", "jira:issue_deleted", "comment_created"}
+EVENTS = {
+    "jira:issue_created",
+    "jira:issue_updated",
+    "jira:issue_deleted",
+    "comment_created",
+    "comment_updated",
+}
 RETRY_STATUSES = {408, 409, 425, 429}
 MAX_ATTEMPTS = 5
 FILTER_KEY = "issue-related-events-section"

@@ -22,7 +22,7 @@ from ticketbridge.services.alerts import store
 from ticketbridge.services.alerts.store import AlertState
 from ticketbridge.services.connections import mapping
 from ticketbridge.services.tickets.draft import installation_of
-from ticketbridge.services.tickets.psa import current_settings
+from ticketbridge.services.tickets.psa import current_settings, roundtrip_connection
 from ticketbridge.storage.models import Alert, Customer
 
 DESCRIPTION_LIMIT = 8000  # Autotask's Tickets.description
@@ -51,15 +51,17 @@ def create_refusal(alert: Alert) -> str | None:
 
 
 def reference_for(session: Session, alert_id: int) -> str:
-    return alert_reference(alert_id, installation_of(current_settings(session).base_url))
+    return alert_reference(
+        alert_id, installation_of(current_settings(session, roundtrip_connection(session)).base_url)
+    )
 
 
 def draft_for(session: Session, alert: Alert) -> TicketDraft | Blocked:
-    settings = current_settings(session)
+    settings = current_settings(session, roundtrip_connection(session))
     customer = session.get(Customer, alert.customer_id) if alert.customer_id else None
     if customer is None:
         return Blocked("mapping_missing", alert.reason or "The alert has no customer.")
-    company = mapping.mapping_for_customer(session, customer.id)
+    company = mapping.mapping_for_customer(session, customer.id, roundtrip_connection(session))
     fields = ticket_fields.new_ticket_fields(
         RunStatus.ERROR, customer.name, company, settings.defaults, settings.base_url
     )

@@ -41,10 +41,11 @@ from ticketbridge.core.alert_dedup import (
 from ticketbridge.core.psa_governor import Priority
 from ticketbridge.services.alerts import notes, store, ticketing
 from ticketbridge.services.alerts.store import AlertState, CreateRule
-from ticketbridge.services.connections import autotask as autotask_connection
-from ticketbridge.services.connections.autotask import ActiveAutotask, IntegrationUnavailable
+from ticketbridge.services.connections import active as active_connection
+from ticketbridge.services.connections.active import ActiveConnection, IntegrationUnavailable
 from ticketbridge.services.runs import catalog
 from ticketbridge.services.runtime import Runtime
+from ticketbridge.services.tickets.psa import roundtrip_connection
 from ticketbridge.services.tickets.store import TicketError
 from ticketbridge.storage.models import Alert, AlertDevice
 
@@ -55,10 +56,12 @@ DEVICE_CACHE_NONE = timedelta(hours=1)
 @contextmanager
 def autotask_for(
     runtime: Runtime, session: Session, priority: Priority
-) -> Iterator[ActiveAutotask]:
+) -> Iterator[ActiveConnection]:
     """A connector; the session's transaction is ended first (no connection held while
     Autotask answers). Raises IntegrationUnavailable before anything is sent."""
-    with autotask_connection.active(runtime, session, priority=priority) as autotask:
+    with active_connection.active(
+        runtime, session, roundtrip_connection(session), priority=priority
+    ) as autotask:
         session.commit()
         yield autotask
 

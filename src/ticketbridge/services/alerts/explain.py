@@ -30,9 +30,10 @@ from ticketbridge.core.psa_governor import Priority
 from ticketbridge.services.alerts import correlate, intake, store
 from ticketbridge.services.alerts.store import CreateRule
 from ticketbridge.services.connections import mapping
-from ticketbridge.services.connections.autotask import IntegrationUnavailable
+from ticketbridge.services.connections.active import IntegrationUnavailable
 from ticketbridge.services.runs import catalog
 from ticketbridge.services.runtime import Runtime
+from ticketbridge.services.tickets.psa import roundtrip_connection
 
 MAX_TEXT = 1_000_000
 _HEADER = re.compile(
@@ -176,7 +177,7 @@ def _local_steps(
     result.steps.append(
         Step("Customer", True, f"CustomerID {token.customer_id!r} is customer {customer.name!r}.")
     )
-    company = mapping.mapping_for_customer(session, customer_id)
+    company = mapping.mapping_for_customer(session, customer_id, roundtrip_connection(session))
     if company.company_id is None:
         result.steps.append(
             Step("Company", False, f"Customer {customer.name!r} has no Autotask company.")

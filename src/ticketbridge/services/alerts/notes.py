@@ -13,7 +13,7 @@ from ticketbridge.core.alert_dedup import NOTE_INTERVAL, Occurrence, join_note, 
 from ticketbridge.core.psa_governor import Priority
 from ticketbridge.services.alerts import store
 from ticketbridge.services.runtime import Runtime
-from ticketbridge.services.tickets.psa import connect
+from ticketbridge.services.tickets.psa import connect, roundtrip_connection
 
 
 def send_notes(runtime: Runtime, alert_id: int, *, priority: Priority = Priority.BACKGROUND) -> int:
@@ -35,7 +35,9 @@ def send_notes(runtime: Runtime, alert_id: int, *, priority: Priority = Priority
             [Occurrence(o.seen_at, o.subject) for o in pending],
         )
         ticket_id, number, ids = alert.ticket_id, alert.ticket_number, [o.id for o in pending]
-        with connect(runtime, session, priority=priority) as autotask:
+        with connect(
+            runtime, session, roundtrip_connection(session), priority=priority
+        ) as autotask:
             try:
                 ticket = autotask.connector.get_tickets([ticket_id]).get(ticket_id)
                 if ticket is None or ticket.is_completed:

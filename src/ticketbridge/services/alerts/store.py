@@ -21,6 +21,7 @@ from ticketbridge.services.connections import mapping
 from ticketbridge.services.runs.catalog import CatalogError, NotFound
 from ticketbridge.services.runtime import Runtime
 from ticketbridge.services.system import audit
+from ticketbridge.services.tickets.psa import roundtrip_connection
 from ticketbridge.storage.models import (
     Alert,
     AlertCustomerMapping,
@@ -131,7 +132,9 @@ def company_of(session: Session, customer_id: int | None) -> int | None:
     """The Autotask company the customer is mapped to (Settings > Integrations), if any."""
     if customer_id is None:
         return None
-    return mapping.mapping_for_customer(session, customer_id).company_id
+    return mapping.mapping_for_customer(
+        session, customer_id, roundtrip_connection(session)
+    ).company_id
 
 
 def keys_of(alert: Alert) -> AlertKeys:

@@ -30,7 +30,12 @@ from ticketbridge.services.alerts import content, notes, store
 from ticketbridge.services.alerts.store import AlertState
 from ticketbridge.services.runtime import Runtime
 from ticketbridge.services.tickets.create import create_timing
-from ticketbridge.services.tickets.psa import connect, error_details, translate
+from ticketbridge.services.tickets.psa import (
+    connect,
+    error_details,
+    roundtrip_connection,
+    translate,
+)
 from ticketbridge.services.tickets.store import (
     PsaUnavailable,
     TicketActionRefused,
@@ -121,7 +126,10 @@ def settle(runtime: Runtime, alert_id: int, *, actor: str) -> AlertOutcome:
         progress, reference = _progress(alert, now), alert.reference or ""
     timing = create_timing(runtime)
     if progress.attempts > 0:
-        with runtime.session_factory() as session, connect(runtime, session) as autotask:
+        with (
+            runtime.session_factory() as session,
+            connect(runtime, session, roundtrip_connection(session)) as autotask,
+        ):
             try:
                 found = autotask.connector.find_tickets(external_id=reference)
             except ConnectorError as exc:
@@ -172,12 +180,14 @@ def _send(runtime: Runtime, alert_id: int, actor: str) -> AlertOutcome:
         )
         if not getattr(claimed, "rowcount", 0):
             raise TicketBeingCreated(BEING_CREATED)
-        with connect(runtime, session) as autotask:  # commits the claim before the send
-            return _deliver(runtime, autotask.connector, alert_id, draft, actor)
+        with connect(
+            runtime, session, roundtrip_connection(session)
+        ) as autotask:  # commits the claim before the send
+            return _deliver(runtime, autotask.connector, alert_id, draft, actor, autotask.name)
 
 
 def _deliver(
-    runtime: Runtime, connector: Any, alert_id: int, draft: TicketDraft, actor: str
+    runtime: Runtime, connector: Any, alert_id: int, draft: TicketDraft, actor: str, psa: str
 ) -> AlertOutcome:
     try:
         ticket = connector.create_ticket(draft)
@@ -188,7 +198,7 @@ def _deliver(
         if not ambiguous:
             phase = CreatePhase.QUEUED if isinstance(exc, ConnectorUnavailable) else None
             _release(runtime, alert_id, actor, str(exc), requeue=phase, error=exc)
-            raise translate(exc) from None
+            raise translate(exc, psa) from None
         try:
             found = connector.find_tickets(external_id=draft.external_id or "")
         except ConnectorError:
@@ -278,14 +288,14 @@ def join(runtime: Runtime, alert_id: int, ticket_number: str, *, actor: str) -> 
             )
         company_id = alert.company_id
         udfs = content.udf_values(session, alert)
-        with connect(runtime, session) as autotask:
+        with connect(runtime, session, roundtrip_connection(session)) as autotask:
             try:
                 found = autotask.connector.find_tickets(ticket_number=number)
                 ticket = _joinable(found, number, company_id)
                 if udfs and isinstance(autotask.connector, TicketUdfWriter):
                     autotask.connector.set_ticket_udfs(ticket.id, udfs)
             except ConnectorError as exc:
-                raise translate(exc) from None
+                raise translate(exc, autotask.name) from None
     attach(runtime, alert_id, ticket, actor=actor, reason=f"Joined to {number} by {actor}.")
     notes.send_notes(runtime, alert_id, priority=Priority.OPERATOR)
     with runtime.session_factory() as session:

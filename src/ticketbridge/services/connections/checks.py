@@ -1,4 +1,4 @@
-"""The diagnostics of Settings > Integrations > Autotask (design §7.6).
+"""The diagnostics of a PSA connection (design §7.6).
 
 - Test connection: zone, an authenticated call, reference access; says which step failed.
 - Validate configuration: every problem at once, from the stored settings, the cached
@@ -17,11 +17,15 @@ from sqlalchemy.orm import Session
 from ticketbridge.connectors.psa.base import CheckResult, CheckStep
 from ticketbridge.core.psa_governor import Priority
 from ticketbridge.core.ticket_content import check_base_url
-from ticketbridge.services.connections import autotask as autotask_connection
-from ticketbridge.services.connections import reference
+from ticketbridge.services.connections import active as active_connection
+from ticketbridge.services.connections import connector_fields, named, reference
 from ticketbridge.services.connections import settings as integration_settings
-from ticketbridge.services.connections.autotask import IntegrationUnavailable
-from ticketbridge.services.connections.settings import DEFAULT_FIELDS, SUBJECT, FieldError
+from ticketbridge.services.connections.active import IntegrationUnavailable
+from ticketbridge.services.connections.settings import (
+    DEFAULT_FIELDS,
+    ConnectionSettings,
+    FieldError,
+)
 from ticketbridge.services.runtime import Runtime
 from ticketbridge.services.system import audit
 
@@ -51,29 +55,49 @@ def step_details(result: CheckResult) -> dict[str, dict[str, object]]:
     return {name: {"ok": s.ok, "message": s.message} for name, s in _steps(result).items()}
 
 
-def test_connection(runtime: Runtime, *, actor: str) -> CheckResult:
-    """Raises IntegrationUnavailable (audited, nothing sent) while disabled or incomplete."""
-    action = "autotask.test"
+def test_connection(
+    runtime: Runtime, *, actor: str, connection_id: int | None = None
+) -> CheckResult:
+    """Test the connection (None: the ticketing default) and keep the outcome on it. Raises
+    IntegrationUnavailable (audited, nothing sent) while disabled or incomplete."""
     with runtime.session_factory() as session:
+        row = named.find(session, connection_id)
+        action = f"{row.kind if row else 'psa'}.test"
+        subject = f"connection {row.id if row else connection_id}"
         try:
-            with autotask_connection.active(
-                runtime, session, priority=Priority.OPERATOR
-            ) as autotask:
-                result = autotask.connector.check()
+            with active_connection.active(
+                runtime, session, connection_id, priority=Priority.OPERATOR
+            ) as psa:
+                result = psa.connector.check()
         except IntegrationUnavailable as exc:
             session.rollback()
-            autotask_connection.record_failure(runtime, actor=actor, action=action, exc=exc)
+            active_connection.record_failure(
+                runtime, actor=actor, action=action, exc=exc, subject=subject
+            )
             raise
+        row = named.get(session, psa.connection_id)
+        row.check_ok = result.ok
+        row.check_message = _summary(result)[:500]
+        row.checked_at = runtime.clock()
         audit.record(
             session,
             actor=actor,
             action=action,
-            subject=SUBJECT,
+            subject=subject,
             outcome="ok" if result.ok else "failed",
             details={"steps": step_details(result), **result.details},
         )
         session.commit()
         return result
+
+
+def _summary(result: CheckResult) -> str:
+    if result.ok:
+        return "Connected."
+    return next(
+        (f"{STEP_LABELS[n]}: {s.message}" for n, s in _steps(result).items() if s.ok is False),
+        "Not reached.",
+    )
 
 
 @dataclass(frozen=True)
@@ -88,36 +112,61 @@ class ValidationReport:
         return not self.problems
 
 
-def validate_configuration(runtime: Runtime, *, actor: str) -> ValidationReport:
+def validate_configuration(
+    runtime: Runtime, *, actor: str, connection_id: int | None = None
+) -> ValidationReport:
     """Every problem at once: settings, base URL, ticket defaults against the cached reference
     data, and (when enabled and complete) a connection test."""
     with runtime.session_factory() as session:
-        stored = integration_settings.load(session)
+        stored = integration_settings.load(session, connection_id)
         settings = stored.settings
-        problems = list(integration_settings.check(session, settings, secret_set=stored.secret_set))
+        kind = stored.kind
+        problems = (
+            integration_settings.check(
+                session,
+                settings,
+                stored.connector,
+                kind=kind,
+                secret_set=stored.secret_set,
+                connection_id=stored.connection_id,
+            )
+            if kind
+            else [FieldError("connection", "no PSA connection is set up")]
+        )
         if not settings.enabled:
             problems.insert(0, FieldError("enabled", "the integration is disabled"))
-        for name, value in (
-            ("username", settings.username),
-            ("integration_code", settings.integration_code),
-        ):
-            if not value and not any(p.field == name for p in problems):
-                problems.append(FieldError(name, "not set"))
-        if not stored.secret_set and not any(p.field == "secret" for p in problems):
-            problems.append(FieldError("secret", "not set"))
+        if kind:
+            # Everything the connection needs once enabled, said now even while disabled.
+            for problem in integration_settings.connector_errors(
+                kind, stored.connector, secret_set=stored.secret_set, enabled=True
+            ):
+                if not any(p.field == problem.field for p in problems):
+                    problems.append(
+                        FieldError(
+                            problem.field,
+                            "not set"
+                            if problem.message == "required to enable"
+                            else problem.message,
+                        )
+                    )
+            if not stored.secret_set and not any(
+                p.field in connector_fields.secret_fields(kind) for p in problems
+            ):
+                field = (connector_fields.secret_fields(kind) or ("secret",))[0]
+                problems.append(FieldError(field, "not set"))
         url_problem = check_base_url(settings.base_url)
         if url_problem and not any(p.field == "base_url" for p in problems):
             problems.append(FieldError("base_url", url_problem + " Tickets cannot be created."))
         if stored.reference_synced_at is None:
             problems.append(FieldError("reference", "reference data was never refreshed"))
-        problems += _default_problems(session, settings)
+        problems += _default_problems(session, settings, stored.connection_id)
         connection: CheckResult | None = None
         if settings.enabled:
             try:
-                with autotask_connection.active(
-                    runtime, session, priority=Priority.OPERATOR
-                ) as autotask:
-                    connection = autotask.connector.check()
+                with active_connection.active(
+                    runtime, session, stored.connection_id, priority=Priority.OPERATOR
+                ) as psa:
+                    connection = psa.connector.check()
             except IntegrationUnavailable as exc:
                 problems.append(FieldError("connection", exc.message))
         if connection is not None:
@@ -130,8 +179,8 @@ def validate_configuration(runtime: Runtime, *, actor: str) -> ValidationReport:
         audit.record(
             session,
             actor=actor,
-            action="autotask.validate",
-            subject=SUBJECT,
+            action=f"{kind or 'psa'}.validate",
+            subject=f"connection {stored.connection_id}",
             outcome="ok" if report.ok else "problems",
             details={"problems": [f"{p.field}: {p.message}" for p in problems]},
         )
@@ -140,21 +189,21 @@ def validate_configuration(runtime: Runtime, *, actor: str) -> ValidationReport:
 
 
 def _default_problems(
-    session: Session, settings: integration_settings.AutotaskSettings
+    session: Session, settings: ConnectionSettings, connection_id: int | None
 ) -> list[FieldError]:
     values = {
         category: {int(v.value_id): v for v in rows}
-        for category, rows in reference.options(session).items()
+        for category, rows in reference.options(session, connection_id).items()
     }
     problems = []
     for name, category in DEFAULT_FIELDS.items():
         chosen = getattr(settings, name)
         label = DEFAULT_LABELS[name]
         if chosen is None:
-            if name != "default_source_id":  # the source may be left to Autotask's default
+            if name != "default_source_id":  # the source may be left to the PSA's default
                 problems.append(FieldError(name, f"no {label} chosen"))
             continue
         value = values.get(category, {}).get(chosen)
         if value is not None and not value.active:
-            problems.append(FieldError(name, f"the {label} {value.name!r} is inactive in Autotask"))
+            problems.append(FieldError(name, f"the {label} {value.name!r} is inactive in the PSA"))
     return problems

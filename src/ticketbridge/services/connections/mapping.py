@@ -1,4 +1,5 @@
-"""Customer to Autotask company mapping (design §3): map, unmap, validate, suggest, acknowledge.
+"""Customer to PSA company mapping (design §3): map, unmap, validate, acknowledge (name
+suggestions are :mod:`.suggestions`).
 
 The company ID is leading; the name is cached for display and follows Autotask. The status
 rules are the pure functions of :mod:`ticketbridge.core.mapping_status`; this module stores
@@ -25,17 +26,12 @@ from ticketbridge.connectors.psa.base import CompanyPage, PsaConnector, RemoteCo
 from ticketbridge.core import mapping_status as rules
 from ticketbridge.core.mapping_status import CompanyMapping, CompanyRead, MappingStatus
 from ticketbridge.core.psa_governor import Priority
-from ticketbridge.services.connections import autotask as autotask_connection
-from ticketbridge.services.connections import settings as integration_settings
-from ticketbridge.services.connections.settings import KIND
+from ticketbridge.services.connections import active as active_connection
+from ticketbridge.services.connections import named
 from ticketbridge.services.runs import catalog
 from ticketbridge.services.runtime import Runtime
 from ticketbridge.services.system import audit
 from ticketbridge.storage.models import CompanyMappingRow, Customer
-
-VALIDATE_ACTION = "autotask.mappings.validate"
-SUGGESTION_PAGE_SIZE = 500
-SUGGESTION_MAX_PAGES = 20  # 10,000 companies; beyond that, search by name instead
 
 
 class MappingError(ValueError):
@@ -57,10 +53,21 @@ class ValidationSummary:
 # --- reading -------------------------------------------------------------------------------
 
 
-def _row(session: Session, customer_id: int) -> CompanyMappingRow | None:
+def _connection_of(session: Session, customer_id: int, connection_id: int | None) -> int | None:
+    """``connection_id``, or for None the connection the customer's run tickets go to."""
+    if connection_id is not None:
+        return connection_id
+    row = named.for_customer(session, customer_id)
+    return row.id if row is not None else None
+
+
+def _row(
+    session: Session, customer_id: int, connection_id: int | None = None
+) -> CompanyMappingRow | None:
     return session.scalar(
         select(CompanyMappingRow).where(
-            CompanyMappingRow.kind == KIND, CompanyMappingRow.customer_id == customer_id
+            CompanyMappingRow.connection_id == _connection_of(session, customer_id, connection_id),
+            CompanyMappingRow.customer_id == customer_id,
         )
     )
 
@@ -86,62 +93,90 @@ def _apply(row: CompanyMappingRow, mapping: CompanyMapping) -> None:
     row.last_checked_at = mapping.last_sync
 
 
-def mapping_for_customer(session: Session, customer_id: int) -> CompanyMapping:
-    """The stored mapping (``UNMAPPED``, status missing, when there is none). No request."""
-    return to_mapping(_row(session, customer_id))
+def mapping_for_customer(
+    session: Session, customer_id: int, connection_id: int | None = None
+) -> CompanyMapping:
+    """The stored mapping in the connection (None: the one the customer's run tickets go to);
+    ``UNMAPPED``, status missing, when there is none. No request."""
+    return to_mapping(_row(session, customer_id, connection_id))
 
 
-def mappings(session: Session) -> dict[int, CompanyMappingRow]:
-    """Every stored mapping by customer id."""
-    rows = session.scalars(select(CompanyMappingRow).where(CompanyMappingRow.kind == KIND))
+def mappings(session: Session, connection_id: int | None = None) -> dict[int, CompanyMappingRow]:
+    """Every stored mapping of the connection (None: the ticketing default) by customer id."""
+    rows = session.scalars(
+        select(CompanyMappingRow).where(
+            CompanyMappingRow.connection_id == named.resolved_id(session, connection_id)
+        )
+    )
     return {row.customer_id: row for row in rows}
+
+
+def _kind(session: Session, connection_id: int | None) -> str:
+    row = named.find(session, connection_id)
+    return row.kind if row is not None else "psa"
 
 
 # --- searching and mapping -----------------------------------------------------------------
 
 
 def search_companies(
-    runtime: Runtime, text: str, *, cursor: str | None = None, page_size: int = 25
+    runtime: Runtime,
+    text: str,
+    *,
+    cursor: str | None = None,
+    page_size: int = 25,
+    connection_id: int | None = None,
 ) -> CompanyPage:
     """One page of companies whose name contains ``text`` (active and inactive)."""
     if cursor is not None and not cursor.isdigit():
         raise MappingError("cursor", "not a cursor returned by an earlier page")
     with (
         runtime.session_factory() as session,
-        autotask_connection.active(runtime, session, priority=Priority.OPERATOR) as autotask,
+        active_connection.active(
+            runtime, session, connection_id, priority=Priority.OPERATOR
+        ) as psa,
     ):
-        return autotask.connector.search_companies(text, page_size=page_size, cursor=cursor)
+        return psa.connector.search_companies(text, page_size=page_size, cursor=cursor)
 
 
 def map_customer(
-    runtime: Runtime, customer_id: int, company_id: int, *, actor: str
+    runtime: Runtime,
+    customer_id: int,
+    company_id: int,
+    *,
+    actor: str,
+    connection_id: int | None = None,
 ) -> CompanyMapping:
-    """Map a customer to one company by ID, after reading that company from Autotask."""
-    action = "autotask.mapping.map"
+    """Map a customer to one company by ID in the connection (None: the one its run tickets go
+    to), after reading that company from the PSA."""
     subject = f"customer {customer_id}"
     with runtime.session_factory() as session:
         customer = catalog.get_customer(session, customer_id)
+        connection = _connection_of(session, customer_id, connection_id)
+        action = f"{_kind(session, connection)}.mapping.map"
         try:
-            with autotask_connection.active(
-                runtime, session, priority=Priority.OPERATOR
-            ) as autotask:
-                found = autotask.connector.get_companies([company_id])
-        except (ConnectorError, autotask_connection.IntegrationUnavailable) as exc:
+            with active_connection.active(
+                runtime, session, connection, priority=Priority.OPERATOR
+            ) as psa:
+                found = psa.connector.get_companies([company_id])
+        except (ConnectorError, active_connection.IntegrationUnavailable) as exc:
             session.rollback()
-            autotask_connection.record_failure(
+            active_connection.record_failure(
                 runtime, actor=actor, action=action, exc=exc, subject=subject
             )
             raise
         company = found.get(company_id)
         if company is None:
-            raise MappingError("company_id", f"Autotask has no company {company_id}.")
+            raise MappingError("company_id", f"{psa.name} has no company {company_id}.")
         if not company.active:
-            raise MappingError("company_id", f"Autotask company {company.name!r} is inactive.")
+            raise MappingError("company_id", f"{psa.name} company {company.name!r} is inactive.")
         mapping = rules.map_to(rules.Company(company.id, company.name), runtime.clock())
-        row = _row(session, customer_id)
+        row = _row(session, customer_id, psa.connection_id)
         before = to_mapping(row)
         if row is None:
-            row = CompanyMappingRow(kind=KIND, customer_id=customer_id, company_id=company_id)
+            row = CompanyMappingRow(
+                connection_id=psa.connection_id, customer_id=customer_id, company_id=company_id
+            )
             session.add(row)
         row.company_id = company_id
         row.mapped_by = actor
@@ -154,6 +189,7 @@ def map_customer(
             subject=subject,
             details={
                 "customer": customer.name,
+                "connection_id": psa.connection_id,
                 "company_id": company_id,
                 "company_name": company.name,
                 "previous_company_id": before.company_id,
@@ -163,24 +199,32 @@ def map_customer(
         return mapping
 
 
-def unmap_customer(session: Session, customer_id: int, *, actor: str) -> None:
-    """Remove the mapping (no request: unmapping needs nothing from Autotask)."""
+def unmap_customer(
+    session: Session, customer_id: int, *, actor: str, connection_id: int | None = None
+) -> None:
+    """Remove the mapping (no request: unmapping needs nothing from the PSA)."""
     customer = catalog.get_customer(session, customer_id)
-    row = _row(session, customer_id)
+    row = _row(session, customer_id, connection_id)
     if row is None:
         return
     audit.record(
         session,
         actor=actor,
-        action="autotask.mapping.unmap",
+        action=f"{_kind(session, row.connection_id)}.mapping.unmap",
         subject=f"customer {customer_id}",
-        details={"customer": customer.name, "company_id": int(row.company_id)},
+        details={
+            "customer": customer.name,
+            "connection_id": row.connection_id,
+            "company_id": int(row.company_id),
+        },
     )
     session.delete(row)
 
 
-def acknowledge_rename(session: Session, customer_id: int, *, actor: str) -> CompanyMapping:
-    row = _row(session, customer_id)
+def acknowledge_rename(
+    session: Session, customer_id: int, *, actor: str, connection_id: int | None = None
+) -> CompanyMapping:
+    row = _row(session, customer_id, connection_id)
     if row is None:
         raise MappingError("customer_id", "this customer is not mapped")
     before = to_mapping(row)
@@ -190,7 +234,7 @@ def acknowledge_rename(session: Session, customer_id: int, *, actor: str) -> Com
         audit.record(
             session,
             actor=actor,
-            action="autotask.mapping.acknowledge",
+            action=f"{_kind(session, row.connection_id)}.mapping.acknowledge",
             subject=f"customer {customer_id}",
             details={"previous_name": before.previous_name, "name": after.cached_name},
         )
@@ -200,19 +244,25 @@ def acknowledge_rename(session: Session, customer_id: int, *, actor: str) -> Com
 # --- validation ----------------------------------------------------------------------------
 
 
-def validate(runtime: Runtime, *, actor: str) -> ValidationSummary:
-    """Check every mapping against Autotask and store the results; one summary audit event.
-    Raises IntegrationUnavailable or ConnectorError."""
+def validate(
+    runtime: Runtime, *, actor: str, connection_id: int | None = None
+) -> ValidationSummary:
+    """Check every mapping of the connection (None: the ticketing default) against the PSA
+    and store the results; one summary audit event. Raises IntegrationUnavailable or
+    ConnectorError."""
     with runtime.session_factory() as session:
-        query = select(CompanyMappingRow).where(CompanyMappingRow.kind == KIND)
+        connection = named.resolved_id(session, connection_id)
+        subject = f"connection {connection}"
+        action = f"{_kind(session, connection)}.mappings.validate"
+        query = select(CompanyMappingRow).where(CompanyMappingRow.connection_id == connection)
         rows = list(session.scalars(query.order_by(CompanyMappingRow.customer_id)))
         try:
-            with autotask_connection.active(runtime, session) as autotask:
-                reads = _read_companies(autotask.connector, rows)
-        except (ConnectorError, autotask_connection.IntegrationUnavailable) as exc:
+            with active_connection.active(runtime, session, connection) as psa:
+                reads = _read_companies(psa.connector, rows)
+        except (ConnectorError, active_connection.IntegrationUnavailable) as exc:
             session.rollback()
-            autotask_connection.record_failure(
-                runtime, actor=actor, action=VALIDATE_ACTION, exc=exc
+            active_connection.record_failure(
+                runtime, actor=actor, action=action, exc=exc, subject=subject
             )
             raise
         now = runtime.clock()
@@ -229,8 +279,8 @@ def validate(runtime: Runtime, *, actor: str) -> ValidationSummary:
         audit.record(
             session,
             actor=actor,
-            action=VALIDATE_ACTION,
-            subject=integration_settings.SUBJECT,
+            action=action,
+            subject=subject,
             outcome="ok" if statuses[MappingStatus.INVALID.value] == 0 else "problems",
             details={
                 "scope": "all",
@@ -295,52 +345,27 @@ def evidence(mapping: CompanyMapping) -> dict[str, Any]:
     return details
 
 
-def nightly(runtime: Runtime) -> ValidationSummary | None:
-    """The periodic validation; does nothing (and sends nothing) while disabled."""
+def nightly(runtime: Runtime) -> list[ValidationSummary]:
+    """The periodic validation of every enabled connection; sends nothing to a disabled one."""
     with runtime.session_factory() as session:
-        if not integration_settings.is_enabled(session):
-            return None
-    return validate(runtime, actor="system")
+        enabled = [row.id for row in named.all_connections(session) if row.enabled]
+    return [validate(runtime, actor="system", connection_id=i) for i in enabled]
 
 
-# --- suggestions ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CustomerSuggestion:
-    customer_id: int
-    customer_name: str
-    company_id: int
-    company_name: str
-
-
-def suggestions(runtime: Runtime) -> list[CustomerSuggestion]:
-    """Companies whose normalised name equals an unmapped active customer's. Proposals only:
-    applying one is an explicit map_customer by an operator."""
-    with runtime.session_factory() as session:
-        mapped = mappings(session)
-        taken = {int(r.company_id) for r in mapped.values()}
-        unmapped = {
-            c.id: c.name
-            for c in session.scalars(select(Customer).where(Customer.active.is_(True)))
-            if c.id not in mapped
-        }
-        if not unmapped:
-            return []
-        companies: list[rules.Company] = []
-        with autotask_connection.active(runtime, session, priority=Priority.OPERATOR) as autotask:
-            cursor: str | None = None
-            for _ in range(SUGGESTION_MAX_PAGES):
-                page = autotask.connector.search_companies(
-                    "", page_size=SUGGESTION_PAGE_SIZE, cursor=cursor
-                )
-                companies += [rules.Company(c.id, c.name, c.active) for c in page.items]
-                cursor = page.next_cursor
-                if cursor is None:
-                    break
-    proposals = rules.suggest_mappings(unmapped, companies, taken)
-    return [
-        CustomerSuggestion(s.customer_id, unmapped[s.customer_id], s.company_id, s.company_name)
-        for customer_id in sorted(proposals, key=lambda i: unmapped[i].casefold())
-        for s in proposals[customer_id]
-    ]
+def where_tickets_go(session: Session) -> dict[int, tuple[str, CompanyMappingRow | None]]:
+    """Every customer's ticketing connection (its name) and its mapping there, by customer
+    id; customers without any connection set up are absent. Three queries."""
+    connections = {row.id: row for row in named.all_connections(session)}
+    default = named.find(session, None)
+    rows = {
+        (row.connection_id, row.customer_id): row
+        for row in session.scalars(select(CompanyMappingRow))
+    }
+    found: dict[int, tuple[str, CompanyMappingRow | None]] = {}
+    for customer_id, chosen in session.execute(
+        select(Customer.id, Customer.ticketing_connection_id)
+    ):
+        connection = connections.get(chosen) if chosen is not None else default
+        if connection is not None:
+            found[customer_id] = (connection.name, rows.get((connection.id, customer_id)))
+    return found

@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 class Received:
     raw: bytes
     received_at: datetime | None  # None: the arrival time (now) stands in
+    conversation_id: str = ""  # the server's (Graph's conversationId), kept for threading
 
 
 def accept_batch(
@@ -86,7 +87,10 @@ def _in_one_transaction(
     for item, incoming in zip(items, prepared, strict=True):
         if incoming.key not in stored and incoming.key not in new:
             new[incoming.key] = incoming.row(
-                source_id=source_id, received_at=item.received_at or now, now=now
+                source_id=source_id,
+                received_at=item.received_at or now,
+                now=now,
+                conversation_id=item.conversation_id,
             )
     session.add_all(new.values())
     session.flush()  # one INSERT for the batch; a key stored meanwhile fails it here
@@ -144,10 +148,16 @@ def _one_by_one(
                 max_bytes=max_bytes,
                 source_id=source_id,
                 received_at=received_at,
+                conversation_id=item.conversation_id,
             )
     except Exception as exc:  # not even storable as it is: keep it bare, with the reason
         log.exception("storing a mail of %d bytes failed", incoming.size)
-        mail = incoming.row(source_id=source_id, received_at=received_at, now=now)
+        mail = incoming.row(
+            source_id=source_id,
+            received_at=received_at,
+            now=now,
+            conversation_id=item.conversation_id,
+        )
         mail.sender = mail.subject = ""
         mail.failure = f"could not be stored as received: {type(exc).__name__}: {exc}"[:2000]
         mail.parsed_at = now

@@ -170,7 +170,9 @@ class IdleWatcher:
     def _connector(self, source: MailSource) -> Any:
         if self._factory is not None:
             return self._factory(source)
-        return mail_sources.connector_for(source, self.runtime.secret_box)
+        return mail_sources.connector_for(
+            source, self.runtime.secret_box, factory=self.runtime.session_factory
+        )
 
     def _record(self, message: str) -> str:
         if self._stop.is_set():

@@ -98,7 +98,14 @@ class Incoming:
     def too_large(self) -> bool:
         return self.size > self.max_bytes
 
-    def row(self, *, source_id: int | None, received_at: datetime, now: datetime) -> MailMessage:
+    def row(
+        self,
+        *,
+        source_id: int | None,
+        received_at: datetime,
+        now: datetime,
+        conversation_id: str = "",
+    ) -> MailMessage:
         """The mail's row, marked failed until parsing says otherwise (an oversized mail stays
         failed: only its headers were kept)."""
         mail = MailMessage(
@@ -110,6 +117,7 @@ class Incoming:
             sender=self.facts.sender,
             subject=self.facts.subject,
             received_at=received_at,
+            conversation_id=conversation_id[:300] or None,
             state=ParseState.FAILED.value,
             detected=[],
             run_ids=[],
@@ -153,6 +161,7 @@ def accept(
     max_bytes: int = DEFAULT_MAX_BYTES,
     source_id: int | None = None,
     received_at: datetime | None = None,
+    conversation_id: str = "",
 ) -> Accepted:
     """Store, parse and route one mail within the caller's transaction."""
     incoming = prepare(raw, max_bytes=max_bytes)
@@ -161,7 +170,12 @@ def accept(
     ).first()
     if stored is not None:
         return accepted_of(stored, created=False)
-    mail = incoming.row(source_id=source_id, received_at=received_at or now, now=now)
+    mail = incoming.row(
+        source_id=source_id,
+        received_at=received_at or now,
+        now=now,
+        conversation_id=conversation_id,
+    )
     try:
         with session.begin_nested():
             session.add(mail)

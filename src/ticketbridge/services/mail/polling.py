@@ -103,7 +103,9 @@ def poll(
 
 
 def _default_factory(runtime: Runtime) -> Callable[[MailSource], Any]:
-    return lambda source: mail_sources.connector_for(source, runtime.secret_box)
+    return lambda source: mail_sources.connector_for(
+        source, runtime.secret_box, factory=runtime.session_factory
+    )
 
 
 def _store_batch(runtime: Runtime, source_id: int, batch: Any, result: PollResult) -> list[str]:
@@ -112,7 +114,7 @@ def _store_batch(runtime: Runtime, source_id: int, batch: Any, result: PollResul
         runtime.session_factory,
         [
             # A server date without a zone cannot be placed; arrival time stands in.
-            mail_batch.Received(item.raw, _aware_or_none(item.received_at))
+            mail_batch.Received(item.raw, _aware_or_none(item.received_at), item.conversation_id)
             for item in batch.messages
         ],
         now=runtime.clock(),

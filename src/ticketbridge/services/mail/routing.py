@@ -29,6 +29,7 @@ from ticketbridge.core.statuses import RunSource
 from ticketbridge.services.alerts import intake as alert_intake
 from ticketbridge.services.runs import ingest as run_ingest
 from ticketbridge.services.runs.input import RecordedRun, RunObjectIn
+from ticketbridge.services.service_desk import intake as desk_intake
 from ticketbridge.storage.models import (
     Customer,
     Job,
@@ -78,6 +79,9 @@ def route(
     `rules`: the matching rules, oldest first, when the caller read them already. `batch`: the
     look-ups of the caller's batch (services.mail_route_batch); the mail's runs are then written,
     and its run ids set, by the batch's finish()."""
+    # A service-desk mailbox's mail becomes tickets later, never runs (docs/service-desk.md).
+    if desk_intake.take(session, mail, now=now):
+        return
     # A mail carrying an ATES token is an RMM alert, not a run, from any source (docs/alerts.md).
     if alert_intake.take(session, mail, outcome, now=now):
         return

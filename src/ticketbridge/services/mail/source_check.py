@@ -24,6 +24,7 @@ from ticketbridge.services.mail.sources import (
     SourceInvalid,
     check_config,
     config_class,
+    secret_required,
 )
 
 # A test holds a request thread: it gives up sooner than a poll would.
@@ -49,12 +50,12 @@ def test_connection(
     if kind not in SOURCE_CLASSES:
         raise SourceError("kind", f"a {kind} source has nothing to connect to")
     secret_field = SECRET_FIELDS[kind]
-    problems = [] if secret else [_missing_secret(secret_field)]
+    problems = [] if secret or not secret_required(kind) else [_missing_secret(secret_field)]
     _, config_problems = check_config(kind, config, secret)
     if problems or config_problems:
         raise SourceInvalid(problems + config_problems)
     cls = load(kind, SOURCE_CLASSES)
-    model = cls.Config.model_validate({**config, secret_field: secret})
+    model = cls.Config.model_validate({**config, **({secret_field: secret} if secret else {})})
     timeout = min(model.timeout_seconds, TEST_TIMEOUT_SECONDS)
     connector = cls(model.model_copy(update={"timeout_seconds": timeout}), **options)
     try:

@@ -70,6 +70,8 @@ _HELP = {
     ("imap", "security"): "plain (no TLS) only to a loopback address",
     ("imap", "verify_tls"): "turn off only for a server with a self-signed certificate",
     ("imap", "processed_folder"): "created when missing; must differ from the folder",
+    ("graph", "client_secret"): "empty for a delegated mailbox: sign its user in with "
+    "`ticketbridge mailbox authenticate NAME --device-code`",
     ("graph", "authority_url"): "change only for a national cloud",
     ("graph", "graph_url"): "change only for a national cloud",
     ("smtp", "host"): "the address to listen on",

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from ticketbridge.connectors.errors import ConnectorConfigError
 from ticketbridge.connectors.registry import load
@@ -129,6 +129,16 @@ def config_class(kind: str) -> type[BaseModel] | None:
         raise SourceError("kind", f"mail sources of kind {kind!r} are not available") from exc
 
 
+def secret_required(kind: str) -> bool:
+    """Whether a source of this kind needs its secret: a Microsoft 365 source does not, when
+    its mailbox's user signs in with a device code instead (the connector's model says so)."""
+    model = config_class(kind)
+    secret_field = SECRET_FIELDS.get(kind)
+    if model is None or secret_field is None:
+        return False
+    return model.model_fields[secret_field].is_required()
+
+
 def _problems_of(exc: ValidationError) -> list[FieldProblem]:
     problems: list[FieldProblem] = []
     for error in exc.errors():
@@ -235,7 +245,7 @@ def create_source(
     if kind not in KINDS:
         raise SourceError("kind", f"kind must be one of {', '.join(KINDS)}")
     problems = _name_problem(session, name)
-    if kind in SECRET_FIELDS and not secret:
+    if kind in SECRET_FIELDS and not secret and secret_required(kind):
         label = SECRET_FIELDS[kind].replace("_", " ")
         problems.append(FieldProblem("secret", f"a {label} is required"))
     clean, config_problems = check_config(kind, config, secret)
@@ -359,17 +369,49 @@ def stored_secret_for(
     return box.decrypt(source.secret)
 
 
-def connector_for(source: MailSource, box: SecretBox, **options: Any) -> Any:
-    """A connected-on-demand MailSource for a polled kind (imap, graph); `options` go to the
-    connector (tests inject the Graph emulator's client and a token provider)."""
+def connector_for(
+    source: MailSource,
+    box: SecretBox,
+    *,
+    factory: sessionmaker[Session] | None = None,
+    classes: dict[str, str] = SOURCE_CLASSES,
+    **options: Any,
+) -> Any:
+    """A connected-on-demand MailSource for a polled kind (imap, graph), or the kind's class in
+    `classes` (its change-notification subscriptions); `options` go to the connector (tests
+    inject the Graph emulator's client and a token provider). A source with a delegated
+    sign-in gets its stored token cache, written back through `factory` when msal renews it
+    (services/mail/mailbox_auth.py)."""
+    if source.kind not in SOURCE_CLASSES or source.kind not in classes:
+        raise SourceError("kind", f"a {source.kind} source is not polled")
+    cls = load(source.kind, classes)
+    config = config_for(source, box)
+    if source.token_cache and "token_provider" not in options:
+        from ticketbridge.services.mail.mailbox_auth import StoredTokenCache
+
+        options.setdefault("token_cache", StoredTokenCache.of(source, box, factory))
+    return cls(config, **options)
+
+
+def config_for(source: MailSource, box: SecretBox) -> Any:
+    """The connector's config of a polled source, its secret decrypted."""
     if source.kind not in SOURCE_CLASSES:
         raise SourceError("kind", f"a {source.kind} source is not polled")
-    cls = load(source.kind, SOURCE_CLASSES)
     secret_field = SECRET_FIELDS[source.kind]
-    if not source.secret:
+    if not source.secret and secret_required(source.kind):
         # Cleared by a change of destination (or never set): nothing is sent anywhere.
         label = secret_field.replace("_", " ")
         raise SourceError("secret", f"the {label} is not set: enter it for this source")
-    secret = box.decrypt(source.secret)
-    config = cls.Config.model_validate({**(source.config or {}), secret_field: secret})
-    return cls(config, **options)
+    values = dict(source.config or {})
+    if source.secret:
+        values[secret_field] = box.decrypt(source.secret)
+    return load(source.kind, SOURCE_CLASSES).Config.model_validate(values)
+
+
+def find_source(session: Session, name: str) -> MailSource:
+    """The source of that name (as names compare: core/names.py)."""
+    key = MailSource.key_for(name)
+    found = session.scalar(select(MailSource).where(MailSource.name_key == key))
+    if found is None:
+        raise SourceNotFound(f"there is no mail source named {name!r}")
+    return found

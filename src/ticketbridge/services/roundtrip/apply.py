@@ -25,7 +25,7 @@ from ticketbridge.core import resolve_policy
 from ticketbridge.core import ticket_observations as rules
 from ticketbridge.core.resolve_policy import PicklistOption
 from ticketbridge.core.ticket_observations import Change, Observation
-from ticketbridge.services.connections.settings import KIND
+from ticketbridge.services.connections import named
 from ticketbridge.services.roundtrip import config
 from ticketbridge.services.runs import records as runs
 from ticketbridge.services.tickets import store
@@ -69,11 +69,13 @@ def status_lists(session: Session) -> StatusLists:
     cached = _lists_cache.get(key)
     if cached is not None and time.monotonic() - cached[0] < LISTS_TTL_SECONDS:
         return cached[1]
+    connection = named.with_capability(session, "roundtrip")
     values = [
         (int(value_id), str(name), bool(active))
         for value_id, name, active in session.execute(
             select(ReferenceValue.value_id, ReferenceValue.name, ReferenceValue.active).where(
-                ReferenceValue.kind == KIND, ReferenceValue.category == "status"
+                ReferenceValue.connection_id == (connection.id if connection else None),
+                ReferenceValue.category == "status",
             )
         )
     ]

@@ -12,7 +12,9 @@ batches). What a batch does, in order:
    the order they arrived. The copies of one change within a batch are applied once; each
    other copy gets the answer the rule gives a copy (``duplicate`` after ``applied``, else the
    same outcome). The linked runs and hints of the whole batch are read in two queries.
-3. Every request row is added with its outcome, and the transaction commits.
+3. When any request was readable, the syncs reading the connection are asked for an early
+   run (services/sync/hooks.py), once per batch.
+4. Every request row is added with its outcome, and the transaction commits.
 
 Applying runs inside a savepoint; should it fail, the batch is applied again ticket by ticket,
 each in a savepoint of its own, so one bad ticket leaves only its own requests ``failed``
@@ -45,6 +47,8 @@ from ticketbridge.services.roundtrip.receipt import (
     writer_lock,
 )
 from ticketbridge.services.runtime import Runtime
+from ticketbridge.services.sync import hooks as sync_hooks
+from ticketbridge.services.tickets.psa import roundtrip_connection
 from ticketbridge.storage.models import CalloutEndpoint, HookRequest, TicketHint, TicketLinkRow
 from ticketbridge.storage.secrets import SecretBox
 
@@ -79,6 +83,9 @@ def receive_many(runtime: Runtime, calls: Sequence[tuple[str, Incoming]]) -> lis
         with writer_lock(runtime), runtime.session_factory() as session:
             _check(session, runtime, batch)
             _apply_all(session, [r for r in batch if r.answer is None], now)
+            if any(r.signal is not None for r in batch):
+                # Once per batch: the syncs reading the connection run early (coalesced).
+                sync_hooks.request_runs(session, roundtrip_connection(session), now)
             rows = _rows(batch, now)
             session.add_all(rows)
             session.commit()

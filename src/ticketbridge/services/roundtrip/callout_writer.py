@@ -7,6 +7,14 @@ a lone callout goes at once, and under a burst the next batch is what arrived wh
 one committed, so the batches grow with the load and the commits per callout shrink. A batch
 with a hint about a linked ticket calls ``on_hint`` (the prompt confirming read).
 
+Under load (the last batch held more than one request) the writer waits a little, at most
+``LINGER_SECONDS``, for the requests its last answers bring back: a client that got its answer
+sends its next callout within about a millisecond, and a batch that takes them in as well costs
+less per callout (a batch's queries and its commit are shared; on SQLite some 9 ms of CPU a
+batch, so 0.6 ms a callout in batches of 16 against 0.3 ms in batches of 32). It stops waiting
+as soon as as many have come as the last batch answered. PostgreSQL's ``commit_delay`` does the
+same, and only when other transactions are active, for the same reason.
+
 A request waits on an asyncio future of its event loop (:meth:`CalloutWriter.answer`): the
 writer answers a batch's requests with one ``call_soon_threadsafe`` per loop, one wake-up of
 the loop per batch instead of one per request.
@@ -18,6 +26,7 @@ import asyncio
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 
 from ticketbridge.services.roundtrip import callout_batch
@@ -27,6 +36,7 @@ from ticketbridge.services.runtime import Runtime
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 200
+LINGER_SECONDS = 0.01
 Call = tuple[str, Incoming, "asyncio.Future[Answer]"]
 
 
@@ -58,23 +68,37 @@ class CalloutWriter:
             thread.join(timeout=30)
 
     def _run(self) -> None:
+        last = 1  # how many the last batch answered
         while True:
+            waiting = self._queue.qsize()  # what came while the last batch was received
             first = self._queue.get()
             if first is None:
                 return
-            batch, stopping = [first], False
-            while len(batch) < MAX_BATCH:
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    stopping = True
-                    break
-                batch.append(more)
+            # After a batch of more than one: those it answered are coming back as well.
+            batch, stopping = self._gather(first, waiting + last if last > 1 else 1)
             self._receive(batch)
             if stopping:
                 return
+            last = len(batch)
+
+    def _gather(self, first: Call, expected: int) -> tuple[list[Call], bool]:
+        """The next batch, and whether the writer was asked to stop: whatever has arrived, and
+        until ``expected`` are in, what arrives within ``LINGER_SECONDS``."""
+        batch = [first]
+        enough = min(MAX_BATCH, expected)
+        deadline = time.monotonic() + LINGER_SECONDS
+        while len(batch) < MAX_BATCH:
+            try:
+                if len(batch) < enough and (left := deadline - time.monotonic()) > 0:
+                    more = self._queue.get(timeout=left)
+                else:
+                    more = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if more is None:
+                return batch, True
+            batch.append(more)
+        return batch, False
 
     def _receive(self, batch: list[Call]) -> None:
         try:

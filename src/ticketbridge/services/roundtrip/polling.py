@@ -44,7 +44,7 @@ from ticketbridge.core.ticket_observations import Observation, Source
 from ticketbridge.services.roundtrip import apply, config, hook_log, webhooks
 from ticketbridge.services.runtime import Runtime
 from ticketbridge.services.tickets import store
-from ticketbridge.services.tickets.psa import connect, current_settings
+from ticketbridge.services.tickets.psa import connect, current_settings, roundtrip_connection
 from ticketbridge.services.tickets.store import TicketError
 from ticketbridge.storage.models import RoundtripPoll, TicketHint, TicketLinkRow
 
@@ -127,7 +127,7 @@ def poll(runtime: Runtime) -> PollResult | None:
     """One poll; None while the integration is disabled (nothing sent)."""
     started = runtime.clock()
     with runtime.session_factory() as session:
-        if not current_settings(session).enabled:
+        if not current_settings(session, roundtrip_connection(session)).enabled:
             return None
         state = config.state(session)
         previous, own = state.watermark, state.own_resource_id
@@ -141,7 +141,9 @@ def poll(runtime: Runtime) -> PollResult | None:
         counter = RequestCount()
         result = PollResult()
         try:
-            with connect(runtime, session, priority=Priority.ROUNDTRIP) as autotask:
+            with connect(
+                runtime, session, roundtrip_connection(session), priority=Priority.ROUNDTRIP
+            ) as autotask:
                 remote = registry.roundtrip(autotask.connector.kind)
                 changed = remote.changed_since(autotask.connector, since, counter)
                 mine = [a for a in changed if a.id in linked]
@@ -246,7 +248,7 @@ def fetch_hinted(runtime: Runtime) -> FetchResult | None:
     """Read the tickets hints asked about; None while the integration is disabled."""
     started = runtime.clock()
     with runtime.session_factory() as session:
-        if not current_settings(session).enabled:
+        if not current_settings(session, roundtrip_connection(session)).enabled:
             return None
         ids = [
             int(i)
@@ -262,7 +264,9 @@ def fetch_hinted(runtime: Runtime) -> FetchResult | None:
             return result
         counter = RequestCount()
         try:
-            with connect(runtime, session, priority=Priority.ROUNDTRIP) as autotask:
+            with connect(
+                runtime, session, roundtrip_connection(session), priority=Priority.ROUNDTRIP
+            ) as autotask:
                 remote = registry.roundtrip(autotask.connector.kind)
                 found = remote.get_activity(autotask.connector, ids, counter)
                 names = remote.resource_names(

@@ -57,6 +57,9 @@ def replay(runtime: Runtime, request_id: int, *, actor: str) -> HookRequest:
 
 
 def _handle(session: Session, row: HookRequest, incoming: Incoming, now: datetime) -> Answer:
+    if row.channel not in hook_log.CHANNELS:
+        # A mail change notification (channel graph) was only a hint: the poll reads the mail.
+        raise RoundtripInputError({"request": "only Autotask callouts and webhooks replay"})
     if row.channel == "callout":
         endpoint = config.callout_by_name(session, row.endpoint)
         if endpoint is None:

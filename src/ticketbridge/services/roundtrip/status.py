@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from ticketbridge.services.roundtrip import config, webhooks
 from ticketbridge.services.roundtrip.config import CalloutView
 from ticketbridge.services.roundtrip.webhooks import WebhookView
-from ticketbridge.services.tickets.psa import current_settings
+from ticketbridge.services.tickets.psa import current_settings, roundtrip_connection
 from ticketbridge.storage.models import RoundtripPoll, RoundtripState, TicketHint
 
 RECENT_POLLS = 12
@@ -77,7 +77,7 @@ def status(session: Session, now: datetime) -> RoundtripStatus:
     ).one()
     latest_ok = next((p for p in polls if p.ok), None)
     return RoundtripStatus(
-        enabled=current_settings(session).enabled,
+        enabled=current_settings(session, roundtrip_connection(session)).enabled,
         base_url=base,
         state=config.state(session),
         callouts=config.list_callouts(session, base),

@@ -11,7 +11,8 @@ error) is written in a new short transaction and audited.
 **Receive**: stored first; ``X-Hook-Signature`` must be the HMAC-SHA1 of the exact body under
 the key (constant-time compare), else 401 and nothing applied. Update events carrying status
 and last activity are applied at once like a callout; every event asks for the confirming
-read, which also notices a deleted ticket (the suspected/confirmed rule).
+read, which also notices a deleted ticket (the suspected/confirmed rule). A ticket event also
+asks the syncs reading the connection for an early run (services/sync/hooks.py).
 
 **Deactivation**: Autotask turns a webhook off after repeated failed deliveries and posts a
 signed notice to the deactivation URL; the registration is marked deactivated and shown. The
@@ -40,8 +41,9 @@ from ticketbridge.services.roundtrip import apply, config, hook_log
 from ticketbridge.services.roundtrip.config import RoundtripInputError, RoundtripNotFound
 from ticketbridge.services.roundtrip.receipt import Answer, Incoming, handle
 from ticketbridge.services.runtime import Runtime
+from ticketbridge.services.sync import hooks as sync_hooks
 from ticketbridge.services.system import audit
-from ticketbridge.services.tickets.psa import connect
+from ticketbridge.services.tickets.psa import connect, roundtrip_connection
 from ticketbridge.services.tickets.store import TicketError
 from ticketbridge.storage.models import HookRequest, TicketLinkRow, WebhookRegistration
 from ticketbridge.storage.secrets import SecretUnreadable
@@ -104,7 +106,9 @@ def register(
         session.commit()
         counter = RequestCount()
         try:
-            with connect(runtime, session, priority=Priority.ROUNDTRIP) as autotask:
+            with connect(
+                runtime, session, roundtrip_connection(session), priority=Priority.ROUNDTRIP
+            ) as autotask:
                 remote = registry.roundtrip(autotask.connector.kind)
                 own = excluded_resource_id or remote.find_own_resource(
                     autotask.connector, created, counter
@@ -169,7 +173,9 @@ def refresh(runtime: Runtime) -> int:
             return 0
         seen: dict[int, RemoteWebhook | None] = {}
         errors: dict[int, str] = {}
-        with connect(runtime, session, priority=Priority.ROUNDTRIP) as autotask:
+        with connect(
+            runtime, session, roundtrip_connection(session), priority=Priority.ROUNDTRIP
+        ) as autotask:
             remote = registry.roundtrip(autotask.connector.kind)
             for row in rows:
                 try:
@@ -207,7 +213,9 @@ def remove(runtime: Runtime, registration_id: int, *, actor: str) -> WebhookRegi
         remote_id = row.remote_id
         if remote_id is not None:
             try:
-                with connect(runtime, session, priority=Priority.OPERATOR) as autotask:
+                with connect(
+                    runtime, session, roundtrip_connection(session), priority=Priority.OPERATOR
+                ) as autotask:
                     remote = registry.roundtrip(autotask.connector.kind)
                     remote.delete_webhook(autotask.connector, int(remote_id))
             except ConnectorError as exc:
@@ -316,6 +324,8 @@ def apply_event(session: Session, row: HookRequest, body: bytes, now: datetime) 
     if not event.is_ticket or event.entity_id is None or event.action == "deactivated":
         hook_log.finish(row, "ignored", parsed=parsed)
         return Answer(200, "ignored", "ignored")
+    # The change also brings forward the runs of the syncs reading this connection.
+    sync_hooks.request_runs(session, roundtrip_connection(session), now)
     lists = apply.status_lists(session)
     observation = Observation(
         ticket_id=event.entity_id,

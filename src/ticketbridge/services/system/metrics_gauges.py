@@ -64,7 +64,7 @@ class PsaBudget(Collector):
             labels=["kind", "connection"],
         )
         latest = {}
-        for governor in self.runtime.autotask_governors.all():
+        for governor in self.runtime.psa_governors.all():
             # A changed connection gets a new governor; the last one made is the one in use.
             latest[governor.service.lower()] = governor.state().budget
         for kind, budget in latest.items():

@@ -40,8 +40,8 @@ from ticketbridge.core.create_progress import CreatePhase, CreateProgress, Creat
 from ticketbridge.core.mapping_status import CompanyMapping
 from ticketbridge.core.ticket_links import Action, LinkState
 from ticketbridge.services.connections import mapping
-from ticketbridge.services.connections.autotask import ActiveAutotask
-from ticketbridge.services.connections.settings import AutotaskSettings
+from ticketbridge.services.connections.active import ActiveConnection
+from ticketbridge.services.connections.settings import ConnectionSettings
 from ticketbridge.services.runs import records as runs
 from ticketbridge.services.runtime import Runtime
 from ticketbridge.services.system import settings as system_settings
@@ -53,6 +53,7 @@ from ticketbridge.services.tickets.psa import (
     current_settings,
     error_details,
     mode_of,
+    new_ticket_connection,
     translate,
 )
 from ticketbridge.services.tickets.store import (
@@ -87,7 +88,7 @@ def create_timing(runtime: Runtime, create_timeout: float | None = None) -> Crea
     )
 
 
-def _create_timeout(autotask: ActiveAutotask) -> float | None:
+def _create_timeout(autotask: ActiveConnection) -> float | None:
     timeout = getattr(getattr(autotask.connector, "config", None), "create_timeout_seconds", None)
     return float(timeout) if timeout else None
 
@@ -117,7 +118,7 @@ def reserve(runtime: Runtime, run_id: int, *, actor: str) -> Reservation:
     now = runtime.clock()
     with runtime.session_factory() as session:
         run = runs.get_run(session, run_id)
-        settings = current_settings(session)
+        connection, settings = new_ticket_connection(session, run.job.customer_id)
         row = store.current(session, run_id)
         if row is not None and row.state == LinkState.CREATING.value:
             progress = store.progress(row)
@@ -136,8 +137,10 @@ def reserve(runtime: Runtime, run_id: int, *, actor: str) -> Reservation:
         known = mapping.mapping_for_customer(session, run.job.customer_id)
         if known.company_id is None:  # blocked without a request: no company to ask about
             _fields(session, ticket_draft.run_facts(run), known, settings, actor, action, run_id)
+        assert connection is not None  # refused above while there is none
         reservation = store.new_row(
             rules.reserve(run_id, actor, now),
+            connection,
             attempted_at=now,
             create_phase=CreatePhase.QUEUED.value,
             create_attempts=0,
@@ -166,8 +169,12 @@ def settle(
             raise TicketActionRefused("The run's ticket changed meanwhile; reload the page.")
         progress = store.progress(row)
         run_id, reference, clicked_at = row.run_id, row.reference, row.created_at
+        connection_id = row.connection_id
     if reference and progress.attempts > 0:
-        with runtime.session_factory() as session, connect(runtime, session) as autotask:
+        with (
+            runtime.session_factory() as session,
+            connect(runtime, session, connection_id) as autotask,
+        ):
             found = _search(runtime, autotask, link_id, reference, actor, action, run_id)
             if found:
                 return ticket_reservation.finish(
@@ -198,7 +205,7 @@ def _being_created(progress: CreateProgress, clicked_at: datetime, now: datetime
 
 def _search(
     runtime: Runtime,
-    autotask: ActiveAutotask,
+    autotask: ActiveConnection,
     link_id: int,
     reference: str,
     actor: str,
@@ -224,9 +231,10 @@ def _send(runtime: Runtime, link_id: int, *, actor: str, action: Action) -> Link
         run = runs.get_run(session, row.run_id)
         customer_id = run.job.customer_id
         facts = ticket_draft.run_facts(run)
-        settings = current_settings(session)
+        settings = current_settings(session, row.connection_id)
         zone = system_settings.ui_timezone(session)
-        with connect(runtime, session) as autotask:  # ends the read transaction
+        # ends the read transaction
+        with connect(runtime, session, row.connection_id) as autotask:
             try:
                 company = mapping.check_customer(
                     session, autotask.connector, customer_id, runtime.clock()
@@ -237,7 +245,7 @@ def _send(runtime: Runtime, link_id: int, *, actor: str, action: Action) -> Link
                 ticket_reservation.release(
                     runtime, link_id, actor, action, problems, str(exc), outcome="failed"
                 )
-                raise translate(exc) from None
+                raise translate(exc, autotask.name) from None
             context = {"mapping": mapping.evidence(company)}
             fields = ticket_fields.new_ticket_fields(
                 facts.status, facts.customer_name, company, settings.defaults, settings.base_url
@@ -267,7 +275,7 @@ def _send(runtime: Runtime, link_id: int, *, actor: str, action: Action) -> Link
 
 def _deliver(
     runtime: Runtime,
-    autotask: ActiveAutotask,
+    autotask: ActiveConnection,
     link_id: int,
     draft: TicketDraft,
     actor: str,
@@ -292,7 +300,7 @@ def _deliver(
             ticket_reservation.release(
                 runtime, link_id, actor, action, problems, str(exc), context=context
             )
-            raise translate(exc) from None
+            raise translate(exc, autotask.name) from None
         try:
             found = connector.find_tickets(external_id=draft.external_id or "")
         except ConnectorError as search_exc:
@@ -314,7 +322,7 @@ def _fields(
     session: Session,
     facts: ticket_content.RunFacts,
     company: CompanyMapping,
-    settings: AutotaskSettings,
+    settings: ConnectionSettings,
     actor: str,
     action: Action,
     run_id: int,

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from ticketbridge.connectors import registry
 from ticketbridge.core import ticket_content
 from ticketbridge.core.statuses import RunStatus
-from ticketbridge.services.connections.autotask import ActiveAutotask
+from ticketbridge.services.connections.active import ActiveConnection
 from ticketbridge.storage.models import Run
 
 
@@ -45,7 +45,7 @@ def status_of(value: str) -> RunStatus:
 
 
 def compose(
-    autotask: ActiveAutotask, facts: ticket_content.RunFacts, zone: str
+    autotask: ActiveConnection, facts: ticket_content.RunFacts, zone: str
 ) -> ticket_content.TicketContent:
     settings = autotask.settings
     # The kind's field lengths (Autotask: from its metadata, cached for a day).

@@ -30,9 +30,9 @@ from ticketbridge.services.tickets import store
 from ticketbridge.services.tickets.create import BEING_CREATED
 from ticketbridge.services.tickets.psa import (
     connect,
-    current_settings,
     error_details,
     mode_of,
+    new_ticket_connection,
     ticket_url,
     translate,
 )
@@ -86,7 +86,7 @@ def link_existing(
         run = runs.get_run(session, run_id)
         customer_name = run.job.customer.name
         known = mapping.mapping_for_customer(session, run.job.customer_id)
-        settings = current_settings(session)
+        connection, settings = new_ticket_connection(session, run.job.customer_id)
         row = store.current(session, run_id)
         link = store.to_link(row) if row is not None else None
         deleted = link is not None and link.state is LinkState.DELETED_EXTERNAL
@@ -94,7 +94,8 @@ def link_existing(
         why = rules.refusal(action, link, mode_of(settings), settings.allow_resolve)
         if why is not None:
             _refuse(runtime, actor, action, run_id, why)
-        with connect(runtime, session) as autotask:
+        assert connection is not None  # refused above while there is none
+        with connect(runtime, session, connection.id) as autotask:
             try:
                 found = autotask.connector.find_tickets(ticket_number=number)
             except ConnectorError as exc:
@@ -105,7 +106,7 @@ def link_existing(
                         outcome="failed", details={"ticket_number": number, **error_details(exc)},
                     )  # fmt: skip
                     other.commit()
-                raise translate(exc) from None
+                raise translate(exc, autotask.name) from None
             if not found:
                 store.audit_action(
                     session, actor=actor, action=action.value, run_id=run_id, outcome="not_found",
@@ -113,7 +114,7 @@ def link_existing(
                 )  # fmt: skip
                 session.commit()
                 raise TicketInputInvalid(
-                    f"Autotask has no ticket with number {number}.",
+                    f"{autotask.name} has no ticket with number {number}.",
                     details={"fields": [{"field": "ticket_number", "message": "not found"}]},
                 )
             ticket = found[0]
@@ -133,6 +134,7 @@ def link_existing(
         now = runtime.clock()
         new = store.new_row(
             rules.linked(run_id, ticket.id, ticket.number, actor, now),
+            connection,
             ticket_url=url,
             last_status_id=ticket.status_id,
             last_status_label=ticket.status_label or None,
@@ -149,10 +151,10 @@ def link_existing(
         if mismatch:
             return LinkResult(
                 new,
-                f"Autotask ticket {ticket.number} linked, though it belongs to "
+                f"{autotask.name} ticket {ticket.number} linked, though it belongs to "
                 f"{_company_text(companies['ticket_company'])}; the mismatch is in the audit log.",
             )
-        return LinkResult(new, f"Autotask ticket {ticket.number} linked.")
+        return LinkResult(new, f"{connection.name} ticket {ticket.number} linked.")
 
 
 def _mismatch(ticket: RemoteTicket, known: CompanyMapping) -> bool:
@@ -207,8 +209,8 @@ def set_manual_number(
     """Record a ticket number typed in by an operator; no request to Autotask."""
     number = clean_number(ticket_number)
     with runtime.session_factory() as session:
-        runs.get_run(session, run_id)
-        settings = current_settings(session)
+        run = runs.get_run(session, run_id)
+        connection, settings = new_ticket_connection(session, run.job.customer_id)
         row = store.current(session, run_id)
         link = store.to_link(row) if row is not None else None
         why = rules.refusal(Action.MANUAL_NUMBER, link, mode_of(settings), settings.allow_resolve)
@@ -217,7 +219,8 @@ def set_manual_number(
                 raise TicketBeingCreated(BEING_CREATED)
             _refuse(runtime, actor, Action.MANUAL_NUMBER, run_id, why)
         now = runtime.clock()
-        new = store.new_row(rules.manual(run_id, number, actor, now))
+        assert connection is not None  # refused above while there is none
+        new = store.new_row(rules.manual(run_id, number, actor, now), connection)
         if not store.replace(session, row, new, now):
             raise TicketActionRefused("The run's ticket changed meanwhile; reload and try again.")
         store.audit_action(

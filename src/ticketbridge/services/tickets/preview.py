@@ -28,25 +28,26 @@ from ticketbridge.core.mapping_status import CompanyMapping, creation_blocker
 from ticketbridge.core.statuses import RunStatus
 from ticketbridge.core.ticket_content import check_base_url
 from ticketbridge.core.ticket_links import Action, IntegrationMode, LinkState, RunContext
-from ticketbridge.services.connections import mapping, reference
-from ticketbridge.services.connections.settings import KIND, AutotaskSettings
+from ticketbridge.services.connections import mapping, named, reference
+from ticketbridge.services.connections import settings as connection_settings
+from ticketbridge.services.connections.settings import ConnectionSettings
 from ticketbridge.services.runs import records as runs
 from ticketbridge.services.runtime import Runtime
 from ticketbridge.services.system import settings as system_settings
 from ticketbridge.services.tickets import draft as ticket_draft
 from ticketbridge.services.tickets import store
-from ticketbridge.services.tickets.psa import connect, current_settings, mode_of
+from ticketbridge.services.tickets.psa import connect, mode_of, new_ticket_connection
 from ticketbridge.services.tickets.store import TicketActionRefused, TicketError
 from ticketbridge.storage.models import CompanyMappingRow, Customer, Job, Run
 
 
 def mapping_url(customer_id: int) -> str:
-    """Where a customer's Autotask company is chosen (Settings, admins)."""
-    return f"/customers/{customer_id}/autotask"
+    """Where a customer's PSA company is chosen (Settings, admins)."""
+    return f"/customers/{customer_id}/psa"
 
 
 def context_of(
-    status: str, customer_name: str, known: CompanyMapping, settings: AutotaskSettings
+    status: str, customer_name: str, known: CompanyMapping, settings: ConnectionSettings
 ) -> RunContext:
     return RunContext(
         status=ticket_draft.status_of(status),
@@ -59,38 +60,78 @@ def context_of(
 class RunTicketContext:
     customer_id: int
     context: RunContext
+    # The connection a new ticket for the run goes to (None: no connection is set up).
+    connection_id: int | None = None
+
+
+@dataclass(frozen=True)
+class ConnectionPolicy:
+    """A connection as ticket views need it: its name and kind, and its ticket policy."""
+
+    id: int
+    name: str
+    kind: str
+    settings: ConnectionSettings
+    ticketing_default: bool = False
+
+
+def default_of(known: dict[int, ConnectionPolicy]) -> int | None:
+    """The ticketing default among ``known`` (else the first), as ``named.find`` chooses."""
+    ordered = sorted(known.values(), key=lambda p: (not p.ticketing_default, p.id))
+    return ordered[0].id if ordered else None
+
+
+def policies(session: Session) -> dict[int, ConnectionPolicy]:
+    """Every connection's ticket policy, by id (one query)."""
+    return {
+        row.id: ConnectionPolicy(
+            row.id,
+            row.name,
+            row.kind,
+            connection_settings.load_row(row).settings,
+            row.ticketing_default,
+        )
+        for row in named.all_connections(session)
+    }
 
 
 def run_contexts(
-    session: Session, run_ids: Sequence[int], settings: AutotaskSettings
+    session: Session, run_ids: Sequence[int], known: dict[int, ConnectionPolicy] | None = None
 ) -> dict[int, RunTicketContext]:
-    """Every run's context for the Create rules, in two queries (runs, their mappings)."""
+    """Every run's context for the Create rules, in three queries (runs, connections, their
+    mappings): the connection the run's customer's tickets go to, and its mapping there."""
     if not run_ids:
         return {}
     rows = session.execute(
-        select(Run.id, Run.status, Job.customer_id, Customer.name)
+        select(Run.id, Run.status, Job.customer_id, Customer.name, Customer.ticketing_connection_id)
         .join(Job, Run.job_id == Job.id)
         .join(Customer, Job.customer_id == Customer.id)
         .where(Run.id.in_(run_ids))
     ).all()
+    known = policies(session) if known is None else known
+    default = default_of(known)
     customer_ids = {row.customer_id for row in rows}
     mappings = {
-        m.customer_id: m
+        (m.connection_id, m.customer_id): m
         for m in session.scalars(
-            select(CompanyMappingRow).where(
-                CompanyMappingRow.kind == KIND, CompanyMappingRow.customer_id.in_(customer_ids)
-            )
+            select(CompanyMappingRow).where(CompanyMappingRow.customer_id.in_(customer_ids))
         )
     }
-    return {
-        row.id: RunTicketContext(
+    contexts = {}
+    for row in rows:
+        chosen = row.ticketing_connection_id
+        connection_id = chosen if chosen in known else default
+        policy = known.get(connection_id) if connection_id is not None else None
+        settings = policy.settings if policy is not None else ConnectionSettings()
+        stored = (
+            mappings.get((connection_id, row.customer_id)) if connection_id is not None else None
+        )
+        contexts[row.id] = RunTicketContext(
             row.customer_id,
-            context_of(
-                row.status, row.name, mapping.to_mapping(mappings.get(row.customer_id)), settings
-            ),
+            context_of(row.status, row.name, mapping.to_mapping(stored), settings),
+            connection_id,
         )
-        for row in rows
-    }
+    return contexts
 
 
 def refuse_unwanted(runtime: Runtime, run_id: int, *, actor: str) -> None:
@@ -98,7 +139,7 @@ def refuse_unwanted(runtime: Runtime, run_id: int, *, actor: str) -> None:
     audited before anything is reserved. Every other answer is left to the create itself."""
     with runtime.session_factory() as session:
         run = runs.get_run(session, run_id)
-        settings = current_settings(session)
+        _, settings = new_ticket_connection(session, run.job.customer_id)
         run_context = RunContext(ticket_draft.status_of(run.status), settings.allow_success_tickets)
         why = rules.success_refusal(run_context)
         if why is None:
@@ -144,6 +185,8 @@ class CreatePreview:
     job_name: str
     run_status: RunStatus
     action: Action
+    # The connection the ticket would be created in.
+    psa_name: str | None = None
     refused: str | None = None
     code: str | None = None  # mapping_missing, mapping_invalid, base_url, default_missing, ...
     company: Choice | None = None
@@ -174,7 +217,8 @@ def preview(runtime: Runtime, run_id: int) -> CreatePreview:
     """The "Create ticket for this run" page's content (module docstring). Raises RunNotFound."""
     with runtime.session_factory() as session:
         run = runs.get_run(session, run_id)
-        settings = current_settings(session)
+        connection, settings = new_ticket_connection(session, run.job.customer_id)
+        connection_id = connection.id if connection is not None else None
         mode = mode_of(settings)
         row = store.current(session, run_id)
         link = store.to_link(row) if row is not None else None
@@ -185,7 +229,7 @@ def preview(runtime: Runtime, run_id: int) -> CreatePreview:
         fields = ticket_fields.new_ticket_fields(
             facts.status, facts.customer_name, known, settings.defaults, settings.base_url
         )
-        labels = _labels(session)
+        labels = _labels(session, connection_id)
         shown = CreatePreview(
             run_id=run.id,
             job_id=run.job_id,
@@ -194,6 +238,7 @@ def preview(runtime: Runtime, run_id: int) -> CreatePreview:
             job_name=facts.job_name,
             run_status=facts.status,
             action=action,
+            psa_name=connection.name if connection is not None else None,
             company=(
                 Choice(known.company_id, known.cached_name or str(known.company_id))
                 if known.company_id is not None
@@ -212,7 +257,8 @@ def preview(runtime: Runtime, run_id: int) -> CreatePreview:
             return _refused(shown, why, code)
         zone = system_settings.ui_timezone(session)
         try:
-            with connect(runtime, session) as autotask:  # no request but a metadata cache miss
+            # no request but a metadata cache miss
+            with connect(runtime, session, connection_id) as autotask:
                 content = ticket_draft.compose(autotask, facts, zone)
         except TicketError as exc:
             return _refused(shown, why or exc.message, code or "unavailable")
@@ -254,17 +300,19 @@ def _code(
     return "state"
 
 
-def _labels(session: Session) -> dict[str, dict[int, str]]:
+def _labels(session: Session, connection_id: int | None) -> dict[str, dict[int, str]]:
+    if connection_id is None:
+        return {}
     return {
         category: {int(value.value_id): value.name for value in values}
-        for category, values in reference.options(session).items()
+        for category, values in reference.options(session, connection_id).items()
     }
 
 
 def _with_choices(
     shown: CreatePreview,
     fields: ticket_fields.TicketFields | ticket_fields.Blocked,
-    settings: AutotaskSettings,
+    settings: ConnectionSettings,
     labels: dict[str, dict[int, str]],
 ) -> CreatePreview:
     """Queue, status, priority and source as the create would send them; while it is blocked,

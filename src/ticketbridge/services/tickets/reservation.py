@@ -15,7 +15,7 @@ from ticketbridge.connectors.psa.base import RemoteTicket
 from ticketbridge.core import ticket_links as rules
 from ticketbridge.core.create_progress import CreatePhase
 from ticketbridge.core.ticket_links import Action, LinkState
-from ticketbridge.services.connections.autotask import ActiveAutotask
+from ticketbridge.services.connections.active import ActiveConnection
 from ticketbridge.services.runtime import Runtime
 from ticketbridge.services.tickets import store
 from ticketbridge.services.tickets.duplicate_store import record_found
@@ -30,7 +30,7 @@ NOT_CONFIRMED = (
 
 def finish(
     runtime: Runtime,
-    autotask: ActiveAutotask,
+    autotask: ActiveConnection,
     link_id: int,
     found: list[RemoteTicket],
     actor: str,
@@ -80,7 +80,7 @@ def finish(
             outcome="recovered" if problems or searched else "ok", details=details,
         )  # fmt: skip
         session.commit()
-        return LinkResult(row, f"Autotask ticket {ticket.number} created.")
+        return LinkResult(row, f"{autotask.name} ticket {ticket.number} created.")
 
 
 def release(

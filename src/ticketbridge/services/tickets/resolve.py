@@ -25,6 +25,7 @@ from ticketbridge.services.tickets.psa import (
     connect,
     current_settings,
     error_details,
+    internal_publish,
     mode_of,
     translate,
 )
@@ -35,20 +36,26 @@ ACTION = Action.RESOLVE.value
 
 
 def _options(values: list[Any]) -> list[PicklistOption]:
-    return [PicklistOption(int(v.value_id), v.name, bool(v.active)) for v in values]
+    return [PicklistOption(int(v.value_id), v.name, bool(v.active), v.value_group) for v in values]
 
 
-def miss_message(row: TicketLinkRow) -> str:
+def _label(values: list[Any], value_id: int | None) -> str | None:
+    """The name of a status by its id, as the reference data has it."""
+    return next((v.name for v in values if value_id is not None and v.value_id == value_id), None)
+
+
+def miss_message(row: TicketLinkRow, psa: str) -> str:
     if row.state == LinkState.DELETED_EXTERNAL.value:
-        return "The ticket was deleted in Autotask: re-link or create a new ticket."
-    return "The ticket was not found in Autotask. It will be checked again in a minute."
+        return f"The ticket was deleted in {psa}: re-link or create a new ticket."
+    return f"The ticket was not found in {psa}. It will be checked again in a minute."
 
 
 def resolve(runtime: Runtime, run_id: int, *, actor: str) -> LinkResult:
     with runtime.session_factory() as session:
         runs.get_run(session, run_id)
-        settings = current_settings(session)
         row = store.current(session, run_id)
+        connection_id = row.connection_id if row is not None else None
+        settings = current_settings(session, connection_id)
         link = store.to_link(row) if row is not None else None
         why = rules.refusal(Action.RESOLVE, link, mode_of(settings), settings.allow_resolve)
         if why is None and link is not None:
@@ -62,20 +69,20 @@ def resolve(runtime: Runtime, run_id: int, *, actor: str) -> LinkResult:
             )  # fmt: skip
             session.commit()
             raise TicketActionRefused(reason)
-        lists = reference.options(session)
+        lists = reference.options(session, connection_id)
         complete_id = policy.complete_status_value(_options(lists.get("status", [])))
-        publish = policy.internal_publish_value(_options(lists.get("publish", [])))
+        publish = internal_publish(session, connection_id)
         ticket_id = link.ticket_id
         evidence: dict[str, Any] = {"ticket_id": ticket_id, "ticket_number": row.ticket_number}
 
-        with connect(runtime, session) as autotask:
+        with connect(runtime, session, connection_id) as autotask:
             connector = autotask.connector
             try:
                 remote = connector.get_tickets([ticket_id]).get(ticket_id)
                 now = runtime.clock()
                 if remote is None:
                     store.apply(row, rules.record_miss(link, now))
-                    message = miss_message(row)
+                    message = miss_message(row, autotask.name)
                     store.audit_action(
                         session, actor=actor, action=ACTION, run_id=run_id, outcome="blocked",
                         details={**evidence, "block": "ticket_not_found", "state": row.state},
@@ -84,7 +91,9 @@ def resolve(runtime: Runtime, run_id: int, *, actor: str) -> LinkResult:
                     raise TicketActionRefused(message)
                 link = rules.record_found(link, remote.status_id or 0, now)
                 row.last_status_label = remote.status_label or None
-                snapshot = TicketSnapshot(remote.id, remote.status_id or 0)
+                snapshot = TicketSnapshot(
+                    remote.id, remote.status_id or 0, completed=remote.is_completed
+                )
                 count = (
                     connector.count_time_entries(ticket_id)
                     if policy.needs_time_entry_count(snapshot, complete_id)
@@ -116,7 +125,7 @@ def resolve(runtime: Runtime, run_id: int, *, actor: str) -> LinkResult:
             except ConnectorError as exc:
                 session.rollback()
                 _failed(runtime, actor, run_id, evidence | error_details(exc))
-                raise translate(exc) from None
+                raise translate(exc, autotask.name) from None
 
         now = runtime.clock()
         if decision.action is ResolveAction.LEAVE_OPEN:
@@ -124,13 +133,14 @@ def resolve(runtime: Runtime, run_id: int, *, actor: str) -> LinkResult:
             message = decision.run_message or ""
         else:
             link = rules.resolved(link, decision.set_status_id or snapshot.status_id, now)
+            done = _label(lists.get("status", []), decision.set_status_id) or policy.COMPLETE_LABEL
             message = (
-                "The ticket was already Complete in Autotask."
+                f"The ticket was already {done} in {autotask.name}."
                 if decision.action is ResolveAction.ALREADY_COMPLETE
-                else f"Ticket {row.ticket_number} resolved and set to Complete."
+                else f"Ticket {row.ticket_number} resolved and set to {done}."
             )
             if decision.action is ResolveAction.CLOSE:
-                row.last_status_label = policy.COMPLETE_LABEL
+                row.last_status_label = done
         store.apply(row, link)
         row.resolved_by, row.resolved_at = actor, now
         row.resolve_evidence = {"decision": decision.action.value, **evidence}

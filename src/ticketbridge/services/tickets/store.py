@@ -21,9 +21,8 @@ from sqlalchemy.orm import Session
 from ticketbridge.connectors import metrics
 from ticketbridge.core.create_progress import CreatePhase, CreateProgress
 from ticketbridge.core.ticket_links import LinkOrigin, LinkState, TicketLink
-from ticketbridge.services.connections.settings import KIND
 from ticketbridge.services.system import audit
-from ticketbridge.storage.models import TicketLinkRow
+from ticketbridge.storage.models import PsaConnection, TicketLinkRow
 
 
 class TicketError(Exception):
@@ -117,9 +116,14 @@ def apply(row: TicketLinkRow, link: TicketLink) -> None:
     row.current_run_id = None if link.state is LinkState.SUPERSEDED else link.run_id
 
 
-def new_row(link: TicketLink, **extra: Any) -> TicketLinkRow:
+def new_row(link: TicketLink, connection: PsaConnection, **extra: Any) -> TicketLinkRow:
+    """A link row for ``link``, of a ticket that lives in ``connection``."""
     row = TicketLinkRow(
-        run_id=link.run_id, kind=KIND, created_by=link.created_by, created_at=link.created_at
+        run_id=link.run_id,
+        connection_id=connection.id,
+        kind=connection.kind,
+        created_by=link.created_by,
+        created_at=link.created_at,
     )
     apply(row, link)
     for key, value in extra.items():
@@ -257,24 +261,37 @@ def audit_action(
     outcome: str = "ok",
     details: dict[str, Any] | None = None,
 ) -> None:
-    """One event per ticket action: ``ticket.<action>`` on ``run <id>``. Does not commit.
-    Counted in the metrics here, where every action's outcome passes."""
+    """One event per ticket action: ``ticket.<action>`` on ``run <id>``, naming the connection
+    of the run's ticket when it has one. Does not commit. Counted in the metrics here, where
+    every action's outcome passes."""
     metrics.TICKET_ACTIONS.labels(action, outcome).inc()
+    details = dict(details or {})
+    if "connection_id" not in details:
+        found = session.execute(
+            select(TicketLinkRow.connection_id, TicketLinkRow.kind).where(
+                TicketLinkRow.current_run_id == run_id
+            )
+        ).first()
+        if found is not None:
+            details |= {"connection_id": found.connection_id, "kind": found.kind}
     audit.record(
         session,
         actor=actor,
         action=f"ticket.{action}",
         subject=f"run {run_id}",
         outcome=outcome,
-        details=details or {},
+        details=details,
     )
 
 
 def describe(row: TicketLinkRow | None) -> dict[str, Any]:
-    """A link's identity for audit details."""
+    """A link's identity for audit details, with its connection (so that audit_action need
+    not look it up: the round trip audits a batch's changes by the hundred)."""
     if row is None:
         return {}
     return {
+        "connection_id": row.connection_id,
+        "kind": row.kind,
         "link_id": row.id,
         "state": row.state,
         "origin": row.origin,

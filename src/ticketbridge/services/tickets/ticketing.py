@@ -19,6 +19,7 @@ from ticketbridge.core import create_progress
 from ticketbridge.core import ticket_links as rules
 from ticketbridge.core.roles import Role, can
 from ticketbridge.core.ticket_links import Action, IntegrationMode
+from ticketbridge.services.connections.settings import ConnectionSettings
 from ticketbridge.services.runtime import Runtime
 from ticketbridge.services.tickets import actions as ticket_actions
 from ticketbridge.services.tickets import create as ticket_create
@@ -26,8 +27,8 @@ from ticketbridge.services.tickets import preview as ticket_preview
 from ticketbridge.services.tickets import store
 from ticketbridge.services.tickets.actions import ActionPool
 from ticketbridge.services.tickets.linking import link_existing, set_manual_number
-from ticketbridge.services.tickets.preview import RunTicketContext, preview
-from ticketbridge.services.tickets.psa import current_settings, mode_of
+from ticketbridge.services.tickets.preview import ConnectionPolicy, RunTicketContext, preview
+from ticketbridge.services.tickets.psa import mode_of
 from ticketbridge.services.tickets.recovery import settle_pending
 from ticketbridge.services.tickets.resolve import resolve
 from ticketbridge.services.tickets.store import LinkResult, TicketError
@@ -70,6 +71,9 @@ class TicketView:
     # Actions shown but not possible now, with the reason (Create for an unmapped customer).
     disabled: dict[Action, str] = field(default_factory=dict)
     customer_id: int | None = None
+    # The connection the run's ticket lives in (or a new one would go to): its name and kind.
+    psa_name: str | None = None
+    psa_kind: str | None = None
 
     @property
     def suspected(self) -> bool:
@@ -95,55 +99,63 @@ class TicketView:
 def _view(
     run_id: int,
     row: TicketLinkRow | None,
-    mode: IntegrationMode,
-    allow_resolve: bool,
     context: RunTicketContext | None,
+    known: dict[int, ConnectionPolicy],
     history: list[TicketLinkRow] | None = None,
 ) -> TicketView:
+    """The run's ticket under the policy of the connection its link names, or for a run
+    without a link, of the connection a new ticket would go to."""
     link = store.to_link(row) if row is not None else None
     run = context.context if context is not None else None
+    connection_id = (
+        row.connection_id
+        if row is not None
+        else (context.connection_id if context is not None else None)
+    )
+    policy = known.get(connection_id) if connection_id is not None else None
+    settings = policy.settings if policy is not None else ConnectionSettings()
+    mode, allow_resolve = mode_of(settings), settings.allow_resolve
     return TicketView(
         run_id=run_id,
         mode=mode,
         link=row,
-        label=_label(row, link),
+        label=_label(row, link, policy.name if policy is not None else "the PSA"),
         actions=rules.allowed_actions(link, mode, allow_resolve, run),
         history=history or [],
         disabled=rules.disabled_actions(link, mode, allow_resolve, run),
         customer_id=context.customer_id if context is not None else None,
+        psa_name=policy.name if policy is not None else None,
+        psa_kind=policy.kind if policy is not None else None,
     )
 
 
-def _label(row: TicketLinkRow | None, link: rules.TicketLink | None) -> str | None:
+def _label(row: TicketLinkRow | None, link: rules.TicketLink | None, psa: str) -> str | None:
     if row is None or link is None:
         return None
     if link.state is rules.LinkState.CREATING:
         # How long the operator has been waiting, and on what.
         return create_progress.waiting_label(store.progress(row), row.created_at, utcnow())
-    return rules.state_label(link)
+    return rules.state_label(link, psa)
 
 
 def views(session: Session, run_ids: Sequence[int]) -> dict[int, TicketView]:
     """Every run's ticket cell, from stored links (one query; no Autotask request)."""
-    settings = current_settings(session)
-    mode = mode_of(settings)
+    known = ticket_preview.policies(session)
     rows = store.current_for_runs(session, run_ids)
-    contexts = ticket_preview.run_contexts(session, run_ids, settings)
+    contexts = ticket_preview.run_contexts(session, run_ids, known)
     return {
-        run_id: _view(run_id, rows.get(run_id), mode, settings.allow_resolve, contexts.get(run_id))
-        for run_id in run_ids
+        run_id: _view(run_id, rows.get(run_id), contexts.get(run_id), known) for run_id in run_ids
     }
 
 
 def view(session: Session, run_id: int) -> TicketView:
     """One run's ticket with its history (newest first)."""
-    settings = current_settings(session)
+    known = ticket_preview.policies(session)
     return _view(
         run_id,
         store.current(session, run_id),
-        mode_of(settings),
-        settings.allow_resolve,
-        ticket_preview.run_contexts(session, [run_id], settings).get(run_id),
+        ticket_preview.run_contexts(session, [run_id], known).get(run_id),
+        known,
         store.history(session, run_id),
     )
 

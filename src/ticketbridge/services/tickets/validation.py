@@ -18,9 +18,11 @@ from typing import Any
 from sqlalchemy import Select, select
 
 from ticketbridge.connectors.errors import ConnectorError
+from ticketbridge.connectors.psa.base import RemoteTicket
 from ticketbridge.core import ticket_links as rules
 from ticketbridge.core.psa_governor import Priority
 from ticketbridge.core.ticket_links import Action, LinkOrigin, LinkState
+from ticketbridge.services.connections import named
 from ticketbridge.services.runs import records as runs
 from ticketbridge.services.runtime import Runtime
 from ticketbridge.services.tickets import store
@@ -79,9 +81,11 @@ def validate(
     after_id: int = 0,
 ) -> ValidationSummary:
     """Read the due links' tickets (all of ``run_ids``' when ``force``) in one query per 500
-    and apply what was found. Raises a TicketError when Autotask cannot be asked."""
+    and apply what was found, per connection: one PSA that cannot answer leaves its links as
+    they were. Raises a TicketError when none of the due links' PSAs could be asked."""
     with runtime.session_factory() as session:
-        if not current_settings(session).enabled:
+        enabled = {row.id for row in named.all_connections(session) if row.enabled}
+        if not enabled:
             return ValidationSummary()
         now = runtime.clock()
         query = _candidates(run_ids, after_id)
@@ -89,19 +93,40 @@ def validate(
             query = query.limit(limit)
         rows: list[TicketLinkRow] = list(session.scalars(query))
         last_id = rows[-1].id if rows else None
-        due = [r for r in rows if force or rules.validation_due(store.to_link(r), now)]
+        due = [
+            r
+            for r in rows
+            if r.connection_id in enabled and (force or rules.validation_due(store.to_link(r), now))
+        ]
         if not due:
             return ValidationSummary(last_id=last_id)
-        with connect(runtime, session, quick=quick, priority=Priority.BACKGROUND) as autotask:
+        found: dict[tuple[int, int], RemoteTicket] = {}
+        failed: dict[int, TicketError] = {}
+        for connection_id in sorted({r.connection_id for r in due}):
+            ids = sorted({int(r.ticket_id or 0) for r in due if r.connection_id == connection_id})
             try:
-                found = autotask.connector.get_tickets(sorted({int(r.ticket_id or 0) for r in due}))
-            except ConnectorError as exc:
-                session.rollback()
-                raise translate(exc) from None
+                with connect(
+                    runtime, session, connection_id, quick=quick, priority=Priority.BACKGROUND
+                ) as psa:
+                    try:
+                        tickets = psa.connector.get_tickets(ids)
+                    except ConnectorError as exc:
+                        raise translate(exc, psa.name) from None
+            except TicketError as exc:
+                # One PSA that cannot answer leaves its links as last known; the others'
+                # tickets are still checked.
+                failed[connection_id] = exc
+                continue
+            found |= {(connection_id, ticket_id): t for ticket_id, t in tickets.items()}
+        due = [r for r in due if r.connection_id not in failed]
+        if failed and not due:
+            raise next(iter(failed.values()))
+        for connection_id, problem in failed.items():
+            log.info("tickets of connection %s not checked: %s", connection_id, problem.message)
         summary = ValidationSummary(checked=len(due), last_id=last_id)
         for row in due:
             before = store.to_link(row)
-            remote = found.get(int(row.ticket_id or 0))
+            remote = found.get((row.connection_id, int(row.ticket_id or 0)))
             if remote is not None:
                 after = rules.record_found(before, remote.status_id or 0, now)
                 row.last_status_label = remote.status_label or None
@@ -160,8 +185,8 @@ def open_ticket(runtime: Runtime, run_id: int, *, actor: str) -> str:
     """Open ticket: check the ticket still exists, then its Autotask address."""
     with runtime.session_factory() as session:
         runs.get_run(session, run_id)
-        settings = current_settings(session)
         row = store.current(session, run_id)
+        settings = current_settings(session, row.connection_id if row is not None else None)
         link = store.to_link(row) if row is not None else None
         why = rules.refusal(Action.OPEN, link, mode_of(settings), settings.allow_resolve)
         if why is None and (row is None or not row.ticket_url):
@@ -188,7 +213,7 @@ def open_ticket(runtime: Runtime, run_id: int, *, actor: str) -> str:
         )  # fmt: skip
         session.commit()
         if missing:
-            raise TicketActionRefused(miss_message(row))
+            raise TicketActionRefused(miss_message(row, named.get(session, row.connection_id).name))
         assert row.ticket_url is not None
         return row.ticket_url
 

@@ -13,7 +13,7 @@ from ticketbridge.storage.models.base import Base, UTCDateTime, utcnow
 from ticketbridge.storage.models.catalog import Customer, Job, Run, RunObject
 from ticketbridge.storage.models.integrations import (
     CompanyMappingRow,
-    IntegrationSetting,
+    PsaConnection,
     ReferenceValue,
 )
 from ticketbridge.storage.models.mail import (
@@ -22,6 +22,7 @@ from ticketbridge.storage.models.mail import (
     MailMessage,
     MailRule,
     MailSource,
+    MailSubscription,
 )
 from ticketbridge.storage.models.roundtrip import (
     CalloutEndpoint,
@@ -30,6 +31,22 @@ from ticketbridge.storage.models.roundtrip import (
     RoundtripState,
     TicketHint,
     WebhookRegistration,
+)
+from ticketbridge.storage.models.service_desk import (
+    ServiceDeskConversation,
+    ServiceDeskMail,
+    ServiceDeskMailbox,
+    ServiceDeskNotice,
+    ServiceDeskRelayMark,
+    ServiceDeskRoutingRule,
+)
+from ticketbridge.storage.models.sync import (
+    SyncConflict,
+    SyncFailure,
+    SyncReference,
+    SyncRow,
+    SyncRun,
+    SyncWatermark,
 )
 from ticketbridge.storage.models.system import SystemSetting
 from ticketbridge.storage.models.ticket_duplicates import TicketDuplicateCheck, TicketDuplicateRow
@@ -48,18 +65,31 @@ __all__ = [
     "CompanyMappingRow",
     "Customer",
     "HookRequest",
-    "IntegrationSetting",
     "Job",
     "JobScheduleState",
     "MailJobKey",
     "MailMessage",
     "MailRule",
     "MailSource",
+    "MailSubscription",
+    "PsaConnection",
     "ReferenceValue",
     "RoundtripPoll",
     "RoundtripState",
     "Run",
     "RunObject",
+    "ServiceDeskConversation",
+    "ServiceDeskMail",
+    "ServiceDeskMailbox",
+    "ServiceDeskNotice",
+    "ServiceDeskRelayMark",
+    "ServiceDeskRoutingRule",
+    "SyncConflict",
+    "SyncFailure",
+    "SyncReference",
+    "SyncRow",
+    "SyncRun",
+    "SyncWatermark",
     "SystemSetting",
     "TicketDuplicateCheck",
     "TicketDuplicateRow",

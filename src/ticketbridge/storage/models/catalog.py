@@ -39,6 +39,10 @@ class Customer(Base):
     name_key: Mapped[str] = mapped_column(String(CUSTOMER_KEY_LENGTH), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The PSA connection this customer's run tickets go to; None: the ticketing default.
+    ticketing_connection_id: Mapped[int | None] = mapped_column(
+        ForeignKey("psa_connections.id", ondelete="SET NULL"), nullable=True
+    )
 
     jobs: Mapped[list[Job]] = relationship(back_populates="customer")
 

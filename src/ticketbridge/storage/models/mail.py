@@ -38,6 +38,9 @@ class MailSource(Base):
     # Non-secret settings only; the password or client secret lives encrypted in `secret`.
     config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     secret: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # A delegated sign-in (`mailbox authenticate --device-code`): msal's token cache, encrypted
+    # like `secret`, since it holds a refresh token. None: the source reads app-only.
+    token_cache: Mapped[str | None] = mapped_column(Text, nullable=True)
     watermark: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     # A poller holds the source until this moment, so two pollers never read one mailbox.
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -93,6 +96,9 @@ class MailMessage(Base):
     detected: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     parsed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     run_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    # The mail server's own conversation id (Microsoft Graph's conversationId), which is not
+    # in the MIME: the service desk threads a reply by it when its headers name nothing.
+    conversation_id: Mapped[str | None] = mapped_column(String(300), nullable=True)
     # The uploaded file's name: a malformed upload names nothing else (no subject, no sender).
     filename: Mapped[str | None] = mapped_column(String(300), nullable=True)
     # Ignoring can be undone: where the mail was ("waiting", or its state: "no_parser",
@@ -100,6 +106,30 @@ class MailMessage(Base):
     ignored_from: Mapped[str | None] = mapped_column(String(20), nullable=True)
     ignored_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     ignored_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class MailSubscription(Base):
+    """A change-notification subscription of a mail source at its server (Microsoft Graph):
+    the server posts to our public URL when mail arrives, and that triggers a poll at once."""
+
+    __tablename__ = "mail_subscriptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(
+        ForeignKey("mail_sources.id", ondelete="CASCADE"), unique=True
+    )
+    # The server's id of the subscription; None until the server accepted it.
+    remote_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # The secret the server sends back with every notification (Graph's clientState),
+    # encrypted with the installation's key.
+    client_state: Mapped[str] = mapped_column(Text)
+    notification_url: Mapped[str] = mapped_column(String(1000))
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    renewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[str] = mapped_column(Text, default="")
 
 
 class MailRule(Base):

@@ -26,7 +26,9 @@ class TicketLinkRow(Base):
     current_run_id: Mapped[int | None] = mapped_column(
         ForeignKey("runs.id"), unique=True, nullable=True
     )
-    kind: Mapped[str] = mapped_column(String(30), default="autotask")
+    # The connection the ticket lives in, and its kind (kept for display and history).
+    connection_id: Mapped[int] = mapped_column(ForeignKey("psa_connections.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
     # creating | active | resolved | left_open_time_entries | deleted_external | superseded
     state: Mapped[str] = mapped_column(String(30))
     # created | linked | manual

@@ -1,4 +1,6 @@
-"""Admin API of the Autotask integration: settings, diagnostics, company search and mapping.
+"""The integration API by kind (/integrations/{kind}): the first connection of that kind, its
+settings flat, as before named connections (web/api/connections.py is the full API), and the
+customer's mapping in the connection its run tickets go to. The shapes both share live here.
 
 The secret is write-only: responses say ``secret_set`` instead. Omitted fields of a PUT keep
 their values, and an omitted or empty secret keeps the stored one. Connector errors become
@@ -10,15 +12,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from fastapi import APIRouter, Path, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
 
-from ticketbridge.services.connections import autotask as autotask_connection
+from ticketbridge.connectors.psa.base import CheckResult, CompanyPage
+from ticketbridge.services.connections import active as active_connection
 from ticketbridge.services.connections import checks as integration_checks
-from ticketbridge.services.connections import mapping, reference
+from ticketbridge.services.connections import forms, mapping, named, reference
 from ticketbridge.services.connections import settings as integration_settings
-from ticketbridge.services.connections.autotask import Usage
-from ticketbridge.services.connections.settings import StoredSettings
+from ticketbridge.services.connections.active import Usage
+from ticketbridge.services.connections.checks import ValidationReport
+from ticketbridge.services.connections.reference import RefreshResult
+from ticketbridge.services.connections.settings import ConnectionSettings, StoredSettings
 from ticketbridge.services.runs import catalog
 from ticketbridge.web.api.schemas import ERROR_RESPONSES, ErrorOut, Id, RemoteIdField
 from ticketbridge.web.deps import ApiAdmin, ApiReader, Ctx, DbSession
@@ -26,8 +31,7 @@ from ticketbridge.web.deps import ApiAdmin, ApiReader, Ctx, DbSession
 UPSTREAM: dict[int | str, dict[str, Any]] = {502: {"model": ErrorOut}, 503: {"model": ErrorOut}}
 router = APIRouter(tags=["integrations"], responses=ERROR_RESPONSES | UPSTREAM)
 
-Environment = Literal["production", "sandbox", "custom"]
-LogLevel = Literal["off", "summary", "full"]
+Kind = Annotated[str, Path(max_length=30, description="A connection kind: autotask, jira")]
 
 
 class EndpointUsageOut(BaseModel):
@@ -55,13 +59,16 @@ class UsageOut(BaseModel):
     endpoints: list[EndpointUsageOut]
 
 
-class AutotaskSettingsOut(BaseModel):
+class IntegrationSettingsOut(BaseModel):
+    """The ticket policy, the kind's connector fields (secrets left out) beside it, flat."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: int | None
+    name: str
+    kind: str
     enabled: bool
-    environment: Environment
-    api_host: str | None
-    username: str
     secret_set: bool
-    integration_code: str
     base_url: str
     default_queue_id: int | None
     default_source_id: int | None
@@ -71,38 +78,23 @@ class AutotaskSettingsOut(BaseModel):
     allow_resolve: bool
     allow_manual_ticket_numbers: bool
     allow_success_tickets: bool
-    logging_level: LogLevel
     usage: UsageOut | None = Field(
         description="Read-only gauge of the request governor; null while disabled"
     )
 
     @classmethod
-    def of(cls, stored: StoredSettings, usage: Usage | None) -> AutotaskSettingsOut:
+    def of(cls, stored: StoredSettings, usage: Usage | None, kind: str) -> IntegrationSettingsOut:
         gauge = UsageOut.model_validate(usage) if usage is not None else None
         return cls.model_validate(
-            stored.settings.model_dump() | {"secret_set": stored.secret_set, "usage": gauge}
+            stored.flat()
+            | {
+                "id": stored.connection_id,
+                "name": stored.name or kind.title(),
+                "kind": kind,
+                "secret_set": stored.secret_set,
+                "usage": gauge,
+            }
         )
-
-
-class AutotaskSettingsIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    enabled: bool | None = None
-    environment: Environment | None = None
-    api_host: str | None = Field(default=None, max_length=500)
-    username: str | None = Field(default=None, max_length=200)
-    secret: SecretStr | None = Field(default=None, description="Write-only; empty keeps it")
-    integration_code: str | None = Field(default=None, max_length=100)
-    base_url: str | None = Field(default=None, max_length=500)
-    default_queue_id: int | None = None
-    default_source_id: int | None = None
-    default_status_id: int | None = None
-    priority_warning_id: int | None = None
-    priority_error_id: int | None = None
-    allow_resolve: bool | None = None
-    allow_manual_ticket_numbers: bool | None = None
-    allow_success_tickets: bool | None = None
-    logging_level: LogLevel | None = None
 
 
 class CheckStepOut(BaseModel):
@@ -160,7 +152,7 @@ class CompanyMappingOut(BaseModel):
     last_checked_at: datetime | None
 
 
-def _mapping_out(customer_id: int, found: mapping.CompanyMapping) -> CompanyMappingOut:
+def mapping_out(customer_id: int, found: mapping.CompanyMapping) -> CompanyMappingOut:
     return CompanyMappingOut(
         customer_id=customer_id,
         status=found.status.value,
@@ -172,30 +164,7 @@ def _mapping_out(customer_id: int, found: mapping.CompanyMapping) -> CompanyMapp
     )
 
 
-@router.get("/integrations/autotask", response_model=AutotaskSettingsOut)
-def get_autotask(session: DbSession, ctx: Ctx, _: ApiAdmin) -> AutotaskSettingsOut:
-    stored = integration_settings.load(session)
-    return AutotaskSettingsOut.of(stored, autotask_connection.usage(ctx, session))
-
-
-@router.put("/integrations/autotask", response_model=AutotaskSettingsOut)
-def put_autotask(
-    body: AutotaskSettingsIn, session: DbSession, ctx: Ctx, principal: ApiAdmin
-) -> AutotaskSettingsOut:
-    changes: dict[str, Any] = body.model_dump(exclude_unset=True)
-    if body.secret is not None:
-        changes["secret"] = body.secret.get_secret_value()
-    stored = integration_settings.save(
-        session, ctx.secret_box, changes, actor=principal.actor, now=ctx.clock()
-    )
-    session.commit()
-    return AutotaskSettingsOut.of(stored, autotask_connection.usage(ctx, session))
-
-
-@router.post("/integrations/autotask/test", response_model=ConnectionTestOut)
-def test_autotask(ctx: Ctx, principal: ApiAdmin) -> ConnectionTestOut:
-    """Zone, an authenticated call and reference access; a failed step is a result (200)."""
-    result = integration_checks.test_connection(ctx, actor=principal.actor)
+def test_out(result: CheckResult) -> ConnectionTestOut:
     steps = integration_checks.step_details(result)
     return ConnectionTestOut(
         ok=result.ok,
@@ -204,17 +173,13 @@ def test_autotask(ctx: Ctx, principal: ApiAdmin) -> ConnectionTestOut:
     )
 
 
-@router.post("/integrations/autotask/refresh", response_model=RefreshOut)
-def refresh_autotask(ctx: Ctx, principal: ApiAdmin) -> RefreshOut:
-    result = reference.refresh(ctx, actor=principal.actor)
+def refresh_out(result: RefreshResult) -> RefreshOut:
     return RefreshOut(
         counts=result.counts, synced_at=result.synced_at, preselected=result.preselected
     )
 
 
-@router.post("/integrations/autotask/validate", response_model=ValidationOut)
-def validate_autotask(ctx: Ctx, principal: ApiAdmin) -> ValidationOut:
-    report = integration_checks.validate_configuration(ctx, actor=principal.actor)
+def validation_out(report: ValidationReport) -> ValidationOut:
     return ValidationOut(
         ok=report.ok,
         problems=[ProblemOut(field=p.field, message=p.message) for p in report.problems],
@@ -222,8 +187,86 @@ def validate_autotask(ctx: Ctx, principal: ApiAdmin) -> ValidationOut:
     )
 
 
-@router.get("/integrations/autotask/companies", response_model=CompanyPageOut)
+def company_page(page: CompanyPage) -> CompanyPageOut:
+    return CompanyPageOut(
+        items=[CompanyOut(id=c.id, name=c.name, active=c.active) for c in page.items],
+        next_cursor=page.next_cursor,
+    )
+
+
+def _first(session: DbSession, kind: str) -> int:
+    """The first connection of the kind (404 when there is none, or no such kind)."""
+    found = named.first_of_kind(session, kind) if kind in forms.kinds() else None
+    if found is None:
+        raise named.UnknownConnection(None)
+    return found.id
+
+
+@router.get("/integrations/{kind}", response_model=IntegrationSettingsOut)
+def get_integration(
+    kind: Kind, session: DbSession, ctx: Ctx, _: ApiAdmin
+) -> IntegrationSettingsOut:
+    if kind not in forms.kinds():
+        raise named.UnknownConnection(None)
+    found = named.first_of_kind(session, kind)
+    if found is None:  # nothing set up yet: the defaults, disabled
+        empty = StoredSettings(ConnectionSettings(), secret_set=False, connector={})
+        return IntegrationSettingsOut.of(empty, None, kind)
+    stored = integration_settings.load(session, found.id)
+    return IntegrationSettingsOut.of(stored, active_connection.usage(ctx, session, found.id), kind)
+
+
+@router.put("/integrations/{kind}", response_model=IntegrationSettingsOut)
+def put_integration(
+    kind: Kind, body: dict[str, Any], session: DbSession, ctx: Ctx, principal: ApiAdmin
+) -> IntegrationSettingsOut:
+    """Any subset of the settings, flat; the first connection of the kind is made when there
+    is none. An unknown field is refused (422)."""
+    if kind not in forms.kinds():
+        raise named.UnknownConnection(None)
+    stored = integration_settings.save(
+        session, ctx.secret_box, body, actor=principal.actor, now=ctx.clock(), kind=kind
+    )
+    session.commit()
+    usage = active_connection.usage(ctx, session, stored.connection_id)
+    return IntegrationSettingsOut.of(stored, usage, kind)
+
+
+@router.post("/integrations/{kind}/test", response_model=ConnectionTestOut)
+def test_integration(
+    kind: Kind, session: DbSession, ctx: Ctx, principal: ApiAdmin
+) -> ConnectionTestOut:
+    """Zone, an authenticated call and reference access; a failed step is a result (200)."""
+    connection_id = _first(session, kind)
+    return test_out(
+        integration_checks.test_connection(ctx, actor=principal.actor, connection_id=connection_id)
+    )
+
+
+@router.post("/integrations/{kind}/refresh", response_model=RefreshOut)
+def refresh_integration(
+    kind: Kind, session: DbSession, ctx: Ctx, principal: ApiAdmin
+) -> RefreshOut:
+    connection_id = _first(session, kind)
+    return refresh_out(reference.refresh(ctx, actor=principal.actor, connection_id=connection_id))
+
+
+@router.post("/integrations/{kind}/validate", response_model=ValidationOut)
+def validate_integration(
+    kind: Kind, session: DbSession, ctx: Ctx, principal: ApiAdmin
+) -> ValidationOut:
+    connection_id = _first(session, kind)
+    return validation_out(
+        integration_checks.validate_configuration(
+            ctx, actor=principal.actor, connection_id=connection_id
+        )
+    )
+
+
+@router.get("/integrations/{kind}/companies", response_model=CompanyPageOut)
 def search_companies(
+    kind: Kind,
+    session: DbSession,
     ctx: Ctx,
     _: ApiAdmin,
     search: Annotated[str, Query(max_length=100)] = "",
@@ -231,29 +274,45 @@ def search_companies(
     page_size: Annotated[int, Query(ge=1, le=100)] = 25,
 ) -> CompanyPageOut:
     """Companies whose name contains ``search``, active or not; follow ``next_cursor``."""
-    page = mapping.search_companies(ctx, search, cursor=cursor, page_size=page_size)
-    return CompanyPageOut(
-        items=[CompanyOut(id=c.id, name=c.name, active=c.active) for c in page.items],
-        next_cursor=page.next_cursor,
+    connection_id = _first(session, kind)
+    return company_page(
+        mapping.search_companies(
+            ctx, search, cursor=cursor, page_size=page_size, connection_id=connection_id
+        )
     )
 
 
-@router.get("/customers/{customer_id}/autotask-company", response_model=CompanyMappingOut)
-def get_mapping(customer_id: Id, session: DbSession, _: ApiReader) -> CompanyMappingOut:
+@router.get("/customers/{customer_id}/{kind}-company", response_model=CompanyMappingOut)
+def get_mapping(customer_id: Id, kind: Kind, session: DbSession, _: ApiReader) -> CompanyMappingOut:
+    """The customer's mapping in the first connection of the kind."""
     catalog.get_customer(session, customer_id)
-    return _mapping_out(customer_id, mapping.mapping_for_customer(session, customer_id))
+    connection_id = _first(session, kind)
+    return mapping_out(
+        customer_id, mapping.mapping_for_customer(session, customer_id, connection_id)
+    )
 
 
-@router.put("/customers/{customer_id}/autotask-company", response_model=CompanyMappingOut)
+@router.put("/customers/{customer_id}/{kind}-company", response_model=CompanyMappingOut)
 def put_mapping(
-    customer_id: Id, body: CompanyMappingIn, ctx: Ctx, principal: ApiAdmin
+    customer_id: Id,
+    kind: Kind,
+    body: CompanyMappingIn,
+    session: DbSession,
+    ctx: Ctx,
+    principal: ApiAdmin,
 ) -> CompanyMappingOut:
-    made = mapping.map_customer(ctx, customer_id, body.company_id, actor=principal.actor)
-    return _mapping_out(customer_id, made)
+    connection_id = _first(session, kind)
+    made = mapping.map_customer(
+        ctx, customer_id, body.company_id, actor=principal.actor, connection_id=connection_id
+    )
+    return mapping_out(customer_id, made)
 
 
-@router.delete("/customers/{customer_id}/autotask-company", status_code=204)
-def delete_mapping(customer_id: Id, session: DbSession, principal: ApiAdmin) -> Response:
-    mapping.unmap_customer(session, customer_id, actor=principal.actor)
+@router.delete("/customers/{customer_id}/{kind}-company", status_code=204)
+def delete_mapping(
+    customer_id: Id, kind: Kind, session: DbSession, principal: ApiAdmin
+) -> Response:
+    connection_id = _first(session, kind)
+    mapping.unmap_customer(session, customer_id, actor=principal.actor, connection_id=connection_id)
     session.commit()
     return Response(status_code=204)

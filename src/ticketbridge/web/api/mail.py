@@ -21,6 +21,7 @@ from ticketbridge.services.mail import inbox
 from ticketbridge.services.mail import intake as mail_intake
 from ticketbridge.services.mail import source_check as mail_source_check
 from ticketbridge.services.mail import sources as mail_sources
+from ticketbridge.services.mail import subscriptions as mail_subscriptions
 from ticketbridge.services.mail import view as mail_view
 from ticketbridge.services.mail.sources import SourceInvalid, SourceView
 from ticketbridge.services.runtime import Runtime
@@ -242,7 +243,8 @@ def create_source(
     body: SourceIn, ctx: Ctx, session: DbSession, principal: ApiAdmin
 ) -> SourceOut | JSONResponse:
     """`config` is validated by the kind's connector model (docs/mail-sources.md); every
-    problem comes back at once in `details.fields`. `secret` is required for imap and graph."""
+    problem comes back at once in `details.fields`. `secret` is required for imap, and for a
+    graph source read app-only (a delegated one, signed in with a device code, needs none)."""
     try:
         source = mail_sources.create_source(
             session,
@@ -343,8 +345,10 @@ def update_source(
 
 
 @router.delete("/sources/{source_id}", status_code=204)
-def delete_source(source_id: Id, session: DbSession, principal: ApiAdmin) -> Response:
-    """Stored mail and runs stay."""
+def delete_source(source_id: Id, ctx: Ctx, session: DbSession, principal: ApiAdmin) -> Response:
+    """Stored mail and runs stay; a change-notification subscription is ended at the server."""
+    unsubscribe = mail_subscriptions.ending(ctx, session, source_id)
     mail_sources.delete_source(session, source_id, actor=principal.actor)
     session.commit()
+    unsubscribe()
     return Response(status_code=204)

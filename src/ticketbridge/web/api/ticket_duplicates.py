@@ -13,6 +13,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from ticketbridge.services.runs import records as runs
+from ticketbridge.services.tickets import duplicate_choice
 from ticketbridge.services.tickets import duplicates as ticket_duplicates
 from ticketbridge.storage.models import TicketDuplicateRow
 from ticketbridge.web.api.schemas import ERROR_RESPONSES, Id, RemoteIdField
@@ -102,5 +103,5 @@ def get_duplicates(run_id: Id, ctx: Ctx, session: DbSession, _: ApiReader) -> Du
 def keep_duplicate(run_id: Id, body: KeepIn, ctx: Ctx, principal: ApiReviewer) -> DuplicatesOut:
     """The run links the chosen ticket; every other ticket carrying the run's reference gets an
     internal note naming it. Nothing is closed or deleted."""
-    result = ticket_duplicates.keep(ctx, run_id, body.ticket_id, actor=principal.actor)
+    result = duplicate_choice.keep(ctx, run_id, body.ticket_id, actor=principal.actor)
     return _out(ctx, run_id, result.message)

@@ -40,6 +40,8 @@ class LinkIn(TicketNumberIn):
 
 class LinkOut(BaseModel):
     id: int
+    connection_id: int = Field(description="The PSA connection the ticket lives in")
+    kind: str = Field(description="That connection's kind: autotask, jira")
     state: str
     origin: str
     ticket_id: int | None
@@ -62,6 +64,8 @@ class LinkOut(BaseModel):
     def of(cls, row: TicketLinkRow) -> LinkOut:
         return cls(
             id=row.id,
+            connection_id=row.connection_id,
+            kind=row.kind,
             state=row.state,
             origin=row.origin,
             ticket_id=row.ticket_id,
@@ -85,6 +89,9 @@ class LinkOut(BaseModel):
 class TicketOut(BaseModel):
     run_id: int
     mode: str
+    psa: str | None = Field(
+        description="The connection the ticket lives in, or a new one would go to (its name)"
+    )
     label: str | None = Field(description="What the run's ticket cell says")
     actions: list[str] = Field(
         description="Actions the link's state, the mode and the run (its status, its customer's "
@@ -105,6 +112,7 @@ def _out(session: Session, run_id: int, message: str | None = None) -> TicketOut
     return TicketOut(
         run_id=run_id,
         mode=view.mode.value,
+        psa=view.psa_name,
         label=view.label,
         actions=sorted(a.value for a in view.actions),
         disabled={a.value: why for a, why in sorted(view.disabled.items())},

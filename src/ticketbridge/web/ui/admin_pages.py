@@ -14,7 +14,7 @@ from ticketbridge.core.roles import Role
 from ticketbridge.core.timezones import zone_names
 from ticketbridge.services.accounts import users as accounts
 from ticketbridge.services.accounts.users import AccountError
-from ticketbridge.services.connections import mapping
+from ticketbridge.services.connections import mapping, named
 from ticketbridge.services.runs import catalog
 from ticketbridge.services.runs.catalog import CatalogError
 from ticketbridge.services.system import audit
@@ -38,7 +38,8 @@ def customers_page(request: Request, session: DbSession, principal: UiReader) ->
         session=session,
         principal=principal,
         customers=catalog.list_customers(session),
-        mappings=mapping.mappings(session),
+        mappings=mapping.where_tickets_go(session),
+        default_connection=named.find(session, None),
     )
 
 

@@ -15,7 +15,7 @@ from ticketbridge.services.alerts import explain as explainer
 from ticketbridge.services.alerts import sources, views
 from ticketbridge.services.alerts.actions import AlertAction, act
 from ticketbridge.services.alerts.store import AlertError, AlertNotFound, CreateRule
-from ticketbridge.services.connections.autotask import IntegrationUnavailable
+from ticketbridge.services.connections.active import IntegrationUnavailable
 from ticketbridge.services.runs import catalog
 from ticketbridge.services.tickets.store import TicketError
 from ticketbridge.web.api.schemas import Id, IdFilter, IdForm, Page

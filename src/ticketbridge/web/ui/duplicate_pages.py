@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from ticketbridge.services.runs import records as runs
 from ticketbridge.services.runtime import Runtime
+from ticketbridge.services.tickets import duplicate_choice
 from ticketbridge.services.tickets import duplicates as ticket_duplicates
 from ticketbridge.services.tickets.store import TicketError
 from ticketbridge.web.api.schemas import MAX_REMOTE_ID, Id
@@ -47,7 +48,7 @@ def keep_duplicate(
     back = local_path(return_to, f"/jobs/{run.job_id}/runs/{run.id}")
     session.close()  # nothing held while Autotask answers
     try:
-        result = ticket_duplicates.keep(ctx, run_id, ticket_id, actor=principal.actor)
+        result = duplicate_choice.keep(ctx, run_id, ticket_id, actor=principal.actor)
     except TicketError as exc:
         return redirect(request, back, exc.message, "error")
     return redirect(request, back, result.message)

@@ -20,6 +20,7 @@ from ticketbridge.services.mail import polling as mail_polling
 from ticketbridge.services.mail import source_check as mail_source_check
 from ticketbridge.services.mail import source_forms as mail_source_forms
 from ticketbridge.services.mail import sources as mail_sources
+from ticketbridge.services.mail import subscriptions as mail_subscriptions
 from ticketbridge.services.mail.source_check import CheckResult
 from ticketbridge.services.mail.sources import SourceError, SourceInvalid, SourceView
 from ticketbridge.services.runtime import Runtime
@@ -56,6 +57,7 @@ def sources_page(request: Request, session: DbSession, principal: UiAdmin) -> Re
         principal=principal,
         sources=views,
         kinds=mail_source_forms.KIND_TITLES,
+        notified=mail_subscriptions.views(session),
     )
 
 
@@ -212,7 +214,7 @@ def update_source(
             status_code=422,
         )
     session.commit()
-    if kind in mail_sources.SECRET_FIELDS and not source.secret:
+    if not source.secret and mail_sources.secret_required(kind):
         label = mail_sources.SECRET_FIELDS[kind].replace("_", " ")
         return redirect(
             request,
@@ -267,8 +269,11 @@ def _tested(
 def delete_source(
     request: Request, source_id: Id, session: DbSession, principal: UiAdmin
 ) -> Response:
+    # Built before the source goes (it needs its credentials), called after the commit.
+    unsubscribe = mail_subscriptions.ending(request.app.state.ctx, session, source_id)
     mail_sources.delete_source(session, source_id, actor=principal.actor)
     session.commit()
+    unsubscribe()
     return redirect(request, SOURCES, "Mail source deleted; its stored mail stays.")
 
 

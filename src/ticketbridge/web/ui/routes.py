@@ -6,6 +6,8 @@ from ticketbridge.web.ui import (
     admin_pages,
     alert_pages,
     auth_pages,
+    connection_pages,
+    desk_mailbox_pages,
     duplicate_pages,
     integration_pages,
     mail_admin_pages,
@@ -13,7 +15,9 @@ from ticketbridge.web.ui import (
     review_pages,
     roundtrip_pages,
     schedule_pages,
+    service_desk_pages,
     sso_pages,
+    sync_pages,
     ticket_pages,
 )
 
@@ -30,3 +34,8 @@ router.include_router(mail_pages.router)
 router.include_router(mail_admin_pages.router)
 router.include_router(schedule_pages.router)
 router.include_router(alert_pages.router)
+router.include_router(sync_pages.router)
+router.include_router(service_desk_pages.router)
+router.include_router(desk_mailbox_pages.router)
+# Last: its /admin/integrations/{kind}/{action} must not shadow the round-trip pages.
+router.include_router(connection_pages.router)

@@ -68,10 +68,18 @@ def pager_base(request: Request) -> str:
     return f"{request.url.path}?{urlencode(kept)}&" if kept else f"{request.url.path}?"
 
 
-def flash(request: Request, message: str, kind: str = "ok", *, run_id: int | None = None) -> None:
+def flash(
+    request: Request,
+    message: str,
+    kind: str = "ok",
+    *,
+    run_id: int | None = None,
+    row: str | None = None,
+) -> None:
     """A one-time message for the next page (post/redirect/get). With ``run_id`` it is shown
-    next to that run's ticket instead of at the top of the page."""
-    request.session["flash"] = {"message": message, "kind": kind, "run_id": run_id}
+    next to that run's ticket, with ``row`` next to the table row of that id, instead of at
+    the top of the page."""
+    request.session["flash"] = {"message": message, "kind": kind, "run_id": run_id, "row": row}
 
 
 def redirect(

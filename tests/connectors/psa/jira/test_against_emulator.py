@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -85,7 +86,7 @@ def test_create_throttled_with_retry_after_is_sent_again_once(world: JiraEmulato
     assert len(world.connector.find_tickets(external_id="run-9@tb")) == 1
 
 
-def test_resolving_a_service_desk_request_costs_four_requests_after_the_read(
+def test_resolving_a_service_desk_request_costs_three_requests_after_the_read(
     world: JiraEmulatorHarness,
 ) -> None:
     psa = world.connector
@@ -99,8 +100,8 @@ def test_resolving_a_service_desk_request_costs_four_requests_after_the_read(
     psa.add_note(ticket.id, "Resolved by ticketbridge.", internal=True)
     psa.close_ticket(ticket.id, done)
 
+    # The read's worklog total is the time-entry count: no request of its own.
     assert logged(world)[read:] == [
-        f"GET /rest/api/3/issue/{ticket.id}/worklog",
         f"POST /rest/servicedeskapi/request/{ticket.id}/comment",
         f"GET /rest/api/3/issue/{ticket.id}/transitions",
         f"POST /rest/api/3/issue/{ticket.id}/transitions",
@@ -206,3 +207,43 @@ def test_test_connection_warns_when_internal_notes_have_no_restriction(datacente
 
     assert bare.ok and "restriction role or group" in bare.details["warning"]
     assert restricted.ok and "warning" not in restricted.details
+
+
+# --- reporter and watchers by address --------------------------------------------------
+
+CUSTOMER, OTHER = "casey@contoso.example", "dana@contoso.example"  # SUP's seeded customers
+DRAFT = TicketDraft(SUP, "VPN drops", queue_id=SERVICE_REQUEST)
+
+
+def test_each_address_costs_one_search_and_each_watcher_one_post(
+    world: JiraEmulatorHarness,
+) -> None:
+    world.http.delete("/_emulator/requests")
+
+    made = world.connector.create_ticket(replace(DRAFT, reporter=CUSTOMER, watchers=(OTHER,)))
+
+    assert logged(world) == [
+        "GET /rest/api/3/user/search",
+        "GET /rest/api/3/user/search",
+        "POST /rest/api/3/issue",
+        f"GET /rest/api/3/issue/{made.id}",
+        f"POST /rest/api/3/issue/{made.id}/watchers",
+    ]
+
+
+def test_a_reporter_jira_refuses_leaves_the_issue_made_without_one(
+    world: JiraEmulatorHarness,
+) -> None:
+    before = len(world._api("POST", "search/jql", {"jql": "project = OPS"})["issues"])
+    # A customer may report only on a service desk; OPS is a software project.
+    made = world.connector.create_ticket(
+        TicketDraft(OPS, "VPN drops", queue_id=TASK, reporter=CUSTOMER, watchers=(OTHER,))
+    )
+
+    issue = world._api("GET", f"issue/{made.id}?fields=reporter")
+    assert issue["fields"]["reporter"]["emailAddress"] != CUSTOMER
+    assert made.people is not None and made.people.reporter is None
+    reasons = dict(made.people.unlinked)
+    assert "reporter" in reasons[CUSTOMER]
+    assert "permission" in reasons[OTHER]  # nor may a customer watch a software issue
+    assert len(world._api("POST", "search/jql", {"jql": "project = OPS"})["issues"]) == before + 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import httpx
@@ -230,3 +231,15 @@ def test_changed_since_asks_from_a_minute_earlier_in_epoch_ms_and_keeps_strictly
     assert jira.sent[0].body["jql"] == f"updated >= {start} ORDER BY updated ASC, id ASC"
     with pytest.raises(ValueError):
         connector(jira).changed_since(datetime(2026, 1, 2))
+
+
+def test_a_drafts_tags_become_labels_without_spaces_beside_our_reference() -> None:
+    jira = ScriptedJira()
+    jira.on("POST", f"{V3}/issue", ok({"id": "10050", "key": "OPS-7"}, 201))
+    jira.on("GET", f"{V3}/issue/10050", ok(issue(10050, "OPS-7")))
+    tags = ("hardware", " printer  room ", "   ", "x" * 256, "hardware")
+
+    connector(jira).create_ticket(replace(draft(), labels=tags))
+
+    labels = jira.sent[0].body["fields"]["labels"]
+    assert labels == [reference_label("tb-run 42"), "hardware", "printer_room"]

@@ -9,7 +9,17 @@ from ticketbridge.connectors.errors import ConnectorError
 from ticketbridge.connectors.psa.autotask import picklists
 from ticketbridge.connectors.psa.autotask.connector import AutotaskConnector
 from ticketbridge.connectors.psa.autotask.zone import lookup_host
-from ticketbridge.connectors.psa.capabilities import TicketFieldLengths
+from ticketbridge.connectors.psa.capabilities import DeskTarget, TicketFieldLengths
+
+# A desk mailbox names the company; its boards are queues. Tickets.title 255 and description
+# 8,000, TicketNotes.description 32,000 characters (the entities' metadata).
+DESK_TARGET = DeskTarget(
+    board_is_company=False,
+    board_name="Autotask queue id",
+    title=255,
+    description=8_000,
+    comment=32_000,
+)
 
 # The ticket's page, under the zone's webUrl.
 TICKET_PATH = "Autotask/AutotaskExtend/ExecuteCommand.aspx?Code=OpenTicketDetail&TicketID={id}"

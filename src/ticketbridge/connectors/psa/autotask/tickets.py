@@ -17,11 +17,25 @@ TICKET_FIELDS = (
     "externalID",
     "lastActivityDate",
     "completedDate",
+    "description",
+    "priority",
+    "queueID",
+    "contactID",
+    "ticketCategory",
+    # Who made the last activity, and whether it was a change of the ticket's own fields.
+    "lastActivityResourceID",
+    "lastTrackedModificationDateTime",
 )
 COMPANY_FIELDS = ("id", "companyName", "isActive")
 
 
-def remote_ticket(item: dict[str, Any], status: int | None, labels: dict[int, str]) -> RemoteTicket:
+def remote_ticket(
+    item: dict[str, Any],
+    status: int | None,
+    labels: dict[int, str],
+    contacts: dict[int, str] | None = None,
+) -> RemoteTicket:
+    contacts = contacts or {}
     return RemoteTicket(
         id=int(item["id"]),
         number=str(item.get("ticketNumber") or ""),
@@ -32,7 +46,25 @@ def remote_ticket(item: dict[str, Any], status: int | None, labels: dict[int, st
         external_id=item.get("externalID") or None,
         last_activity=utc_datetime(item.get("lastActivityDate")),
         completed_at=utc_datetime(item.get("completedDate")),
+        description=str(item.get("description") or ""),
+        priority_id=opt_int(item.get("priority")),
+        changed_by=changed_by(item),
+        queue_id=opt_int(item.get("queueID")),
+        contact_email=contacts.get(opt_int(item.get("contactID")) or 0),
+        categories=tuple(str(c) for c in [opt_int(item.get("ticketCategory"))] if c is not None),
     )
+
+
+def changed_by(item: dict[str, Any]) -> str | None:
+    """The resource of the last activity when that activity was a change of the ticket's own
+    fields (its tracked modification is the same instant); a note or file added later moves
+    only the last activity, and says nothing about who changed the fields, so then None."""
+    resource = opt_int(item.get("lastActivityResourceID"))
+    activity = utc_datetime(item.get("lastActivityDate"))
+    modified = utc_datetime(item.get("lastTrackedModificationDateTime"))
+    if resource is None or activity is None or activity != modified:
+        return None
+    return str(resource)
 
 
 def remote_company(item: dict[str, Any]) -> RemoteCompany:

@@ -55,6 +55,8 @@ def check(
             cache.learn(project)
             desk = project.get("projectTypeKey") == projects.SERVICE_DESK
             what += f"; project {project.get('key')}" + (" (service desk)" if desk else "")
+        if config.organizations_of:  # reference_data() failed above when it is no desk
+            what += f"; customers are organizations of service desk {config.organizations_of}"
     except ConnectorError as exc:
         return CheckResult(reached, auth, CheckStep(False, exc.message), details)
     if not (counts["queues"] and counts["statuses"] and counts["priorities"]):

@@ -25,6 +25,7 @@ from ticketbridge.connectors.errors import (
     ConnectorUnavailable,
     RemoteNotFound,
     RemoteRejected,
+    RemoteTooLarge,
 )
 from ticketbridge.connectors.governor import Governor
 from ticketbridge.connectors.http import HttpChannel
@@ -64,8 +65,9 @@ def error_text(response: httpx.Response) -> str:
     errors = body.get("errors")
     if isinstance(errors, dict):
         found += [f"{k}: {v}" for k, v in errors.items() if isinstance(v, str)]
-    if not found and isinstance(body.get("message"), str):
-        found.append(body["message"])  # the service desk API's shape
+    for key in ("errorMessage", "message"):  # the service desk API's shapes
+        if not found and isinstance(body.get(key), str):
+            found.append(body[key])
     return "; ".join(m.strip() for m in found)[:_MESSAGE_CHARS]
 
 
@@ -87,6 +89,8 @@ class JiraErrors:
             return ConnectorPermissionError(f"The Jira user lacks permission (HTTP 403){detail}")
         if status == 404:
             return RemoteNotFound(f"Jira reports no such object (HTTP 404){detail}")
+        if status == 413:
+            return RemoteTooLarge(f"Jira refused the file as too large (HTTP 413){detail}")
         if status == 410:
             return ConnectorConfigError(f"Jira has removed this API (HTTP 410){detail}")
         if status in (400, 409, 422):
@@ -117,6 +121,7 @@ class JiraClient:
         read: bool = False,
         timeout: float | None = None,
         root: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Any:
         """One request to ``{root or the REST api}/{path}``; the JSON answer (None when empty).
         ``read`` marks a POST that only reads (a search), so it may be retried."""
@@ -129,7 +134,7 @@ class JiraClient:
             method,
             url,
             json=json,
-            headers=self.headers,
+            headers={**self.headers, **headers} if headers else self.headers,
             idempotent=True if read else None,
             timeout=timeout,
         )
@@ -151,9 +156,10 @@ class JiraClient:
         fields: Sequence[str],
         properties: Sequence[str] = (),
         reconcile: Sequence[int] = (),
+        page_size: int = PAGE_SIZE,
     ) -> Iterator[dict[str, Any]]:
         """Every issue the JQL matches, page by page."""
-        body: dict[str, Any] = {"jql": jql, "fields": list(fields), "maxResults": PAGE_SIZE}
+        body: dict[str, Any] = {"jql": jql, "fields": list(fields), "maxResults": page_size}
         if properties:
             body["properties"] = list(properties)
         if self.cloud:

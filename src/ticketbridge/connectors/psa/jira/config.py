@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal, Self
+from collections.abc import Mapping
+from typing import Any, Literal, Self
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
@@ -27,6 +28,15 @@ class JiraConfig(BaseModel):
     api_version: Literal[2, 3] | None = None
     # Checked by Test connection when set (a project key or id).
     default_project: str | None = Field(default=None, max_length=100)
+    # Customers as Jira Service Management organizations: the service desk project (key or
+    # id) whose organizations are the companies and where their tickets are created. Empty:
+    # companies are projects.
+    organizations_of: str | None = Field(
+        default=None,
+        max_length=100,
+        description="A service desk project key: customers map to its organizations and their "
+        "tickets are created there. Empty: customers map to projects.",
+    )
     # The issue type a ticket gets when the draft names no queue (queues are issue types).
     issue_type: str = Field(default="Task", min_length=1, max_length=100)
     # The transition to take on resolve when several lead to a done status; None: the first.
@@ -49,6 +59,11 @@ class JiraConfig(BaseModel):
             raise ValueError("the Jira address must be an absolute http(s) URL")
         return value.rstrip("/")
 
+    @field_validator("organizations_of")
+    @classmethod
+    def _empty_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
     @model_validator(mode="after")
     def _credentials_for_deployment(self) -> Self:
         if self.deployment == "cloud":
@@ -61,6 +76,15 @@ class JiraConfig(BaseModel):
         if bool(self.internal_visibility_type) != bool(self.internal_visibility_value):
             raise ValueError("an internal note restriction needs both its type and its value")
         return self
+
+    @classmethod
+    def secret_destination(cls, values: Mapping[str, Any]) -> dict[str, object]:
+        """The token goes to the Jira address and is the account's (Cloud: the e-mail)."""
+        return {
+            "base_url": str(values.get("base_url") or "").rstrip("/"),
+            "deployment": values.get("deployment") or "cloud",
+            "email": values.get("email") or "",
+        }
 
     @property
     def rest_version(self) -> int:

@@ -7,9 +7,11 @@ what every operation costs. It shares no code with the Jira emulator it is teste
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -34,7 +36,7 @@ from ticketbridge.connectors.psa.base import (
     TicketDraft,
 )
 from ticketbridge.connectors.psa.http_base import OwnedHttpClient
-from ticketbridge.connectors.psa.jira import checks, issues
+from ticketbridge.connectors.psa.jira import checks, issues, people
 from ticketbridge.connectors.psa.jira.client import (
     SERVICE,
     JiraClient,
@@ -44,7 +46,9 @@ from ticketbridge.connectors.psa.jira.client import (
 )
 from ticketbridge.connectors.psa.jira.config import JiraConfig
 from ticketbridge.connectors.psa.jira.issues import PROPERTY, TICKET_FIELDS
+from ticketbridge.connectors.psa.jira.organizations import Organizations
 from ticketbridge.connectors.psa.jira.projects import JiraCache, Projects
+from ticketbridge.connectors.psa.people import outcome
 from ticketbridge.connectors.psa.values import opt_int
 from ticketbridge.core.psa_governor import Priority
 
@@ -103,9 +107,19 @@ class JiraConnector(OwnedHttpClient):
         self.client = JiraClient(self.channel, config)
         self.cache = cache or JiraCache()
         self.projects = Projects(self.client, self.cache)
+        # Companies are a service desk's organizations when the connection names one.
+        self.companies: Projects | Organizations = (
+            Organizations(self.client, self.cache, config.organizations_of)
+            if config.organizations_of
+            else self.projects
+        )
         # What this instance last read of each issue: its project and status category, so a
         # resolve (read, note, close) does not ask again.
         self._seen: dict[int, tuple[int | None, str | None]] = {}
+        # Issue keys by id, as read: the browse address needs the key.
+        self.keys: dict[int, str] = {}
+        # Worklog totals of the tickets just read, each used once by count_time_entries.
+        self._worklogs: dict[int, int] = {}
 
     # --- settings actions ------------------------------------------------------------------
 
@@ -113,18 +127,21 @@ class JiraConnector(OwnedHttpClient):
         return checks.check(self.client, self.config, self.cache, self.reference_data)
 
     def reference_data(self) -> ReferenceData:
-        """Issue types (queues), statuses with categories and priorities: one request each."""
+        """Issue types (queues), statuses with categories and priorities: one request each;
+        with organizations, the service desk and its Organizations field found again first
+        (failing, with the reason, when the project is not a service desk)."""
+        self.companies.refresh()
         return checks.reference_data(self.client, self.config, self.clock)
 
-    # --- companies (projects) --------------------------------------------------------------
+    # --- companies (projects, or a service desk's organizations) -------------------------
 
     def search_companies(
         self, text: str, *, page_size: int = 25, cursor: str | None = None
     ) -> CompanyPage:
-        return self.projects.search(text.strip(), page_size, cursor)
+        return self.companies.search(text.strip(), page_size, cursor)
 
     def get_companies(self, ids: Sequence[int]) -> dict[int, RemoteCompany]:
-        return self.projects.by_ids(ids)
+        return self.companies.by_ids(ids)
 
     # --- tickets (issues) ------------------------------------------------------------------
 
@@ -133,8 +150,10 @@ class JiraConnector(OwnedHttpClient):
         labels = [issues.udf_label(n, v) for n, v in draft.user_defined_fields]
         if draft.external_id:
             labels.insert(0, issues.reference_label(draft.external_id))
-        fields: dict[str, Any] = {
-            "project": {"id": str(draft.company_id)},
+        for tag in map(issues.plain_label, draft.labels):
+            if tag is not None and tag not in labels:
+                labels.append(tag)
+        fields: dict[str, Any] = self.companies.issue_target(draft.company_id) | {
             "issuetype": (
                 {"id": str(draft.queue_id)}
                 if draft.queue_id is not None
@@ -147,20 +166,37 @@ class JiraConnector(OwnedHttpClient):
             fields["description"] = self._body(draft.description)
         if draft.priority_id is not None:
             fields["priority"] = {"id": str(draft.priority_id)}
+        found = people.accounts(self.client, [draft.reporter or "", *draft.watchers])
+        reporter = found.get(draft.reporter or "")
+        if reporter is not None:
+            fields["reporter"] = people.reporter_field(self.client, reporter)
         value = issues.marker(
             draft.external_id, draft.user_defined_fields, draft.configuration_item_id
         )
         body = {"fields": fields, "properties": [{"key": PROPERTY, "value": value}]}
         timeout = max(self.config.create_timeout_seconds, self.config.timeout_seconds)
-        made = self.client.call("POST", "issue", json=body, timeout=timeout) or {}
+        why = people.NOT_FOUND
+        try:
+            made = self.client.call("POST", "issue", json=body, timeout=timeout) or {}
+        except RemoteRejected as exc:
+            if "reporter" not in fields or not people.refused_reporter(exc):
+                raise
+            why = exc.message  # refused, so nothing was made: create it without the reporter
+            del fields["reporter"]
+            made = self.client.call("POST", "issue", json=body, timeout=timeout) or {}
         issue_id = opt_int(made.get("id"))
         if issue_id is None:
             raise RemoteRejected("Jira created an issue but did not say which.")
         try:
-            return self._read(issue_id)
+            ticket = self._read(issue_id)
         except ConnectorError as exc:
             exc.remote_id = issue_id
             raise
+        if draft.reporter is None and not draft.watchers:
+            return ticket
+        linked, unlinked = people.add_watchers(self.client, issue_id, draft.watchers, found)
+        told = outcome(draft.reporter, "reporter" in fields, why, linked, unlinked)
+        return replace(ticket, people=told)
 
     def get_tickets(self, ids: Sequence[int]) -> dict[int, RemoteTicket]:
         wanted = list(dict.fromkeys(int(i) for i in ids))
@@ -212,14 +248,15 @@ class JiraConnector(OwnedHttpClient):
     ) -> list[RemoteTicket]:
         jql = f"labels = {_quoted(issues.udf_label(name, value))}"
         if company_id is not None:
-            jql += f" AND project = {int(company_id)}"
+            jql += f" AND project = {self.companies.project_of(int(company_id))}"
         exact = [
-            i
-            for i in self._search_raw(jql)
-            if issues.udfs_of(i).get(name) == value
-            and (company_id is None or issues.ticket(i).company_id == company_id)
+            t
+            for t in self._tickets(
+                i for i in self._search_raw(jql) if issues.udfs_of(i).get(name) == value
+            )
+            if company_id is None or t.company_id == company_id
         ]
-        return sorted(self._tickets(exact), key=lambda t: t.id)
+        return sorted(exact, key=lambda t: t.id)
 
     def find_configuration_items(self, udf_name: str, value: str) -> list[RemoteConfigurationItem]:
         return []  # capabilities.configuration_items is False: Jira keeps no devices
@@ -227,11 +264,15 @@ class JiraConnector(OwnedHttpClient):
     def add_note(self, ticket_id: int, text: str, *, internal: bool = True) -> int:
         """An internal note is a service desk internal comment in a service desk project, else
         a comment restricted to the configured role or group; without a restriction it is
-        refused, never posted for everyone who can see the issue."""
-        project_id = self._project_of(ticket_id)
-        desk = project_id is not None and bool(self.cache.service_desk(project_id))
-        if internal and not desk and not self.config.internal_visibility_type:
-            raise ConnectorConfigError(NOTE_NEEDS_RESTRICTION)
+        refused, never posted for everyone who can see the issue. Only an internal note needs
+        the issue's project read first: a public comment is one POST (a deleted issue answers
+        it with the same 404), which halves the requests of every desk reply."""
+        desk = False
+        if internal:
+            project_id = self._project_of(ticket_id)
+            desk = project_id is not None and bool(self.cache.service_desk(project_id))
+            if not desk and not self.config.internal_visibility_type:
+                raise ConnectorConfigError(NOTE_NEEDS_RESTRICTION)
         if internal and desk:
             made = self.client.call(
                 "POST",
@@ -253,7 +294,11 @@ class JiraConnector(OwnedHttpClient):
         return note_id
 
     def count_time_entries(self, ticket_id: int) -> int:
-        """Worklogs: their total, from a one-item page."""
+        """Worklogs: their total, as the read just before said (resolve reads the ticket first,
+        so that count is as fresh as a request of its own), else from a one-item page."""
+        known = self._worklogs.pop(int(ticket_id), None)
+        if known is not None:
+            return known
         answer = self.client.call(
             "GET", f"issue/{int(ticket_id)}/worklog", params={"maxResults": "1"}
         )
@@ -280,21 +325,21 @@ class JiraConnector(OwnedHttpClient):
                 f"Jira offers no transition from {current.status_label!r} to a done status "
                 f"for {current.number}."
             )
-        body: dict[str, Any] = {"transition": {"id": str(chosen["id"])}}
-        screen = chosen.get("fields")
-        if self.config.resolution and isinstance(screen, dict) and "resolution" in screen:
-            body["fields"] = {"resolution": {"name": self.config.resolution}}
+        body = issues.transition_body(chosen, self.config.resolution)
         self.client.call("POST", f"issue/{ticket_id}/transitions", json=body)
         project, _ = self._seen.get(ticket_id, (None, None))
         self._seen[ticket_id] = (project, "done")
 
-    def changed_since(self, since: datetime) -> list[RemoteTicket]:
+    def changed_since(self, since: datetime, *, jql: str | None = None) -> list[RemoteTicket]:
+        """``jql``: a fragment ANDed into the search (the ``ticket_query`` capability, a sync's
+        scope), checked by ``ticket_query.problem`` first."""
         if since.tzinfo is None:
             raise ValueError("changed_since needs an aware datetime")
         # Epoch milliseconds, not "yyyy/MM/dd HH:mm": a bare date string is read in the
         # searching account's time zone (reference §1.5, airbytehq/airbyte#48492).
         start = int((since - JQL_OVERLAP).timestamp() * 1000)
-        tickets = self._search(f"updated >= {start} ORDER BY updated ASC, id ASC")
+        scope = f"({jql}) AND " if jql else ""
+        tickets = self._search(f"{scope}updated >= {start} ORDER BY updated ASC, id ASC")
         return sorted(
             (t for t in tickets if t.last_activity is None or t.last_activity > since),
             key=lambda t: t.id,
@@ -309,7 +354,7 @@ class JiraConnector(OwnedHttpClient):
         return list(
             self.client.search(
                 jql,
-                fields=TICKET_FIELDS,
+                fields=self._fields(),
                 properties=(PROPERTY,),
                 reconcile=reconcile if len(reconcile) <= RECONCILE_LIMIT else (),
             )
@@ -322,9 +367,12 @@ class JiraConnector(OwnedHttpClient):
         issue = self.client.call(
             "GET",
             f"issue/{id_or_key}",
-            params={"fields": ",".join(TICKET_FIELDS), "properties": PROPERTY},
+            params={"fields": ",".join(self._fields()), "properties": PROPERTY},
         )
         return self._tickets([issue])[0]
+
+    def _fields(self) -> tuple[str, ...]:
+        return (*TICKET_FIELDS, *self.companies.ticket_fields())
 
     def _read_or_none(self, id_or_key: int | str) -> RemoteTicket | None:
         try:
@@ -349,8 +397,14 @@ class JiraConnector(OwnedHttpClient):
             fields = issue.get("fields") or {}
             self.cache.learn(fields.get("project"))
             ticket = issues.ticket(issue)
+            project_id = ticket.company_id  # the project, whatever the company is
+            ticket = dataclasses.replace(ticket, company_id=self.companies.company_of(issue))
             status = fields.get("status") or {}
-            self._seen[ticket.id] = (ticket.company_id, issues.category_of(status))
+            self._seen[ticket.id] = (project_id, issues.category_of(status))
+            self.keys[ticket.id] = ticket.number
+            worklog = fields.get("worklog")
+            if isinstance(worklog, dict) and opt_int(worklog.get("total")) is not None:
+                self._worklogs[ticket.id] = int(worklog["total"])
             tickets.append(ticket)
         return tickets
 

@@ -33,6 +33,13 @@ TICKET_FIELDS = (
     "updated",
     "resolutiondate",
     "statuscategorychangedate",
+    # Its total spares resolve a request of its own for the time-entry count.
+    "worklog",
+    # Read back for the sync (issue 14).
+    "description",
+    "priority",
+    # Its emailAddress, where Jira shows it (a user's profile visibility may hide it).
+    "reporter",
 )
 
 
@@ -72,6 +79,13 @@ def _decode(label: str, prefix: str) -> str | None:
         return base64.b32decode(data + "=" * (-len(data) % 8)).decode()
     except (binascii.Error, ValueError):
         return None
+
+
+def plain_label(text: str) -> str | None:
+    """A tag as a Jira label: Jira refuses spaces in a label, so a run of them becomes one
+    underscore; None for an empty tag or one too long to keep whole."""
+    label = "_".join(text.split())
+    return label if label and len(label) <= LABEL_LIMIT else None
 
 
 def reference_label(reference: str) -> str:
@@ -135,6 +149,12 @@ def ticket(issue: dict[str, Any]) -> RemoteTicket:
         external_id=reference_of(issue),
         last_activity=utc_datetime(fields.get("updated")),
         completed_at=completed if done else None,
+        description=plain_text(fields.get("description")),
+        priority_id=opt_int((fields.get("priority") or {}).get("id")),
+        contact_email=(fields.get("reporter") or {}).get("emailAddress") or None,
+        categories=tuple(
+            label for label in _labels(issue) if not label.startswith((REFERENCE_LABEL, UDF_LABEL))
+        ),
     )
 
 
@@ -143,11 +163,7 @@ def done_transition(
 ) -> dict[str, Any] | None:
     """The transition into ``status_id``, else the one named ``preferred`` into the done
     category, else the first into done; None when no transition leads to done."""
-    usable = [
-        t
-        for t in transitions or []
-        if isinstance(t, dict) and t.get("id") is not None and t.get("isAvailable", True)
-    ]
+    usable = usable_transitions(transitions)
     into = [t for t in usable if str((t.get("to") or {}).get("id")) == str(status_id)]
     done = [t for t in usable if category_of(t.get("to") or {}) == "done"]
     named = [t for t in done if preferred and str(t.get("name")).casefold() == preferred.casefold()]
@@ -155,6 +171,24 @@ def done_transition(
         if choice:
             return choice[0]
     return None
+
+
+def usable_transitions(transitions: Any) -> list[dict[str, Any]]:
+    """The transitions of an issue's list that can be taken now."""
+    return [
+        t
+        for t in transitions or []
+        if isinstance(t, dict) and t.get("id") is not None and t.get("isAvailable", True)
+    ]
+
+
+def transition_body(chosen: dict[str, Any], resolution: str | None) -> dict[str, Any]:
+    """The POST of ``chosen``, with the configured resolution where its screen asks for one."""
+    body: dict[str, Any] = {"transition": {"id": str(chosen["id"])}}
+    screen = chosen.get("fields")
+    if resolution and isinstance(screen, dict) and "resolution" in screen:
+        body["fields"] = {"resolution": {"name": resolution}}
+    return body
 
 
 def category_of(status: dict[str, Any]) -> str | None:
@@ -172,3 +206,25 @@ def _marker(issue: dict[str, Any]) -> dict[str, Any]:
 def _labels(issue: dict[str, Any]) -> list[str]:
     labels = (issue.get("fields") or {}).get("labels")
     return [label for label in labels or [] if isinstance(label, str)]
+
+
+def plain_text(body: Any) -> str:
+    """A v2 wiki-text body as is; a v3 ADF body as text (paragraphs apart by a blank line,
+    hard breaks as newlines), the inverse of ``issues.adf`` for plain text."""
+    if isinstance(body, str):
+        return body
+    if not isinstance(body, dict):
+        return ""
+    blocks = [_inline(node) for node in body.get("content") or [] if isinstance(node, dict)]
+    return "\n\n".join(block for block in blocks if block)
+
+
+def _inline(node: dict[str, Any]) -> str:
+    kind = node.get("type")
+    if kind == "text":
+        return str(node.get("text") or "")
+    if kind == "hardBreak":
+        return "\n"
+    children = [_inline(c) for c in node.get("content") or [] if isinstance(c, dict)]
+    joiner = "\n" if kind in ("bulletList", "orderedList", "listItem", "blockquote") else ""
+    return joiner.join(children)

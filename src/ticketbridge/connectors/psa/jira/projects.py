@@ -23,12 +23,26 @@ _LIVE_OR_ARCHIVED = (("status", "live"), ("status", "archived"))
 _CATEGORY_ORDER = {"new": 0, "indeterminate": 1, "done": 2}
 
 
+@dataclass(frozen=True)
+class ServiceDesk:
+    """A service desk project whose organizations are the companies, with the id of the
+    site's Organizations field (a custom field, so its id differs from site to site)."""
+
+    id: str
+    project_id: int
+    project_key: str
+    field_id: str
+
+
 @dataclass
 class JiraCache:
     """What a process may share between connector instances of one Jira connection: each
-    project's type (whether it is a service desk), which never changes after creation."""
+    project's type (whether it is a service desk), which never changes after creation, and
+    the service desks found for ``organizations_of``, by site and project (refreshed with the
+    reference data)."""
 
     project_types: dict[int, str] = field(default_factory=dict)
+    desks: dict[tuple[str, str], ServiceDesk] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def learn(self, project: Any) -> None:
@@ -91,6 +105,23 @@ class Projects:
             values = self._learned(answer.get("values") if isinstance(answer, dict) else None)
             found |= {c.id: c for c in map(company, values) if c.id in batch}
         return found
+
+    # What a ticket's company means (the same methods as Organizations): here its project.
+
+    def refresh(self) -> None:
+        """Nothing to find again: a project is its own place."""
+
+    def issue_target(self, company_id: int) -> dict[str, Any]:
+        return {"project": {"id": str(company_id)}}
+
+    def project_of(self, company_id: int) -> int:
+        return company_id
+
+    def ticket_fields(self) -> tuple[str, ...]:
+        return ()
+
+    def company_of(self, issue: dict[str, Any]) -> int | None:
+        return opt_int(((issue.get("fields") or {}).get("project") or {}).get("id"))
 
     def _all(self) -> list[dict[str, Any]]:
         answer = self.client.call("GET", "project", params={"includeArchived": "true"})

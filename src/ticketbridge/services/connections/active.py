@@ -1,17 +1,18 @@
-"""The active Autotask connection: the effective settings and a ready connector, refused while
-the integration is disabled or incomplete, and the audit of a remote action that failed.
+"""A connection in use: its effective settings and a ready connector, refused while the
+connection is disabled or incomplete, and the audit of a remote action that failed.
 
-While the integration is disabled, :func:`active` refuses to build a connector, so no page,
-API route or job can reach Autotask (issue 4 item 6).
+While a connection is disabled, :func:`active` refuses to build its connector, so no page, API
+route or job can reach that PSA (issue 4 item 6).
 
-For ticket work (and anything else that talks to Autotask)::
+For ticket work (and anything else that talks to a PSA)::
 
-    with autotask_connection.active(runtime, session, priority=Priority.OPERATOR) as autotask:
-        autotask.settings.base_url, autotask.defaults   # effective settings
-        autotask.connector.create_ticket(...)           # a ready PsaConnector of the kind
+    with active_connection.active(runtime, session, connection_id, priority=...) as psa:
+        psa.settings.base_url, psa.defaults   # effective ticket policy
+        psa.connector.create_ticket(...)      # a ready PsaConnector of the connection's kind
 
-The connector class, its config model and the kind's extras (its cache, governor key) come from
-``connectors/registry.py`` by the kind's name; this module imports no concrete connector.
+``connection_id`` None is the ticketing default. The connector class, its config model and the
+kind's extras (its cache, governor key) come from ``connectors/registry.py`` by the kind's name;
+this module imports no concrete connector.
 
 Every connector of one connection shares the process's request governor
 (``connectors/governor.py``); ``priority`` says where its requests queue and how long they may
@@ -20,10 +21,11 @@ go on as the hour's budget runs low (``core/psa_governor.py``). :func:`usage` is
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -37,15 +39,16 @@ from ticketbridge.connectors.http import RetryPolicy
 from ticketbridge.connectors.psa.base import PsaConnector
 from ticketbridge.core.psa_governor import Priority, paused
 from ticketbridge.core.ticket_fields import TicketDefaults
-from ticketbridge.services.connections.settings import KIND, SUBJECT, AutotaskSettings, load
+from ticketbridge.services.connections import named
+from ticketbridge.services.connections.connector_fields import secrets
+from ticketbridge.services.connections.settings import ConnectionSettings, load
 from ticketbridge.services.runtime import Runtime
 from ticketbridge.services.system import audit, log_context
-from ticketbridge.storage.models import IntegrationSetting
 from ticketbridge.storage.secrets import SecretBox, SecretUnreadable
 
 
 class IntegrationUnavailable(Exception):
-    """Autotask cannot be used now; nothing was sent. The message is safe to show."""
+    """The PSA cannot be used now; nothing was sent. The message is safe to show."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -64,48 +67,70 @@ class IntegrationNotConfigured(IntegrationUnavailable):
 
 
 @dataclass(frozen=True)
-class ActiveAutotask:
-    settings: AutotaskSettings
+class ActiveConnection:
+    settings: ConnectionSettings
     connector: PsaConnector
+    connection_id: int
+    name: str
+
+    @property
+    def kind(self) -> str:
+        return self.connector.kind
 
     @property
     def defaults(self) -> TicketDefaults:
         return self.settings.defaults
 
 
-def connector_config(session: Session, box: SecretBox) -> tuple[AutotaskSettings, Any]:
+@dataclass(frozen=True)
+class _Ready:
+    settings: ConnectionSettings
+    config: Any
+    connection_id: int
+    name: str
+    kind: str
+
+
+def connector_config(session: Session, box: SecretBox, connection_id: int | None = None) -> _Ready:
     """The effective settings and the connector's Config; refuses while disabled."""
-    row = session.get(IntegrationSetting, KIND)
-    stored = load(session)
-    if not stored.settings.enabled or row is None:
-        raise IntegrationDisabled("The Autotask integration is disabled.")
-    if not row.secret_encrypted:
-        raise IntegrationNotConfigured("The Autotask API secret is not set.")
+    row = named.find(session, connection_id)
+    if row is None:
+        if connection_id is not None:
+            raise IntegrationNotConfigured(f"There is no PSA connection {connection_id}.")
+        raise IntegrationDisabled("No PSA connection is set up.")
+    stored = load(session, row.id)
+    if not row.enabled:
+        raise IntegrationDisabled(f"The {row.name} integration is disabled.")
     try:
-        secret = box.decrypt(row.secret_encrypted)
+        clear = secrets(row, box)
     except SecretUnreadable as exc:
         raise IntegrationNotConfigured(str(exc)) from None
-    settings = stored.settings
+    if not clear:
+        raise IntegrationNotConfigured(f"The {row.name} API secret is not set.")
     try:
-        config = registry.config_model(KIND)(
-            environment=settings.environment,
-            api_host=settings.api_host,
-            username=settings.username,
-            secret=SecretStr(secret),
-            integration_code=settings.integration_code,
-            logging_level=settings.logging_level,
+        config = registry.config_model(row.kind)(
+            **{k: v for k, v in stored.connector.items() if v is not None},
+            **{k: SecretStr(v) for k, v in clear.items()},
         )
     except ValidationError as exc:
         fields = ", ".join(str(e["loc"][0]) for e in exc.errors() if e["loc"]) or "settings"
         raise IntegrationNotConfigured(
-            f"The Autotask settings are incomplete or invalid ({fields})."
+            f"The {row.name} settings are incomplete or invalid ({fields})."
         ) from None
-    return settings, config
+    return _Ready(stored.settings, config, row.id, row.name, row.kind)
 
 
-def governor(runtime: Runtime, config: Any) -> Governor:
+def _governor_key(kind: str, connection_id: int, values: Any) -> tuple[str, ...]:
+    """The kind's own key (Autotask: per database and tracking identifier, so two
+    connections to one database share one budget), else one governor per connection."""
+    if "governor_key" in registry.PSA_CAPABILITIES.get(kind, {}):
+        return tuple(registry.governor_key(kind)(values))
+    return ("connection", str(connection_id))
+
+
+def governor(runtime: Runtime, ready: _Ready) -> Governor:
     """The process's governor for this connection."""
-    return runtime.autotask_governors.get(registry.governor_key(KIND)(config))
+    return runtime.psa_governors.get(_governor_key(ready.kind, ready.connection_id, ready.config))
 
 
 @dataclass(frozen=True)
@@ -140,18 +165,28 @@ class Usage:
         )
 
 
-def usage(runtime: Runtime, session: Session) -> Usage | None:
+def usage(runtime: Runtime, session: Session, connection_id: int | None = None) -> Usage | None:
     """The gauge: the hour's use as last known, requests in flight and queued per endpoint.
-    None while the integration is disabled or has no valid host. Sends nothing and reads no
+    None while the connection is disabled or has no valid host. Sends nothing and reads no
     secret."""
-    settings = load(session).settings
-    if not settings.enabled:
+    row = named.find(session, connection_id)
+    if row is None or not row.enabled:
         return None
+    stored = load(session, row.id)
     try:
-        key = registry.governor_key(KIND)(settings)
-    except ConnectorConfigError:
+        key = _governor_key(row.kind, row.id, _Values(stored.connector))
+    except (ConnectorConfigError, AttributeError):
         return None
-    return Usage.of(runtime.autotask_governors.get(key).state())
+    return Usage.of(runtime.psa_governors.get(key).state())
+
+
+class _Values(SimpleNamespace):
+    """Stored connector settings read as attributes, as a governor key reads a config."""
+
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        super().__init__(
+            **{k: ("" if v is None and k != "api_host" else v) for k, v in values.items()}
+        )
 
 
 # A person waits on operator work: a throttled Autotask is answered at once ("try again in N
@@ -163,36 +198,40 @@ OPERATOR_RETRY = RetryPolicy(max_retry_after=5.0, max_total_wait=10.0)
 def active(
     runtime: Runtime,
     session: Session,
+    connection_id: int | None = None,
     *,
     timeout: float | None = None,
     retry: RetryPolicy | None = None,
     priority: Priority = Priority.BACKGROUND,
-) -> Iterator[ActiveAutotask]:
-    """The effective settings and a ready connector; closed on exit. Raises
-    IntegrationDisabled or IntegrationNotConfigured before anything is sent. ``timeout`` and
-    ``retry`` override the configured timeout and the connector's retry policy; ``priority``
-    is where the connector's requests queue at the connection's governor (operator actions:
-    ``Priority.OPERATOR``; round-trip and sync: ``ROUNDTRIP``)."""
-    settings, config = connector_config(session, runtime.secret_box)
+) -> Iterator[ActiveConnection]:
+    """The connection's effective settings and a ready connector (``connection_id`` None: the
+    ticketing default); closed on exit. Raises IntegrationDisabled or IntegrationNotConfigured
+    before anything is sent. ``timeout`` and ``retry`` override the configured timeout and the
+    connector's retry policy; ``priority`` is where the connector's requests queue at the
+    connection's governor (operator actions: ``Priority.OPERATOR``; round-trip and sync:
+    ``ROUNDTRIP``)."""
+    ready = connector_config(session, runtime.secret_box, connection_id)
     shared = runtime.psa_transport
     http = httpx.Client(
         transport=_Borrowed(shared) if shared is not None else None,
-        timeout=timeout if timeout is not None else config.timeout_seconds,
+        timeout=timeout if timeout is not None else ready.config.timeout_seconds,
         follow_redirects=False,
     )
     try:
         # Log lines written while the connector is in use name the connection.
-        with log_context.connection(KIND):
-            yield ActiveAutotask(
-                settings,
-                registry.load(KIND)(
-                    config,
+        with log_context.connection(ready.kind):
+            yield ActiveConnection(
+                ready.settings,
+                registry.load(ready.kind)(
+                    ready.config,
                     http_client=http,
-                    cache=runtime.psa_cache(KIND),
+                    cache=runtime.psa_cache(ready.kind),
                     retry=retry or (OPERATOR_RETRY if priority is Priority.OPERATOR else None),
-                    governor=governor(runtime, config),
+                    governor=governor(runtime, ready),
                     priority=priority,
                 ),
+                ready.connection_id,
+                ready.name,
             )
     finally:
         http.close()
@@ -225,7 +264,7 @@ def error_details(exc: BaseException) -> dict[str, Any]:
 
 
 def record_failure(
-    runtime: Runtime, *, actor: str, action: str, exc: BaseException, subject: str = SUBJECT
+    runtime: Runtime, *, actor: str, action: str, exc: BaseException, subject: str = "connection"
 ) -> None:
     """Audit a failed remote action in a transaction of its own, so it survives the error."""
     with runtime.session_factory() as session:

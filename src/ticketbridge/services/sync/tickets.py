@@ -1,0 +1,392 @@
+"""One direction of a sync run for tickets: read what changed on the source side, decide per
+ticket with the rules of core/sync, and write the copies on the target side.
+
+Reads are batched: one ``changed_since`` listing, then per page of ids one ``get_tickets`` on
+the target for the counterparts of mapped tickets (a vanished one is flagged, never deleted),
+one marker search on the target for tickets without an entry (a copy written by a run that
+crashed before its reference was stored is linked, not made twice), and one ``get_tickets`` on
+the source for failed tickets whose retry is due. No database connection is held while a PSA
+answers: each ticket's write is followed by its own short transaction (its reference, or its
+recorded failure), so one ticket that fails is recorded and the run goes on.
+
+A mapped ticket changed since it was last synced is updated field by field
+(services/sync/ticket_updates.py); a change whose only author the PSA names is the sync itself,
+made no later than the sync last wrote the ticket, is its own write coming back: skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from ticketbridge.connectors.errors import ConnectorError
+from ticketbridge.connectors.psa.base import PsaConnector, RemoteTicket
+from ticketbridge.core.sync import batching, failures
+from ticketbridge.core.sync.conflicts import TicketVersion, resolve
+from ticketbridge.core.sync.content_hash import combine
+from ticketbridge.core.sync.dry_run import PlannedAction
+from ticketbridge.core.sync.reference_map import ItemAction, ReferenceEntry, SourceItem, decide
+from ticketbridge.core.sync.run_counts import ItemResult, RunCounts, result_of
+from ticketbridge.core.sync.sides import EntityKind, Side, SyncIdentities
+from ticketbridge.core.sync.watermarks import ItemOutcome, ItemProgress
+from ticketbridge.core.ticket_fields import TicketDefaults
+from ticketbridge.services.sync import store, ticket_updates
+from ticketbridge.services.sync.config import DirectionConfig, listing, marker, origin_of
+from ticketbridge.services.sync.copies import ItemRefused, copy_draft
+from ticketbridge.services.sync.ticket_updates import fields_of, hashes_of
+from ticketbridge.storage.db import session_scope
+from ticketbridge.storage.models.sync import SyncReference
+
+TICKET = EntityKind.TICKET
+# Ids handed to a connector at once; each connector splits them into what one of its requests
+# takes (Autotask 500, Jira 100), so a smaller page here would only add requests.
+PAGE = 500
+
+
+@dataclass(frozen=True)
+class DirectionSides:
+    source: PsaConnector
+    target: PsaConnector
+    target_defaults: TicketDefaults
+
+
+@dataclass
+class DirectionOutcome:
+    counts: RunCounts = field(default_factory=RunCounts)
+    errors: list[dict[str, str]] = field(default_factory=list)
+    planned: list[PlannedAction] = field(default_factory=list)
+    progress: list[ItemProgress] = field(default_factory=list)
+    # The source tickets the run read: their files are looked at (services/sync/attachments).
+    read: list[str] = field(default_factory=list)
+    # The copies this run made on the target: new, they hold no notes or files yet, so the
+    # notes and files passes need not read them.
+    made: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Read:
+    """What the batched reads of one direction found."""
+
+    items: list[tuple[RemoteTicket, bool]]  # (ticket, read by the listing: not a retry)
+    entries: dict[str, SyncReference]
+    counterparts: dict[str, RemoteTicket]
+    marked: dict[str, RemoteTicket]
+    gone_retries: list[str]
+
+
+@dataclass
+class DirectionRun:
+    factory: sessionmaker[Session]
+    sync_id: int
+    config: DirectionConfig
+    sides: DirectionSides
+    now: Callable[[], datetime]
+    dry_run: bool = False
+    run_id: int | None = None  # the run row conflicts are logged under
+    # Told after the reads (0 of the total) and after each ticket: (done, total).
+    on_item: Callable[[int, int], None] = lambda done, total: None
+    outcome: DirectionOutcome = field(default_factory=DirectionOutcome)
+    # Whether the opposite direction is on too: only then does a change made on the target
+    # side go back to the source when this direction updates a mapped ticket.
+    both_ways: bool = True
+    # Who the PSA names for the sync's own writes on the source side; asked once, when needed.
+    _ours: SyncIdentities | None = None
+
+    @property
+    def source_side(self) -> Side:
+        return self.config.direction.source
+
+    @property
+    def target_side(self) -> Side:
+        return self.config.direction.target
+
+    # --- reading ------------------------------------------------------------------------
+
+    def read(self, since: datetime) -> _Read:
+        changed = sorted(
+            listing(self.sides.source, since, self.config),
+            key=lambda t: (t.last_activity or since, t.id),
+        )
+        read_ids = [str(t.id) for t in changed]
+        with self.factory() as session:
+            due = failures.retries_not_in(
+                failures.due(
+                    store.failures(session, self.sync_id, TICKET, self.source_side).values(),
+                    self.now(),
+                ),
+                read_ids,
+            )
+        retried: list[RemoteTicket] = []
+        gone: list[str] = []
+        for page in batching.pages([int(f.item_id) for f in due], PAGE):
+            found = self.sides.source.get_tickets(page)
+            retried += [found[i] for i in page if i in found]
+            gone += [str(i) for i in page if i not in found]
+        items = [(t, True) for t in changed] + [(t, False) for t in retried]
+        ids = [str(t.id) for t, _ in items] + gone
+        with self.factory() as session:
+            entries = store.references(session, self.sync_id, TICKET, self.source_side, ids)
+        target_ids = [self._target_id(e) for e in entries.values()]
+        target_ids += [
+            o for t, _ in items if (o := self._origin(t)) is not None and str(t.id) not in entries
+        ]
+        counterparts: dict[str, RemoteTicket] = {}
+        for page in batching.pages([int(i) for i in target_ids], PAGE):
+            counterparts |= {str(k): v for k, v in self.sides.target.get_tickets(page).items()}
+        unmapped = [
+            marker(self.sync_id, self.source_side, str(t.id))
+            for t, _ in items
+            if str(t.id) not in entries and self._origin(t) is None
+        ]
+        marked: dict[str, RemoteTicket] = {}
+        for references in batching.pages(unmapped, PAGE):
+            search = self.sides.target.find_tickets_by_references(references)
+            for reference, copies in search.items():
+                if copies:
+                    marked[reference] = copies[0]
+        return _Read(items, entries, counterparts, marked, gone)
+
+    def _target_id(self, entry: SyncReference) -> str:
+        return entry.b_id if self.target_side is Side.B else entry.a_id
+
+    def _origin(self, ticket: RemoteTicket) -> str | None:
+        return origin_of(self.sync_id, self.source_side, ticket.external_id)
+
+    # --- one direction ------------------------------------------------------------------
+
+    def run(self, since: datetime) -> DirectionOutcome:
+        found = self.read(since)
+        total = len(found.items)
+        self.on_item(0, total)
+        for done, (ticket, listed) in enumerate(found.items, start=1):
+            self.outcome.read.append(str(ticket.id))
+            outcome = self._one(ticket, found)
+            if listed:
+                moment = ticket.last_activity or since
+                self.outcome.progress.append(ItemProgress(moment, outcome))
+            self.on_item(done, total)
+        for item_id in found.gone_retries:
+            self._gone(item_id, found.entries.get(item_id))
+        return self.outcome
+
+    def _one(self, ticket: RemoteTicket, found: _Read) -> ItemOutcome:
+        item_id = str(ticket.id)
+        row = found.entries.get(item_id)
+        entry = store.entry_of(row) if row is not None else None
+        hashes = hashes_of(ticket)
+        origin = self._origin(ticket) if row is None else None
+        target_id = self._target_id(row) if row is not None else None
+        copy = found.marked.get(marker(self.sync_id, self.source_side, item_id))
+        item = SourceItem(
+            kind=TICKET,
+            side=self.source_side,
+            id=item_id,
+            modified_at=ticket.last_activity or self.now(),
+            content_hash=combine(hashes),
+            origin_marker=origin if origin in found.counterparts else None,
+            changed_by=ticket_updates.author_of(ticket, row.last_synced if row else None),
+        )
+        if row is None and origin is not None and origin not in found.counterparts:
+            self._count(ItemResult.SKIPPED)
+            return ItemOutcome.SUCCEEDED  # a copy whose original is gone: nothing to link
+        decision = decide(
+            item,
+            entry,
+            ours=self._identities(item, entry),
+            counterpart_missing=target_id is not None and target_id not in found.counterparts,
+            marked_copy=str(copy.id) if copy is not None else None,
+        )
+        action = decision.action
+        if action is ItemAction.CREATE and not self.config.in_scope(
+            ticket.company_id, ticket.queue_id
+        ):
+            self._count(ItemResult.SKIPPED)
+            return ItemOutcome.SUCCEEDED
+        if self.dry_run:
+            self._plan(action, item_id, self._label(action, ticket))
+            return ItemOutcome.SUCCEEDED
+        try:
+            result = self._apply(action, ticket, hashes, row, decision.target_id, found)
+        except (ConnectorError, ItemRefused) as exc:
+            self._fail(item_id, str(exc))
+            return ItemOutcome.RECORDED_FAILED
+        self._count(result)
+        return ItemOutcome.SUCCEEDED
+
+    def _apply(
+        self,
+        action: ItemAction,
+        ticket: RemoteTicket,
+        hashes: dict[str, str],
+        row: SyncReference | None,
+        target_id: str | None,
+        found: _Read,
+    ) -> ItemResult:
+        item_id = str(ticket.id)
+        if action is ItemAction.CREATE:
+            created = self.sides.target.create_ticket(
+                copy_draft(
+                    self.config, self.sync_id, self.source_side, self.sides.target_defaults, ticket
+                )
+            )
+            self._link(item_id, hashes, created, origin=self.source_side)
+            self.outcome.made.append(str(created.id))
+            for address, why in created.people.unlinked if created.people else ():
+                # Not the ticket's failure: it is across, without its person.
+                self.outcome.errors.append(self._error(item_id, f"{address}: {why}", "unlinked"))
+        elif action is ItemAction.LINK and target_id is not None:
+            copy = found.counterparts.get(target_id) or found.marked.get(
+                marker(self.sync_id, self.source_side, item_id)
+            )
+            if copy is None:  # decide() links only to a copy the reads found
+                raise ItemRefused(f"the copy {target_id} to link was not found")
+            origin = self.target_side if row is None and self._origin(ticket) else self.source_side
+            self._link(item_id, hashes, copy, origin=origin)
+        elif action is ItemAction.UPDATE and row is not None and target_id is not None:
+            return self._update(ticket, row, found.counterparts[target_id])
+        elif action is ItemAction.SKIP_ECHO and row is not None:
+            self._settle(row, {self.source_side: hashes})
+        elif action is ItemAction.FLAG and row is not None:
+            self._flag(row.id, f"ticket {target_id} is gone on side {self.target_side.upper()}")
+        with session_scope(self.factory) as session:
+            store.clear_failure(session, self.sync_id, TICKET, self.source_side, item_id)
+        return result_of(action)
+
+    def _link(
+        self, item_id: str, hashes: dict[str, str], copy: RemoteTicket, *, origin: Side
+    ) -> None:
+        mine = (item_id, combine(hashes), hashes)
+        copy_hashes = hashes_of(copy)
+        theirs = (str(copy.id), combine(copy_hashes), copy_hashes)
+        a, b = (mine, theirs) if self.source_side is Side.A else (theirs, mine)
+        with session_scope(self.factory) as session:
+            session.add(
+                SyncReference(
+                    sync_id=self.sync_id,
+                    kind=TICKET.value,
+                    a_id=a[0],
+                    b_id=b[0],
+                    origin=origin.value,
+                    a_hash=a[1],
+                    b_hash=b[1],
+                    a_field_hashes=a[2],
+                    b_field_hashes=b[2],
+                    flagged=False,
+                    flag_reason="",
+                    last_synced=self.now(),
+                )
+            )
+
+    def _update(
+        self, ticket: RemoteTicket, row: SyncReference, counterpart: RemoteTicket
+    ) -> ItemResult:
+        tickets = {self.source_side: ticket, self.target_side: counterpart}
+        synced = {Side.A: row.a_field_hashes or {}, Side.B: row.b_field_hashes or {}}
+        judged = dict(synced)
+        if not self.both_ways:
+            # One way: what changed on the target is not carried back, so it is no change.
+            judged[self.target_side] = hashes_of(counterpart)
+        forward, backward = self.config.fields, self.config.reverse_fields
+        plan = resolve(
+            TicketVersion(fields_of(tickets[Side.A]), self._modified(tickets[Side.A])),
+            TicketVersion(fields_of(tickets[Side.B]), self._modified(tickets[Side.B])),
+            synced_a=judged[Side.A],
+            synced_b=judged[Side.B],
+            a_to_b=forward if self.source_side is Side.A else backward,
+            b_to_a=backward if self.source_side is Side.A else forward,
+            origin=Side(row.origin),
+        )
+        if plan.conflicts:
+            # Logged when decided, so what the losing side held is on the sync's page.
+            with session_scope(self.factory) as session:
+                store.record_conflicts(
+                    session,
+                    self.sync_id,
+                    self.run_id,
+                    TICKET,
+                    (row.a_id, row.b_id),
+                    plan.conflicts,
+                    self.now(),
+                )
+        connectors = {self.source_side: self.sides.source, self.target_side: self.sides.target}
+        try:
+            done = ticket_updates.apply(plan, tickets, connectors, synced)
+        except ticket_updates.NothingWritable as exc:
+            raise ItemRefused(str(exc)) from None
+        for direction, name, value in done.unmapped:
+            message = ticket_updates.unmapped_message(direction, name, value)
+            self.outcome.errors.append(self._error(str(ticket.id), message, "unmapped"))
+        self._settle(row, done.hashes)
+        return ItemResult.UPDATED if done.wrote else ItemResult.SKIPPED
+
+    def _modified(self, ticket: RemoteTicket) -> datetime:
+        return ticket.last_activity or self.now()
+
+    def _settle(self, row: SyncReference, hashes: dict[Side, dict[str, str]]) -> None:
+        with session_scope(self.factory) as session:
+            store.settle(session, row.id, hashes, self.now())
+
+    def _identities(self, item: SourceItem, entry: ReferenceEntry | None) -> SyncIdentities:
+        """Asked of the PSA only for a changed mapped ticket that names its author."""
+        changed = entry is not None and entry.on(item.side).content_hash != item.content_hash
+        if not (item.changed_by and changed):
+            return SyncIdentities()
+        if self._ours is None:
+            self._ours = ticket_updates.own_identities(self.sides.source, self.source_side)
+        return self._ours
+
+    def _flag(self, reference_id: int, reason: str) -> None:
+        with session_scope(self.factory) as session:
+            stored = session.get(SyncReference, reference_id)
+            if stored is not None:
+                stored.flagged, stored.flag_reason = True, reason[:300]
+
+    def _gone(self, item_id: str, row: SyncReference | None) -> None:
+        """A failed ticket that is gone from its own side: flagged when it was synced, else
+        its failure is dropped (there is nothing left to bring across)."""
+        if self.dry_run:
+            return
+        if row is not None:
+            self._flag(row.id, f"ticket {item_id} is gone on side {self.source_side.upper()}")
+        with session_scope(self.factory) as session:
+            store.clear_failure(session, self.sync_id, TICKET, self.source_side, item_id)
+        self._count(ItemResult.FLAGGED if row is not None else ItemResult.SKIPPED)
+
+    def _fail(self, item_id: str, error: str) -> None:
+        with session_scope(self.factory) as session:
+            previous = store.failures(session, self.sync_id, TICKET, self.source_side).get(item_id)
+            failure = failures.record_failure(
+                previous,
+                kind=TICKET,
+                side=self.source_side,
+                item_id=item_id,
+                error=error,
+                now=self.now(),
+            )
+            store.save_failure(session, self.sync_id, failure)
+        self.outcome.errors.append(self._error(item_id, error, "failed"))
+        self._count(ItemResult.FAILED)
+
+    def _label(self, action: ItemAction, ticket: RemoteTicket) -> str:
+        if action is ItemAction.CREATE and self.config.target_company(ticket.company_id) is None:
+            return f"{ticket.title} (would fail: no company on side {self.target_side.upper()})"
+        return ticket.title
+
+    def _plan(self, action: ItemAction, item_id: str, label: str) -> None:
+        self.outcome.planned.append(PlannedAction(self.target_side, TICKET, action, item_id, label))
+        self._count(result_of(action))
+
+    def _count(self, result: ItemResult) -> None:
+        self.outcome.counts = self.outcome.counts.record(self.config.direction, TICKET, result)
+
+    def _error(self, item_id: str, error: str, result: str) -> dict[str, str]:
+        return {
+            "direction": self.config.direction.value,
+            "kind": TICKET.value,
+            "item": f"{self.source_side.upper()} {item_id}",
+            "result": result,
+            "error": error,
+        }
