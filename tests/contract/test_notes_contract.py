@@ -238,6 +238,65 @@ def test_an_edited_note_counts_as_changed_with_its_new_text(
     assert changed.created <= watermark < changed.updated
 
 
+@pytest.mark.parametrize("internal", [False, True], ids=["public", "internal"])
+def test_update_note_replaces_the_text_and_keeps_the_visibility(
+    harness: EmulatorHarness, notes: Notes, internal: bool
+) -> None:
+    psa = harness.connector
+    ticket_id = a_ticket(harness)
+    note_id = psa.add_note(ticket_id, "Restore test planned.", internal=internal)
+    watermark = harness.clock.advance()
+    harness.clock.advance()
+
+    after = notes.update_note(psa, ticket_id, note_id, "Restore test done.\n\n42 files checked.")
+
+    visibility = "internal" if internal else "public"
+    expected = (note_id, ticket_id, "Restore test done.\n\n42 files checked.", visibility)
+    assert (after.id, after.ticket_id, after.text, after.visibility) == expected
+    [read] = notes.changed_since(psa, watermark, [ticket_id])
+    assert (read.id, read.ticket_id, read.text, read.visibility) == expected
+    assert read.created is not None and read.updated is not None
+    assert read.created <= watermark < read.updated
+    assert len(notes.for_ticket(psa, ticket_id)) == 1  # edited, not added
+
+
+def test_update_note_of_a_note_that_is_not_there_is_not_found(
+    harness: EmulatorHarness, notes: Notes
+) -> None:
+    psa = harness.connector
+    ticket_id, other_id = a_ticket(harness), a_ticket(harness)
+    elsewhere = psa.add_note(other_id, "On another ticket.", internal=False)
+
+    for note_id in (987_654_321, elsewhere):
+        with pytest.raises(RemoteNotFound):
+            notes.update_note(psa, ticket_id, note_id, "Never written.")
+    assert [n.text for n in notes.for_ticket(psa, other_id)] == ["On another ticket."]
+
+
+@pytest.mark.parametrize("datacenter", [False, True], ids=["cloud", "datacenter"])
+def test_jira_service_desk_comments_keep_their_public_flag_when_edited(datacenter: bool) -> None:
+    from tests.contract.jira_harness import JiraEmulatorHarness
+
+    harness = JiraEmulatorHarness(datacenter=datacenter, clock=ManualClock())
+    try:
+        psa = harness.connector
+        ticket_id = new_ticket(psa, SERVICE_DESK_PROJECT, queue_id=SERVICE_DESK_REQUEST_TYPE).id
+        public_id = psa.add_note(ticket_id, "We are on it.", internal=False)
+        internal_id = psa.add_note(ticket_id, "Escalated to the storage vendor.", internal=True)
+        jira_notes = registry.notes("jira")
+
+        jira_notes.update_note(psa, ticket_id, public_id, "We are on it, a disk is ordered.")
+        edited = jira_notes.update_note(psa, ticket_id, internal_id, "Escalated, case 4411.")
+
+        assert edited.visibility == "internal"
+        assert [(n.text, n.visibility) for n in jira_notes.for_ticket(psa, ticket_id)] == [
+            ("We are on it, a disk is ordered.", "public"),
+            ("Escalated, case 4411.", "internal"),
+        ]
+    finally:
+        harness.close()
+
+
 def test_autotask_co_managed_notes_are_internal() -> None:
     from tests.contract.emulator_harness import AutotaskEmulatorHarness
 

@@ -301,9 +301,10 @@ def test_browse_page_escapes_and_allows_no_script(cloud: TestClient) -> None:
     assert "default-src 'none'" in page.headers["Content-Security-Policy"]
 
 
-def test_an_edited_comment_moves_its_issue_and_is_sent_as_comment_updated(
-    make_client: Callable[..., TestClient], clock: FakeClock
-) -> None:
+def _hooked(
+    make_client: Callable[..., TestClient], event: str
+) -> tuple[TestClient, list[httpx.Request]]:
+    """A client whose webhook for ``event`` delivers into the list returned with it."""
     received: list[httpx.Request] = []
 
     def receiver(request: httpx.Request) -> httpx.Response:
@@ -311,8 +312,15 @@ def test_an_edited_comment_moves_its_issue_and_is_sent_as_comment_updated(
         return httpx.Response(200)
 
     client = make_client(outbound_client=httpx.AsyncClient(transport=httpx.MockTransport(receiver)))
-    hook = {"name": "tb", "url": "https://hooks.test/jira", "events": ["comment_updated"]}
+    hook = {"name": "tb", "url": "https://hooks.test/jira", "events": [event]}
     assert client.post("/rest/webhooks/1.0/webhook", json=hook).status_code == 201
+    return client, received
+
+
+def test_an_edited_comment_moves_its_issue_and_is_sent_as_comment_updated(
+    make_client: Callable[..., TestClient], clock: FakeClock
+) -> None:
+    client, received = _hooked(make_client, "comment_updated")
     key = create_issue(client)["key"]
     made = client.post(f"/rest/api/2/issue/{key}/comment", json={"body": "draft"}).json()
     clock.advance(seconds=60)
@@ -334,3 +342,25 @@ def test_an_edited_comment_moves_its_issue_and_is_sent_as_comment_updated(
     [event] = [json.loads(r.content) for r in received]
     assert event["webhookEvent"] == "comment_updated"
     assert event["comment"]["body"]["content"][0]["content"][0]["text"] == "final"  # ADF on Cloud
+
+
+def test_a_deleted_comment_is_gone_moves_its_issue_and_is_sent_as_comment_deleted(
+    make_client: Callable[..., TestClient], clock: FakeClock
+) -> None:
+    client, received = _hooked(make_client, "comment_deleted")
+    key = create_issue(client)["key"]
+    made = client.post(f"/rest/api/2/issue/{key}/comment", json={"body": "wrong issue"}).json()
+    clock.advance(seconds=60)
+
+    deleted = client.delete(f"/rest/api/2/issue/{key}/comment/{made['id']}")
+
+    assert deleted.status_code == 204
+    assert client.get(f"/rest/api/2/issue/{key}/comment/{made['id']}").status_code == 404
+    assert client.get(f"/rest/api/2/issue/{key}/comment").json()["comments"] == []
+    issue = client.get(f"/rest/api/2/issue/{key}", params={"fields": "updated"}).json()
+    assert issue["fields"]["updated"] > made["updated"]
+    assert client.delete(f"/rest/api/2/issue/{key}/comment/{made['id']}").status_code == 404
+    client.post("/_emulator/deliver")
+    [event] = [json.loads(r.content) for r in received]
+    assert event["webhookEvent"] == "comment_deleted"
+    assert event["comment"]["id"] == made["id"]

@@ -11,29 +11,17 @@ import httpx
 from sqlalchemy import delete, select
 
 from tests.services.sync.conftest import Paired
+from tests.services.sync.notes_support import add_note as _add
+from tests.services.sync.notes_support import notes_of as _notes
 from tests.services.sync.notes_support import paired_ticket, run_ok
-from tests.services.sync.support import SYNC, new_ticket, psa
-from ticketbridge.connectors import registry
+from tests.services.sync.support import SYNC, new_ticket
 from ticketbridge.core.sync.reference_map import ItemAction
 from ticketbridge.core.sync.sides import Direction, EntityKind, Side
 from ticketbridge.services.connections import settings as connection_settings
 from ticketbridge.services.sync import run as sync_run
-from ticketbridge.services.sync.notes import unstamped
 from ticketbridge.storage.models.sync import SyncFailure, SyncReference, SyncRun, SyncWatermark
 
 A_TO_B, B_TO_A, NOTE = Direction.A_TO_B, Direction.B_TO_A, EntityKind.NOTE
-
-
-def _add(paired: Paired, connection_id: int, ticket_id: int, text: str, *, internal: bool) -> int:
-    with psa(paired.runtime, connection_id) as connector:
-        return connector.add_note(ticket_id, text, internal=internal)
-
-
-def _notes(paired: Paired, connection_id: int, ticket_id: int) -> list[tuple[str, str]]:
-    """The ticket's notes as (text without the sync's stamp, visibility), sorted."""
-    with psa(paired.runtime, connection_id) as connector:
-        found = registry.notes(connector.kind).for_ticket(connector, ticket_id)
-    return sorted((unstamped(n.text)[0].strip(), n.visibility) for n in found)
 
 
 BOTH_SIDES = [

@@ -19,7 +19,8 @@ and raises only :mod:`ticketbridge.connectors.errors`.
 - ``sender_company``: :class:`SenderCompany` (the company a mail's sender belongs to, by
   their contact or their domain; Autotask).
 - ``notes``: :class:`Notes` (a ticket's notes or comments with their visibility, read back:
-  per ticket, and those changed since a watermark in pages of the PSA's maximum).
+  per ticket, and those changed since a watermark in pages of the PSA's maximum; a note's
+  text edited with its visibility kept).
 - ``ticket_updates``: :class:`TicketUpdates` (an existing ticket's title, description, status
   and priority written, for the sync's updates of mapped tickets).
 - ``ticket_query``: :class:`TicketQuery` (the changed tickets narrowed by a query in the
@@ -226,8 +227,8 @@ class RemoteNote:
 
 
 class Notes(Protocol):
-    """A ticket's notes, read back. ``connector`` is the kind's own connector, as the registry
-    built it; the notes are written with ``PsaConnector.add_note``.
+    """A ticket's notes, read back and edited. ``connector`` is the kind's own connector, as the
+    registry built it; new notes are written with ``PsaConnector.add_note``.
 
     ``page_size`` is the PSA's largest page unless given (a smaller one only for tests).
     Both answers are in ``(updated, id)`` order, oldest first.
@@ -254,6 +255,12 @@ class Notes(Protocol):
         self, connector: Any, ticket_id: int, *, page_size: int | None = None
     ) -> list[RemoteNote]:
         """Every note of the ticket; RemoteNotFound when the ticket is gone."""
+        ...
+
+    def update_note(self, connector: Any, ticket_id: int, note_id: int, text: str) -> RemoteNote:
+        """The note's text replaced, its visibility left as it is (an internal note is never
+        made public by an edit); the note as the PSA holds it after. RemoteNotFound when the
+        note or its ticket is gone."""
         ...
 
 

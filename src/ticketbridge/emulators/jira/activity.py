@@ -141,6 +141,19 @@ def update_comment(emu: Emulator, req: Req) -> Reply:
     return Reply(body=comment_json(req.view, issue, comment))
 
 
+def delete_comment(emu: Emulator, req: Req) -> Reply:
+    """``DELETE issue/{key}/comment/{id}``: 204; gone from every list and 404 by id after, and
+    the issue's ``updated`` moves, as Jira's does."""
+    issue = emu.store.issue(req.params["key"])
+    comment = _comment(emu, req, issue)
+    del emu.store.data["comments"][comment["id"]]
+    issue["updated"] = emu.now_ts()
+    emu.emit(
+        "comment_deleted", issue, req.user, comment=comment, event_type="issue_comment_deleted"
+    )
+    return Reply(204)
+
+
 def servicedesk_comment(emu: Emulator, req: Req) -> Reply:
     """JSM's ``POST /rest/servicedeskapi/request/{key}/comment`` with ``public``."""
     issue = emu.store.issue(req.params["key"])

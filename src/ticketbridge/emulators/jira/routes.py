@@ -45,6 +45,7 @@ TABLE: list[tuple[str, str, Handler]] = [
     ("POST", ISSUE + "/comment", activity.add_comment),
     ("GET", ISSUE + "/comment/(?P<id>[^/]+)", activity.get_comment),
     ("PUT", ISSUE + "/comment/(?P<id>[^/]+)", activity.update_comment),
+    ("DELETE", ISSUE + "/comment/(?P<id>[^/]+)", activity.delete_comment),
     ("GET", ISSUE + "/watchers", people.list_watchers),
     ("POST", ISSUE + "/watchers", people.add_watcher),
     ("GET", ISSUE + "/worklog", activity.list_worklogs),

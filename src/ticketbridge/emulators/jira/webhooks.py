@@ -34,6 +34,7 @@ EVENTS = {
     "jira:issue_deleted",
     "comment_created",
     "comment_updated",
+    "comment_deleted",
 }
 RETRY_STATUSES = {408, 409, 425, 429}
 MAX_ATTEMPTS = 5

@@ -1,7 +1,8 @@
 """Items flagged for an operator, and an admin clearing a flag (issue 14, item 7).
 
-A run never propagates a delete: a synced ticket whose counterpart (or itself) is gone is
-flagged with the reason and left alone. An admin then decides, audited:
+A run never propagates a delete: a synced ticket whose counterpart (or itself) is gone, or an
+edited note whose counterpart is gone, is flagged with the reason and left alone. An admin
+then decides, audited:
 
 - **clear**: the flag is lifted and both tickets are read again on the next run (a retry due
   at once on each side). Both there (a ticket restored, access given back): the pair syncs

@@ -15,13 +15,15 @@ without the stamp and the visibility.
 
 An internal note is written internal or not at all: a target that cannot hold one (a Jira
 project that is no service desk and has no restriction role or group configured) refuses the
-write, and the note fails as an item with that reason. The protocol has no note update: a
-mapped note whose text changed is skipped with "note update not supported by the protocol".
+write, and the note fails as an item with that reason.
+
+A mapped note whose text changed is an edit: its counterpart is updated, or, edited on both
+sides, the later edit wins and the other is logged as a conflict; a counterpart that is gone is
+flagged, never deleted nor made again (services/sync/note_updates.py).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,7 +35,6 @@ from ticketbridge.connectors.errors import ConnectorConfigError, ConnectorError,
 from ticketbridge.connectors.psa.base import PsaConnector
 from ticketbridge.connectors.psa.capabilities import Notes, RemoteNote
 from ticketbridge.core.sync import batching, failures
-from ticketbridge.core.sync.content_hash import content_hash
 from ticketbridge.core.sync.dry_run import PlannedAction
 from ticketbridge.core.sync.note_visibility import NoteAction, NoteTarget, Visibility, plan_note
 from ticketbridge.core.sync.reference_map import ItemAction, SourceItem, decide
@@ -41,31 +42,15 @@ from ticketbridge.core.sync.run_counts import ItemResult, result_of
 from ticketbridge.core.sync.sides import Direction, EntityKind, Side, SyncIdentities
 from ticketbridge.core.sync.watermarks import ItemOutcome, ItemProgress, WatermarkPolicy
 from ticketbridge.services.sync import items, store
-from ticketbridge.services.sync.config import marker, origin_of
+from ticketbridge.services.sync.config import origin_of
+from ticketbridge.services.sync.note_stamps import note_hash, stamped, unstamped
+from ticketbridge.services.sync.note_updates import NoteEdits
 from ticketbridge.services.sync.tickets import DirectionOutcome
 from ticketbridge.storage.db import session_scope
 from ticketbridge.storage.models.sync import SyncReference
 
 NOTE = EntityKind.NOTE
-NOT_SUPPORTED = "note update not supported by the protocol"
-_STAMP = re.compile(r"\s*\[(tbsync-[^\]\s]+)\]\s*$")
-
-
-def stamped(text: str, sync_id: int, source: Side, note_id: str) -> str:
-    """The text a copy is written with: the note, then its origin stamp on a line of its own."""
-    return f"{text.rstrip()}\n\n[{marker(sync_id, source, note_id)}]"
-
-
-def unstamped(text: str) -> tuple[str, str | None]:
-    """The note's own text and its origin stamp's marker (None when it carries none)."""
-    found = _STAMP.search(text)
-    if found is None:
-        return text, None
-    return text[: found.start()], found.group(1)
-
-
-def note_hash(text: str, visibility: str) -> str:
-    return content_hash({"text": text, "visibility": visibility}, ("text", "visibility"))
+__all__ = ["NotesRun", "failure_key", "note_hash", "run_direction", "stamped", "unstamped"]
 
 
 def failure_key(note: RemoteNote) -> str:
@@ -92,6 +77,27 @@ class NotesRun:
     outcome: DirectionOutcome = field(default_factory=DirectionOutcome)
     # Target tickets this run made: they hold no copy of any note yet, so are not searched.
     made: Collection[str] = ()
+    run_id: int | None = None  # the run row conflicts are logged under
+    # Whether the opposite direction is on: only then does the target's edit of a note go back.
+    both_ways: bool = True
+    edits: NoteEdits = field(init=False)
+
+    def __post_init__(self) -> None:
+        sides = {self.source_side: self.sides.source, self.target_side: self.sides.target}
+        notes = {
+            self.source_side: self.sides.source_notes,
+            self.target_side: self.sides.target_notes,
+        }
+        self.edits = NoteEdits(
+            self.factory,
+            self.sync_id,
+            self.direction,
+            sides,
+            notes,
+            self.now,
+            run_id=self.run_id,
+            both_ways=self.both_ways,
+        )
 
     @property
     def source_side(self) -> Side:
@@ -120,6 +126,9 @@ class NotesRun:
             )
         marked = self._marked_copies(
             since, paired, [n for n, _ in read if str(n.id) not in entries]
+        )
+        self.edits.read(
+            paired[str(n.ticket_id)] for n, _ in read if self._edited(n, entries, paired)
         )
         for note, listed in read:
             outcome = self._one(note, paired, entries, marked, failure_key(note) in failed)
@@ -165,6 +174,16 @@ class NotesRun:
                     found.setdefault(origin, copy)
         return found
 
+    def _edited(
+        self, note: RemoteNote, entries: dict[str, SyncReference], paired: dict[str, str]
+    ) -> bool:
+        """A mapped note whose hash is not the one last synced on its side, on a paired ticket."""
+        row = entries.get(str(note.id))
+        if row is None or row.flagged or str(note.ticket_id) not in paired:
+            return False
+        synced = row.a_hash if self.source_side is Side.A else row.b_hash
+        return note_hash(unstamped(note.text)[0], note.visibility) != synced
+
     def _one(
         self,
         note: RemoteNote,
@@ -199,17 +218,20 @@ class NotesRun:
             return ItemOutcome.SUCCEEDED
         if self.dry_run:
             label = text.strip().splitlines()[0][:80] if text.strip() else "(empty note)"
-            if action is ItemAction.UPDATE:
-                label = f"{label} ({NOT_SUPPORTED})"
+            if action is ItemAction.UPDATE and row is not None and self.edits.gone(row):
+                action = ItemAction.FLAG
             self.outcome.planned.append(
                 PlannedAction(self.target_side, NOTE, action, note_id, label)
             )
             self._count(result_of(action))
             return ItemOutcome.SUCCEEDED
         try:
-            result = self._apply(
-                action, note, text, item.content_hash, decision.target_id, int(target_ticket)
-            )
+            if action is ItemAction.UPDATE and row is not None:
+                result = self.edits.apply(note, row, int(target_ticket))
+            else:
+                result = self._apply(
+                    action, note, text, item.content_hash, decision.target_id, int(target_ticket)
+                )
         except (ConnectorError, NoteRefused) as exc:
             self._fail(note, str(exc))
             return ItemOutcome.RECORDED_FAILED
@@ -247,9 +269,6 @@ class NotesRun:
             # A stamped note is the copy (made from the target side); else the copy is there.
             origin = self.target_side if item_stamped else self.source_side
             self._link(note_id, target_id, hashed, origin=origin)
-        elif action is ItemAction.UPDATE:
-            self.outcome.errors.append(self._error(note, NOT_SUPPORTED, "skipped"))
-            return ItemResult.SKIPPED
         return result_of(action)
 
     def _link(self, note_id: str, other_id: str, hashed: str, *, origin: Side) -> None:
@@ -287,10 +306,14 @@ def run_direction(
     run_started_at: datetime,
     dry_run: bool,
     made: Collection[str] = (),
+    run_id: int | None = None,
+    both_ways: bool = True,
 ) -> DirectionOutcome:
     """The notes of one direction, from its note watermark, which then moves by the rule of
     core/sync/watermarks (not in a dry run). Nothing when either kind reads no notes.
-    ``made``: the target tickets this run made (no copy of a note can be on them yet)."""
+    ``made``: the target tickets this run made (no copy of a note can be on them yet);
+    ``run_id``: the run row conflicts are logged under; ``both_ways``: whether the opposite
+    direction is on too."""
     source, target = connectors[direction.source], connectors[direction.target]
     try:
         sides = NoteSides(source, target, registry.notes(source.kind), registry.notes(target.kind))
@@ -298,7 +321,17 @@ def run_direction(
         return DirectionOutcome()
     with factory() as session:
         stored = store.watermark(session, sync_id, direction, NOTE)
-    worker = NotesRun(factory, sync_id, direction, sides, now, dry_run, made=frozenset(made))
+    worker = NotesRun(
+        factory,
+        sync_id,
+        direction,
+        sides,
+        now,
+        dry_run,
+        made=frozenset(made),
+        run_id=run_id,
+        both_ways=both_ways,
+    )
     outcome = worker.run(policy.query_from(stored))
     if not dry_run:
         moved = policy.after_run(stored, run_started_at=run_started_at, items=outcome.progress)

@@ -160,7 +160,7 @@ def _run(
                 touched[direction.source] |= set(outcome.read)
                 made[direction.target] |= set(outcome.made)
                 notes_outcome = _notes(
-                    runtime, row, direction, psas, started, dry_run, made[direction.target]
+                    runtime, row, direction, psas, started, dry_run, made[direction.target], run_id
                 )
                 _add(report, planned, notes_outcome)
             connectors = {side: psas[side].connector for side in psas}
@@ -199,6 +199,7 @@ def _notes(
     started: datetime,
     dry_run: bool,
     made: set[str],
+    run_id: int | None,
 ) -> DirectionOutcome:
     return notes.run_direction(
         runtime.session_factory,
@@ -210,6 +211,8 @@ def _notes(
         run_started_at=started,
         dry_run=dry_run,
         made=made,
+        run_id=run_id,
+        both_ways=len(config.directions(row)) == 2,
     )
 
 

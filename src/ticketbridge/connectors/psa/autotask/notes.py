@@ -1,5 +1,5 @@
-"""A ticket's notes in Autotask, read back: the kind's ``notes`` capability (a ``Notes``,
-connectors/psa/capabilities.py). ``AutotaskConnector.add_note`` writes them.
+"""A ticket's notes in Autotask, read back and edited: the kind's ``notes`` capability (a
+``Notes``, connectors/psa/capabilities.py). ``AutotaskConnector.add_note`` writes new ones.
 
 Reference §5.3: notes are written only through ``Tickets/{id}/Notes`` but read with
 ``POST TicketNotes/query``; a TicketNote has ``createDateTime`` and a ``lastActivityDate`` that
@@ -12,6 +12,15 @@ with ids, one per 500 changed notes of each batch of 500 tickets (at least one a
 ``for_ticket`` is one per 500 notes, plus one to tell an empty ticket from a deleted one.
 The TicketNotes field metadata (publish labels) is read once per process, as for add_note.
 
+Edits: TicketNotes can be updated, through the same child route they are made by (Autotask's
+TicketNotes entity page, read 2026-12-02: Can Update, and only as ``Tickets/{id}/Notes``):
+``PATCH Tickets/{ticket}/Notes`` with the note's id, title and description and nothing else,
+so its ``publish`` value, and so its visibility, stays as it is. The description comes back as
+text only (Rich Text in it is lost on the write, as the page warns), the title is the text's
+first line as add_note makes it. A missing note is the generic 500 "No matching records
+found"; the note is then looked up to say RemoteNotFound. Requests: the PATCH and one query
+reading the note back.
+
 Visibility: publish 1 "All Autotask Users" is the customer-visible one; 2 "Internal Project
 Team" (or "Internal Users") and 4 "Internal & Co-Managed" are internal, and so is any value
 this tenant has that we cannot name.
@@ -23,9 +32,13 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from ticketbridge.connectors.errors import RemoteNotFound
+from ticketbridge.connectors.errors import RemoteNotFound, RemoteRejected
 from ticketbridge.connectors.psa.autotask import picklists, query
-from ticketbridge.connectors.psa.autotask.connector import AutotaskConnector
+from ticketbridge.connectors.psa.autotask.connector import (
+    DEFAULT_NOTE_LENGTH,
+    NOTE_TITLE_LENGTH,
+    AutotaskConnector,
+)
 from ticketbridge.connectors.psa.capabilities import NoteVisibility, RemoteNote
 from ticketbridge.connectors.psa.values import opt_int, utc_datetime
 
@@ -83,6 +96,38 @@ def for_ticket(
         if not any(True for _ in tickets):
             raise RemoteNotFound(f"Autotask ticket {ticket_id} does not exist (any more).")
     return _notes(connector, found)
+
+
+def update_note(
+    connector: AutotaskConnector, ticket_id: int, note_id: int, text: str
+) -> RemoteNote:
+    limit = picklists.field_length(connector.client.fields(ENTITY), "description")
+    title = (text.strip().splitlines() or ["Note"])[0][:NOTE_TITLE_LENGTH]
+    body = {"id": int(note_id), "title": title, "description": text[: limit or DEFAULT_NOTE_LENGTH]}
+    try:
+        connector.client.update(f"Tickets/{int(ticket_id)}/Notes", body)
+    except (RemoteRejected, RemoteNotFound):
+        _note_of(connector, ticket_id, note_id)  # says RemoteNotFound when it is gone
+        raise
+    return _note_of(connector, ticket_id, note_id)
+
+
+def _note_of(connector: AutotaskConnector, ticket_id: int, note_id: int) -> RemoteNote:
+    found = _notes(
+        connector,
+        list(
+            _query(
+                connector,
+                [query.eq("id", int(note_id)), query.eq("ticketID", int(ticket_id))],
+                None,
+            )
+        ),
+    )
+    if not found:
+        raise RemoteNotFound(
+            f"Autotask note {note_id} on ticket {ticket_id} does not exist (any more)."
+        )
+    return found[0]
 
 
 def _query(

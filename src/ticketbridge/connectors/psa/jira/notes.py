@@ -1,5 +1,5 @@
-"""An issue's comments, read back: the Jira kind's ``notes`` capability (a ``Notes``,
-connectors/psa/capabilities.py). ``JiraConnector.add_note`` writes them.
+"""An issue's comments, read back and edited: the Jira kind's ``notes`` capability (a
+``Notes``, connectors/psa/capabilities.py). ``JiraConnector.add_note`` writes new ones.
 
 Reference §1.6: ``GET issue/{id}/comment?startAt&maxResults&orderBy=created&expand=properties``
 (offset paging; Cloud's largest page is 5,000). A comment is internal when it is restricted
@@ -15,6 +15,13 @@ finds the issues and brings their comments along. Requests: one per search page 
 (per batch of 100 ticket ids when ids are given), plus one comment listing for an issue whose
 embedded comments are incomplete (``total`` above what came) or do not say ``jsdPublic``.
 Asking each issue's comments instead would be one request per changed issue.
+
+Edits: Atlassian's "Update comment", ``PUT issue/{id}/comment/{id}`` with ``body`` (ADF on
+Cloud's v3, wiki text on Data Center's v2), answering the comment. ``visibility`` is optional
+on update; the comment is read first (``GET`` with its properties, which is also where a gone
+comment answers 404) and a restriction it has is sent back as it is, so an edit never lifts
+one whatever a Jira version does with an absent field. A service desk comment's public flag
+is not sent: it is not the edit's to change, and the comment keeps it. Requests: 2.
 """
 
 from __future__ import annotations
@@ -26,10 +33,17 @@ from typing import Any
 from ticketbridge.connectors.psa.capabilities import NoteVisibility, RemoteNote
 from ticketbridge.connectors.psa.jira.client import PAGE_SIZE as SEARCH_PAGE_SIZE
 from ticketbridge.connectors.psa.jira.connector import JQL_OVERLAP, JiraConnector
-from ticketbridge.connectors.psa.jira.issues import plain_text
+from ticketbridge.connectors.psa.jira.issues import adf, plain_text
 from ticketbridge.connectors.psa.values import opt_int, utc_datetime
 
-__all__ = ["changed_since", "for_ticket", "plain_text", "ticket_batch", "visibility"]
+__all__ = [
+    "changed_since",
+    "for_ticket",
+    "plain_text",
+    "ticket_batch",
+    "update_note",
+    "visibility",
+]
 
 PAGE_SIZE = 5000
 # One search page holds 100 issues, so 100 ids a JQL never needs a second page.
@@ -78,6 +92,18 @@ def for_ticket(
         total = opt_int((page or {}).get("total"))
         if not found or total is None or start >= total:
             return sorted(notes, key=_order)
+
+
+def update_note(connector: JiraConnector, ticket_id: int, note_id: int, text: str) -> RemoteNote:
+    path = f"issue/{int(ticket_id)}/comment/{int(note_id)}"
+    before = connector.client.call("GET", path, params={"expand": "properties"}) or {}
+    body: dict[str, Any] = {"body": adf(text) if connector.config.uses_adf else text}
+    if before.get("visibility"):
+        body["visibility"] = before["visibility"]
+    after = connector.client.call("PUT", path, json=body) or {}
+    # The answer need not carry what the edit left alone: the service desk flag and properties.
+    kept = {k: before[k] for k in ("jsdPublic", "properties", "visibility") if k in before}
+    return _note(kept | after, int(ticket_id))
 
 
 def _id_clauses(ticket_ids: Sequence[int] | None, size: int) -> Iterator[str]:
