@@ -19,7 +19,8 @@ from tests.services.sync.notes_support import (
 )
 from tests.services.sync.support import JIRA_AUTH
 from ticketbridge.connectors.psa.jira.issues import adf, plain_text
-from ticketbridge.core.sync.sides import Direction, EntityKind
+from ticketbridge.core.sync.reference_map import ItemAction
+from ticketbridge.core.sync.sides import Direction, EntityKind, Side
 from ticketbridge.services.sync import flags
 from ticketbridge.services.sync.notes import unstamped
 from ticketbridge.storage.models.sync import SyncConflict
@@ -83,6 +84,9 @@ def test_an_edited_public_jira_comment_updates_its_autotask_note_once(paired: Pa
     note_id, copy_id = _synced_note(paired, a_id, "Disk replaced in bay 3.", internal=False)
 
     _edit_in_jira(paired, b_id, copy_id, "Disk replaced in bay 4, not 3.")
+    plan = run_ok(paired, dry_run=True)
+    assert plan.diff is not None and plan.diff.count(Side.A, ItemAction.UPDATE, NOTE) == 1
+    assert notes_of(paired, paired.a, a_id) == [("Disk replaced in bay 3.", "public")]
     report = run_ok(paired)
 
     assert report.counts.of(B_TO_A, NOTE).updated == 1
