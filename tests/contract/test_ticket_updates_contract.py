@@ -186,3 +186,46 @@ def test_autotask_names_who_last_changed_the_fields_and_not_who_added_a_note(
     clock.advance()
     psa.add_note(ticket_id, "A note moves the last activity, not the fields' author.")
     assert psa.get_tickets([ticket_id])[ticket_id].changed_by is None
+
+
+# Two categories each kind takes: Autotask ticketCategory ids, Jira labels.
+CATEGORIES = {"autotask": ("2", "3"), "jira": ("standard", "alert")}
+
+
+def test_a_category_replaces_the_ones_named_and_keeps_the_others(
+    harness: PsaHarness, updates: TicketUpdates
+) -> None:
+    psa = harness.connector
+    first, second = CATEGORIES[psa.kind]
+    ticket_id = a_ticket(harness)
+    before = psa.get_tickets([ticket_id])[ticket_id]
+    assert first in updates.update_ticket(psa, ticket_id, TicketChange(category=first)).categories
+
+    change = TicketChange(category=second, replaces_categories=(first, second))
+    after = updates.update_ticket(psa, ticket_id, change)
+
+    assert second in after.categories and first not in after.categories
+    assert after.external_id == before.external_id  # a Jira reference label is no category
+
+
+def test_a_queue_is_moved_where_the_kind_moves_queues(
+    harness: PsaHarness, updates: TicketUpdates
+) -> None:
+    psa = harness.connector
+    ticket_id = a_ticket(harness)
+    other = next(q.id for q in psa.reference_data().queues if not q.is_default)
+    if not updates.moves_queue:
+        pytest.skip("Jira changes an issue type only by a move: the sync does not ask")
+    assert updates.update_ticket(psa, ticket_id, TicketChange(queue_id=other)).queue_id == other
+
+
+def test_a_person_the_psa_does_not_know_is_said_not_raised(
+    harness: PsaHarness, updates: TicketUpdates
+) -> None:
+    psa = harness.connector
+    ticket_id = a_ticket(harness)
+    change = TicketChange(reporter="nobody@unknown.example", title="Retitled with a stranger")
+    written = updates.update_ticket(psa, ticket_id, change)
+    assert written.title == "Retitled with a stranger"  # the rest of the change is made
+    assert written.people is not None
+    assert [address for address, _ in written.people.unlinked] == ["nobody@unknown.example"]

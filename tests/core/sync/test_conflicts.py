@@ -8,11 +8,15 @@ from datetime import UTC, datetime, timedelta
 from ticketbridge.core.sync.conflicts import FieldPlan, TicketVersion, changed_fields, resolve
 from ticketbridge.core.sync.content_hash import field_hashes
 from ticketbridge.core.sync.field_mapping import (
+    CATEGORY,
+    PERSON,
+    QUEUE,
     TICKET_FIELDS,
     DirectionMapping,
     TicketFields,
     Unmapped,
     ValueMap,
+    category_among,
 )
 from ticketbridge.core.sync.sides import Side
 
@@ -35,15 +39,19 @@ def plan(
     a_at: datetime = EARLY,
     b_at: datetime = EARLY,
     origin: Side = Side.A,
+    names: tuple[str, ...] = TICKET_FIELDS,
+    synced: tuple[TicketFields, TicketFields] = (SYNCED_A, SYNCED_B),
+    a_to_b: DirectionMapping = AUTOTASK_TO_JIRA,
 ) -> FieldPlan:
     return resolve(
         TicketVersion(a, a_at),
         TicketVersion(b, b_at),
-        synced_a=field_hashes(SYNCED_A.as_dict(), TICKET_FIELDS),
-        synced_b=field_hashes(SYNCED_B.as_dict(), TICKET_FIELDS),
-        a_to_b=AUTOTASK_TO_JIRA,
+        synced_a=field_hashes(synced[0].as_dict(), names),
+        synced_b=field_hashes(synced[1].as_dict(), names),
+        a_to_b=a_to_b,
         b_to_a=JIRA_TO_AUTOTASK,
         origin=origin,
+        names=names,
     )
 
 
@@ -129,3 +137,49 @@ def test_changed_fields_compares_with_the_hashes_last_synced() -> None:
     edited = replace(SYNCED_A, description="Floor 3", priority="1")
     assert changed_fields(edited, synced) == {"description", "priority"}
     assert changed_fields(SYNCED_A, {}) == set(TICKET_FIELDS)
+
+
+# --- the entity fields (the sync's contacts, teams and categories switches) --------------------
+
+ENTITIES = (*TICKET_FIELDS, PERSON, QUEUE, CATEGORY)
+WITH_TABLES = replace(
+    AUTOTASK_TO_JIRA, queue=ValueMap({"29682969": "10002"}), category=ValueMap({"3": "alert"})
+)
+
+
+def entity_plan(a: TicketFields, b: TicketFields, names: tuple[str, ...]) -> FieldPlan:
+    synced_a = replace(SYNCED_A, person="ann@acme.example", queue="1", category="2")
+    synced_b = replace(SYNCED_B, person="ann@acme.example", category="standard")
+    return plan(a, b, b_at=LATE, names=names, synced=(synced_a, synced_b), a_to_b=WITH_TABLES)
+
+
+def test_entity_fields_go_across_through_their_tables_only_when_named() -> None:
+    # All three changed on A; B as synced.
+    a = replace(SYNCED_A, person="Bob@Acme.example", queue="29682969", category="3")
+    b = replace(SYNCED_B, person="ann@acme.example", category="standard")
+    assert entity_plan(a, b, ENTITIES).to_b.values == {
+        "person": "bob@acme.example",
+        "queue": "10002",
+        "category": "alert",
+    }
+    assert entity_plan(a, b, TICKET_FIELDS).writes_nothing  # the switches off
+
+
+def test_a_queue_or_category_without_a_row_or_default_is_not_carried_nor_unmapped() -> None:
+    a = replace(SYNCED_A, person="ann@acme.example", queue="7", category="9")
+    b = replace(SYNCED_B, person="ann@acme.example", category="standard")
+    result = entity_plan(a, b, ENTITIES)
+    assert result.writes_nothing
+    assert result.to_b.unmapped == ()
+
+
+def test_the_same_address_in_another_case_is_no_change_to_write() -> None:
+    a = replace(SYNCED_A, person="ann@acme.example", queue="1", category="2")
+    b = replace(SYNCED_B, person="ANN@acme.example", category="standard")
+    assert entity_plan(a, b, ENTITIES).writes_nothing
+
+
+def test_a_category_is_the_first_the_tables_know_else_the_first() -> None:
+    assert category_among(("urgent", "alert"), {"alert", "standard"}) == "alert"
+    assert category_among(("urgent",), {"alert"}) == "urgent"
+    assert category_among((), {"alert"}) is None

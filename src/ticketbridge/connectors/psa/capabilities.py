@@ -21,8 +21,8 @@ and raises only :mod:`ticketbridge.connectors.errors`.
 - ``notes``: :class:`Notes` (a ticket's notes or comments with their visibility, read back:
   per ticket, and those changed since a watermark in pages of the PSA's maximum; a note's
   text edited with its visibility kept).
-- ``ticket_updates``: :class:`TicketUpdates` (an existing ticket's title, description, status
-  and priority written, for the sync's updates of mapped tickets).
+- ``ticket_updates``: :class:`TicketUpdates` (an existing ticket's title, description, status,
+  priority, person, queue and category written, for the sync's updates of mapped tickets).
 - ``ticket_query``: :class:`TicketQuery` (the changed tickets narrowed by a query in the
   PSA's own language: Jira's JQL), for a sync's scope.
 - ``sync_hooks``: :class:`SyncHooks` (a change webhook the PSA posts, its signature checked
@@ -273,14 +273,30 @@ class TicketChange:
     description: str | None = None
     status_id: int | None = None
     priority_id: int | None = None
+    # Who the ticket is for, by e-mail address (Autotask: the contact of the ticket's company
+    # with it; Jira: the account with it, as reporter). One the PSA does not know, or refuses,
+    # is left as it was and said in the returned ticket's ``people.unlinked``, never raised.
+    reporter: str | None = None
+    # The queue, where the kind moves tickets between queues (``TicketUpdates.moves_queue``).
+    queue_id: int | None = None
+    # The category (Autotask: a ticketCategory id; Jira: a label). Where a ticket holds several
+    # (Jira's labels), those of ``replaces_categories`` are taken off and every other one kept.
+    category: str | None = None
+    replaces_categories: tuple[str, ...] = ()
 
     @property
     def empty(self) -> bool:
-        return (
-            self.title is None
-            and self.description is None
-            and self.status_id is None
-            and self.priority_id is None
+        return all(
+            value is None
+            for value in (
+                self.title,
+                self.description,
+                self.status_id,
+                self.priority_id,
+                self.reporter,
+                self.queue_id,
+                self.category,
+            )
         )
 
 
@@ -292,6 +308,10 @@ class TicketUpdates(Protocol):
     priority it does not have, a status no transition leads to) raises RemoteRejected with the
     PSA's own text, and then nothing of the change is guaranteed written.
     """
+
+    # Whether ``update_ticket`` moves a ticket to ``TicketChange.queue_id`` (Autotask); where
+    # False the kind cannot move one in place and the caller must not ask (Jira's issue type).
+    moves_queue: bool
 
     def update_ticket(self, connector: Any, ticket_id: int, change: TicketChange) -> RemoteTicket:
         """Write the fields ``change`` names and return the ticket as the PSA holds it after."""

@@ -59,10 +59,12 @@ class FieldPlan:
         return not (self.to_a.values or self.to_b.values)
 
 
-def changed_fields(fields: TicketFields, synced: Mapping[str, str]) -> set[str]:
-    """The mapped fields whose value differs from the one last synced on this side."""
-    now = field_hashes(fields.as_dict(), TICKET_FIELDS)
-    return {name for name in TICKET_FIELDS if now[name] != synced.get(name)}
+def changed_fields(
+    fields: TicketFields, synced: Mapping[str, str], names: tuple[str, ...] = TICKET_FIELDS
+) -> set[str]:
+    """The fields of ``names`` whose value differs from the one last synced on this side."""
+    now = field_hashes(fields.as_dict(), names)
+    return {name for name in names if now[name] != synced.get(name)}
 
 
 def resolve(
@@ -74,19 +76,21 @@ def resolve(
     a_to_b: DirectionMapping,
     b_to_a: DirectionMapping,
     origin: Side,
+    names: tuple[str, ...] = TICKET_FIELDS,
 ) -> FieldPlan:
     """What to write on each side of a mapped ticket; ``synced_*`` are the field hashes of the
-    reference-map entry, ``origin`` the side the ticket was first made on."""
+    reference-map entry, ``origin`` the side the ticket was first made on, ``names`` the fields
+    the sync carries (the entity fields only where its switches are on)."""
     changed = {
-        Side.A: changed_fields(a.fields, synced_a),
-        Side.B: changed_fields(b.fields, synced_b),
+        Side.A: changed_fields(a.fields, synced_a, names),
+        Side.B: changed_fields(b.fields, synced_b, names),
     }
     later = _later(a.modified_at, b.modified_at, origin)
     versions = {Side.A: a, Side.B: b}
     mappings = {Side.A: a_to_b, Side.B: b_to_a}
     sends: dict[Side, list[str]] = {Side.A: [], Side.B: []}
     conflicts: list[Conflict] = []
-    for name in TICKET_FIELDS:
+    for name in names:
         if name in changed[Side.A] and name in changed[Side.B]:
             winner = later
         elif name in changed[Side.A]:

@@ -5,11 +5,16 @@ Status and priority go through a mapping table per direction: a value listed in 
 to its row, a value not listed takes the table's default when it has one, and otherwise it is
 unmapped: the field is left out of the write and the value is reported, never guessed.
 Values are the PSA's own ids as text (Autotask picklist values, Jira status and priority ids).
+
+The entity fields, carried only where the sync's switches say: the person by e-mail address
+(compared without case), the queue and the category through their tables like status, except
+that a value with neither a row nor a default is simply not carried (as on a new copy: a table
+that names only some queues leaves the others where they are), never reported as unmapped.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
@@ -21,6 +26,10 @@ DESCRIPTION = "description"
 STATUS = "status"
 PRIORITY = "priority"
 TICKET_FIELDS = (TITLE, DESCRIPTION, STATUS, PRIORITY)
+PERSON = "person"
+QUEUE = "queue"
+CATEGORY = "category"
+ENTITY_FIELDS = (PERSON, QUEUE, CATEGORY)
 
 
 class MapOutcome(StrEnum):
@@ -56,6 +65,8 @@ class DirectionMapping:
 
     status: ValueMap = ValueMap()
     priority: ValueMap = ValueMap()
+    queue: ValueMap = ValueMap()
+    category: ValueMap = ValueMap()
     title_max_length: int = 255
     description_max_length: int = 8000
 
@@ -66,6 +77,10 @@ class TicketFields:
     description: str = ""
     status: str | None = None
     priority: str | None = None
+    # The entity fields: the person's address (lower case), the queue's id, the category.
+    person: str | None = None
+    queue: str | None = None
+    category: str | None = None
 
     def as_dict(self) -> dict[str, FieldValue]:
         return {
@@ -73,6 +88,9 @@ class TicketFields:
             DESCRIPTION: self.description,
             STATUS: self.status,
             PRIORITY: self.priority,
+            PERSON: self.person,
+            QUEUE: self.queue,
+            CATEGORY: self.category,
         }
 
 
@@ -106,6 +124,18 @@ def map_value(name: str, value: FieldValue, mapping: DirectionMapping) -> Mapped
             return MappedValue(MapOutcome.MAPPED, None)
         table = mapping.status if name == STATUS else mapping.priority
         return table.map(str(value))
+    if name == PERSON:
+        return MappedValue(MapOutcome.MAPPED, None if value is None else str(value).casefold())
+    if name in (QUEUE, CATEGORY):
+        if value is None:
+            return MappedValue(MapOutcome.MAPPED, None)
+        found = (mapping.queue if name == QUEUE else mapping.category).map(str(value))
+        # Without a row or a default the target keeps its own: not carried, not an error.
+        return (
+            found
+            if found.outcome is not MapOutcome.UNMAPPED
+            else MappedValue(MapOutcome.MAPPED, None)
+        )
     raise ValueError(f"not a ticket field the sync maps: {name!r}")
 
 
@@ -128,4 +158,12 @@ def map_fields(
 
 def with_values(fields: TicketFields, values: Mapping[str, str]) -> TicketFields:
     """``fields`` with ``values`` written over them: the target as it will be after a write."""
-    return replace(fields, **{name: values[name] for name in TICKET_FIELDS if name in values})
+    names = (*TICKET_FIELDS, *ENTITY_FIELDS)
+    return replace(fields, **{name: values[name] for name in names if name in values})
+
+
+def category_among(categories: Sequence[str], known: Collection[str]) -> str | None:
+    """A ticket's category as the sync sees it: the first of its categories the sync's tables
+    name on its side, else its first (a Jira issue's labels are tags as well as categories, so
+    a label the tables know wins over one they do not); None when it has none."""
+    return next((c for c in categories if c in known), None) or next(iter(categories), None)

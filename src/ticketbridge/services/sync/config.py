@@ -27,6 +27,7 @@ from ticketbridge.connectors.psa.base import PsaConnector, RemoteTicket, TicketD
 from ticketbridge.core.sync.field_mapping import DirectionMapping, ValueMap
 from ticketbridge.core.sync.sides import Direction, Side
 from ticketbridge.core.sync.watermarks import WatermarkPolicy
+from ticketbridge.services.sync.carried import Carried, carried
 from ticketbridge.storage.models import CompanyMappingRow
 from ticketbridge.storage.models.sync import SyncRow
 
@@ -87,6 +88,8 @@ class DirectionConfig:
     categories_across: ValueMap = field(default_factory=ValueMap)
     # Source company -> target company through a customer mapped in both connections.
     by_customer: Mapping[str, str] = field(default_factory=dict)
+    # The fields a mapped ticket's updates compare and carry (the switches' entity fields).
+    carried: Carried = field(default_factory=Carried)
 
     def in_scope(self, company_id: int | None, queue_id: int | None = None) -> bool:
         companies = not self.scope or (company_id is not None and str(company_id) in self.scope)
@@ -167,7 +170,10 @@ def _customer_companies(session: Session, source: int, target: int) -> dict[str,
 def _fields(row: SyncRow, direction: Direction) -> DirectionMapping:
     raw = (row.mapping or {}).get(direction.value) or {}
     return DirectionMapping(
-        status=_value_map(raw.get("status")), priority=_value_map(raw.get("priority"))
+        status=_value_map(raw.get("status")),
+        priority=_value_map(raw.get("priority")),
+        queue=_value_map(raw.get("queue")),
+        category=_value_map(raw.get("categories")),
     )
 
 
@@ -192,6 +198,7 @@ def direction_config(session: Session, row: SyncRow, direction: Direction) -> Di
         carries_categories=bool((row.entities or {}).get("categories")),
         categories_across=_value_map(raw.get("categories")),
         by_customer=_customer_companies(session, *connections),
+        carried=carried(row.entities, row.mapping),
     )
 
 

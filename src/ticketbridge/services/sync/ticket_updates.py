@@ -8,6 +8,11 @@ with no row and no default is not written and is reported, and its side keeps th
 synced for that field, so the change is still pending when the table gets its row. When
 nothing at all can be written the ticket fails (recorded, retried with backoff).
 
+The entity fields the sync's switches carry (services/sync/carried.py) go the same way; what
+does not fail the ticket is said for the run's errors: a person the target does not know or
+refuses (``unlinked``, the target keeps its own), and a queue toward a kind that does not move
+tickets between queues (``not carried``, never asked of it).
+
 What is recorded as synced afterwards, per side: for a field written there, the value as the
 PSA holds it after the write (read back, so a PSA that trims or rewrites it is no change next
 time); for every other field, the value as read before the write, so a change made by someone
@@ -26,8 +31,8 @@ from ticketbridge.connectors.psa.base import PsaConnector, RemoteTicket
 from ticketbridge.connectors.psa.capabilities import TicketChange
 from ticketbridge.core.sync import field_mapping
 from ticketbridge.core.sync.conflicts import FieldPlan
-from ticketbridge.core.sync.content_hash import field_hashes
 from ticketbridge.core.sync.sides import Direction, Side, SyncIdentities
+from ticketbridge.services.sync.carried import Carried
 
 
 class NothingWritable(Exception):
@@ -35,17 +40,8 @@ class NothingWritable(Exception):
 
 
 def fields_of(ticket: RemoteTicket) -> field_mapping.TicketFields:
-    """The mapped fields a RemoteTicket carries, status and priority as the PSA's ids."""
-    return field_mapping.TicketFields(
-        title=ticket.title,
-        description=ticket.description,
-        status=None if ticket.status_id is None else str(ticket.status_id),
-        priority=None if ticket.priority_id is None else str(ticket.priority_id),
-    )
-
-
-def hashes_of(ticket: RemoteTicket) -> dict[str, str]:
-    return field_hashes(fields_of(ticket).as_dict(), field_mapping.TICKET_FIELDS)
+    """The fields every sync carries, status and priority as the PSA's ids (a new copy's)."""
+    return Carried().fields_of(ticket, Side.A)
 
 
 @dataclass(frozen=True)
@@ -56,6 +52,8 @@ class UpdateOutcome:
     wrote: bool
     # (the direction the value would have gone, field, value)
     unmapped: tuple[tuple[Direction, str, str], ...]
+    # Left unwritten without failing the ticket, for the run's errors: (result, message).
+    said: tuple[tuple[str, str], ...] = ()
 
 
 def unmapped_of(plan: FieldPlan) -> tuple[tuple[Direction, str, str], ...]:
@@ -76,39 +74,71 @@ def apply(
     tickets: Mapping[Side, RemoteTicket],
     connectors: Mapping[Side, PsaConnector],
     synced: Mapping[Side, Mapping[str, str]],
+    carried: Carried | None = None,
 ) -> UpdateOutcome:
     """Write ``plan`` onto the sides it names and say what each side now holds as synced.
-    ``synced`` are the entry's field hashes as last synced, per side."""
-    writes = {Side.A: plan.to_a.values, Side.B: plan.to_b.values}
+    ``synced`` are the entry's field hashes as last synced, per side; ``carried`` the fields
+    the sync carries (the four always carried when not given)."""
+    carried = carried or Carried()
+    writes = {Side.A: dict(plan.to_a.values), Side.B: dict(plan.to_b.values)}
+    said: list[tuple[str, str]] = []
+    for side, values in writes.items():
+        queue = values.get(field_mapping.QUEUE)
+        if queue is not None and not registry.ticket_updates(connectors[side].kind).moves_queue:
+            # The source keeps the new queue as synced: asking again would never succeed.
+            del values[field_mapping.QUEUE]
+            said.append(("not carried", _unmovable(connectors[side], side, queue)))
     unmapped = unmapped_of(plan)
     if not any(writes.values()) and unmapped:
         raise NothingWritable(
             "; ".join(unmapped_message(d, name, value) for d, name, value in unmapped)
         )
-    hashes = {side: hashes_of(ticket) for side, ticket in tickets.items()}
+    hashes = {side: carried.hashes_of(ticket, side) for side, ticket in tickets.items()}
     for side, values in writes.items():
         if not values:
             continue
-        after = write(connectors[side], tickets[side].id, values)
-        written = hashes_of(after)
+        replaced = tuple(carried.known_categories.get(side, ()))
+        after = write(connectors[side], tickets[side].id, values, replaced)
+        # A person the PSA did not take reads back as before: the target keeps its own.
+        written = carried.hashes_of(after, side)
         hashes[side].update({name: written[name] for name in values})
+        for address, why in after.people.unlinked if after.people else ():
+            said.append(("unlinked", f"{address}: {why} (side {side.upper()})"))
     for direction, name, _ in unmapped:
         # The value stays pending on the side it came from.
         previous = synced[direction.source].get(name)
         if previous is not None:
             hashes[direction.source][name] = previous
-    return UpdateOutcome(hashes, any(writes.values()), unmapped)
+    return UpdateOutcome(hashes, any(writes.values()), unmapped, tuple(said))
 
 
-def write(connector: PsaConnector, ticket_id: int, values: Mapping[str, str]) -> RemoteTicket:
-    """One ticket's mapped values written through its kind's capability; read back."""
+def write(
+    connector: PsaConnector,
+    ticket_id: int,
+    values: Mapping[str, str],
+    replaced_categories: tuple[str, ...] = (),
+) -> RemoteTicket:
+    """One ticket's mapped values written through its kind's capability; read back.
+    ``replaced_categories``: the categories the sync's tables name on this side, taken off
+    where a ticket holds several (Jira labels) when the category changes."""
     change = TicketChange(
         title=values.get(field_mapping.TITLE),
         description=values.get(field_mapping.DESCRIPTION),
         status_id=_id(values, field_mapping.STATUS),
         priority_id=_id(values, field_mapping.PRIORITY),
+        reporter=values.get(field_mapping.PERSON),
+        queue_id=_id(values, field_mapping.QUEUE),
+        category=values.get(field_mapping.CATEGORY),
+        replaces_categories=replaced_categories if field_mapping.CATEGORY in values else (),
     )
     return registry.ticket_updates(connector.kind).update_ticket(connector, ticket_id, change)
+
+
+def _unmovable(connector: PsaConnector, side: Side, queue: str) -> str:
+    return (
+        f"queue {queue}: a {connector.kind} ticket is not moved to another queue in place; "
+        f"not written on side {side.upper()}"
+    )
 
 
 def _id(values: Mapping[str, str], name: str) -> int | None:

@@ -36,7 +36,6 @@ from ticketbridge.core.ticket_fields import TicketDefaults
 from ticketbridge.services.sync import store, ticket_updates
 from ticketbridge.services.sync.config import DirectionConfig, listing, marker, origin_of
 from ticketbridge.services.sync.copies import ItemRefused, copy_draft
-from ticketbridge.services.sync.ticket_updates import fields_of, hashes_of
 from ticketbridge.storage.db import session_scope
 from ticketbridge.storage.models.sync import SyncReference
 
@@ -176,7 +175,7 @@ class DirectionRun:
         item_id = str(ticket.id)
         row = found.entries.get(item_id)
         entry = store.entry_of(row) if row is not None else None
-        hashes = hashes_of(ticket)
+        hashes = self.config.carried.hashes_of(ticket, self.source_side)
         origin = self._origin(ticket) if row is None else None
         target_id = self._target_id(row) if row is not None else None
         copy = found.marked.get(marker(self.sync_id, self.source_side, item_id))
@@ -259,7 +258,7 @@ class DirectionRun:
         self, item_id: str, hashes: dict[str, str], copy: RemoteTicket, *, origin: Side
     ) -> None:
         mine = (item_id, combine(hashes), hashes)
-        copy_hashes = hashes_of(copy)
+        copy_hashes = self.config.carried.hashes_of(copy, self.target_side)
         theirs = (str(copy.id), combine(copy_hashes), copy_hashes)
         a, b = (mine, theirs) if self.source_side is Side.A else (theirs, mine)
         with session_scope(self.factory) as session:
@@ -284,20 +283,25 @@ class DirectionRun:
         self, ticket: RemoteTicket, row: SyncReference, counterpart: RemoteTicket
     ) -> ItemResult:
         tickets = {self.source_side: ticket, self.target_side: counterpart}
-        synced = {Side.A: row.a_field_hashes or {}, Side.B: row.b_field_hashes or {}}
+        carried = self.config.carried
+        now = {side: carried.hashes_of(t, side) for side, t in tickets.items()}
+        stored = {Side.A: row.a_field_hashes or {}, Side.B: row.b_field_hashes or {}}
+        synced = {side: carried.with_baseline(stored[side], now[side]) for side in stored}
         judged = dict(synced)
         if not self.both_ways:
             # One way: what changed on the target is not carried back, so it is no change.
-            judged[self.target_side] = hashes_of(counterpart)
+            judged[self.target_side] = now[self.target_side]
         forward, backward = self.config.fields, self.config.reverse_fields
+        a, b = (tickets[side] for side in (Side.A, Side.B))
         plan = resolve(
-            TicketVersion(fields_of(tickets[Side.A]), self._modified(tickets[Side.A])),
-            TicketVersion(fields_of(tickets[Side.B]), self._modified(tickets[Side.B])),
+            TicketVersion(carried.fields_of(a, Side.A), self._modified(a)),
+            TicketVersion(carried.fields_of(b, Side.B), self._modified(b)),
             synced_a=judged[Side.A],
             synced_b=judged[Side.B],
             a_to_b=forward if self.source_side is Side.A else backward,
             b_to_a=backward if self.source_side is Side.A else forward,
             origin=Side(row.origin),
+            names=carried.names,
         )
         if plan.conflicts:
             # Logged when decided, so what the losing side held is on the sync's page.
@@ -313,12 +317,12 @@ class DirectionRun:
                 )
         connectors = {self.source_side: self.sides.source, self.target_side: self.sides.target}
         try:
-            done = ticket_updates.apply(plan, tickets, connectors, synced)
+            done = ticket_updates.apply(plan, tickets, connectors, synced, carried)
         except ticket_updates.NothingWritable as exc:
             raise ItemRefused(str(exc)) from None
-        for direction, name, value in done.unmapped:
-            message = ticket_updates.unmapped_message(direction, name, value)
-            self.outcome.errors.append(self._error(str(ticket.id), message, "unmapped"))
+        said = [("unmapped", ticket_updates.unmapped_message(*u)) for u in done.unmapped]
+        for result, message in [*said, *done.said]:
+            self.outcome.errors.append(self._error(str(ticket.id), message, result))
         self._settle(row, done.hashes)
         return ItemResult.UPDATED if done.wrote else ItemResult.SKIPPED
 

@@ -78,7 +78,8 @@ class Scope(BaseModel):
 
 
 class Entities(BaseModel):
-    """Other entities to carry, on a new ticket's copy: ``teams`` puts it in the queue the
+    """Other entities to carry, on a new ticket's copy and on later updates of mapped tickets
+    (docs/sync.md): ``teams`` puts it in the queue the
     ``queue`` table maps its queue to; ``contacts`` names the source ticket's person (Autotask
     contact, Jira reporter) by e-mail address; ``categories`` gives it the category the
     ``categories`` table maps its category to (Autotask ticketCategory, Jira label)."""
