@@ -6,6 +6,7 @@ The same syncs are made, changed and run from the API and the Syncs page (docs/s
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
@@ -20,6 +21,17 @@ from ticketbridge.storage.db import session_scope
 
 app = typer.Typer(help="Two-way ticket sync between two PSA connections.", no_args_is_help=True)
 ARROWS = {Direction.A_TO_B: "A -> B", Direction.B_TO_A: "B -> A"}
+MAX_ID = 2**31 - 1  # the API's bound on a company or queue id
+# The service names a refused input by the API's field; the command says the option.
+OPTIONS = {
+    "name": "NAME",
+    "connection_a": "--a",
+    "connection_b": "--b",
+    "start_date": "--start-date",
+    "a_to_b": "--direction",
+    "scope_a.jql": "--jql-a",
+    "scope_b.jql": "--jql-b",
+}
 
 
 def _when(text: str | None, now: datetime) -> datetime:
@@ -42,6 +54,13 @@ def _pairs(values: list[str]) -> list[tuple[str, str]]:
     return pairs
 
 
+def _scope(companies: list[int], queues: list[int], jql: str | None) -> dict[str, Any]:
+    """A side's scope as the API takes it; syncs.create judges the JQL against the side's kind."""
+    scope: dict[str, Any] = {"company_ids": companies} if companies else {}
+    scope |= {"queue_ids": queues} if queues else {}
+    return scope | ({"jql": jql} if jql is not None else {})
+
+
 @app.command("create")
 def create(
     name: str = typer.Argument(..., help="The sync's name"),
@@ -54,12 +73,29 @@ def create(
     company: list[str] = typer.Option(
         [], help="COMPANY_ON_A=COMPANY_ON_B (Jira: project id); repeat for more"
     ),
-    scope_a: list[int] = typer.Option([], help="Only these companies' tickets on side A"),
-    scope_b: list[int] = typer.Option([], help="Only these companies' tickets on side B"),
+    scope_a: list[int] = typer.Option(
+        [], min=1, max=MAX_ID, help="Only these companies' (Jira: projects') tickets on side A"
+    ),
+    scope_b: list[int] = typer.Option(
+        [], min=1, max=MAX_ID, help="Only these companies' (Jira: projects') tickets on side B"
+    ),
+    queue_a: list[int] = typer.Option(
+        [], min=1, max=MAX_ID, help="Only these queues' tickets on side A (Autotask queue ids)"
+    ),
+    queue_b: list[int] = typer.Option(
+        [], min=1, max=MAX_ID, help="Only these queues' tickets on side B (Autotask queue ids)"
+    ),
+    jql_a: str | None = typer.Option(
+        None, help="A JQL fragment ANDed into side A's listing (a Jira side only)"
+    ),
+    jql_b: str | None = typer.Option(
+        None, help="A JQL fragment ANDed into side B's listing (a Jira side only)"
+    ),
     direction: str = typer.Option("both", help="both, a-to-b or b-to-a"),
 ) -> None:
     """Pair two connections. Tickets go to the company given by --company, else to the company
-    the same customer is mapped to in the other connection."""
+    the same customer is mapped to in the other connection. A side's scope (companies, queues,
+    JQL) is checked as the API checks it: JQL only on a kind that takes a query (Jira)."""
     if direction not in ("both", "a-to-b", "b-to-a"):
         raise fail("--direction: both, a-to-b or b-to-a")
     runtime = open_runtime()
@@ -75,14 +111,14 @@ def create(
                 actor="cli",
                 now=now,
                 mapping=syncs.company_tables(_pairs(company)),
-                scope_a={"company_ids": scope_a} if scope_a else {},
-                scope_b={"company_ids": scope_b} if scope_b else {},
+                scope_a=_scope(scope_a, queue_a, jql_a),
+                scope_b=_scope(scope_b, queue_b, jql_b),
                 a_to_b=direction != "b-to-a",
                 b_to_a=direction != "a-to-b",
             )
             made = row.id
     except syncs.SyncRefused as exc:
-        raise fail(f"{exc.field}: {exc.message}") from exc
+        raise fail(f"{OPTIONS.get(exc.field, exc.field)}: {exc.message}") from exc
     console.print(f"sync {name!r} created (id {made}); run it with: ticketbridge sync run {name}")
 
 

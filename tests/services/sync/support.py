@@ -36,6 +36,7 @@ JIRA_AUTH = {"Authorization": f"Basic {PAIR}"}
 OPS = 10000  # the Jira emulator's software project
 SYNC = "Autotask-Jira"
 HELPDESK = 29683481  # an Autotask queue of the demo tenant
+BACKUP_ALERTS = 29682969  # another queue of the demo tenant
 AUTOTASK_DEFAULTS = {"default_queue_id": HELPDESK, "default_status_id": 1, "priority_warning_id": 2}
 
 

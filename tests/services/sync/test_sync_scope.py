@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 
 from tests.factories import add_token, add_user, csrf_of, login
 from tests.services.sync.conftest import Paired
-from tests.services.sync.support import HELPDESK, OPS, SYNC, new_ticket, titles
+from tests.services.sync.support import BACKUP_ALERTS, HELPDESK, OPS, SYNC, new_ticket, titles
 from ticketbridge.core.roles import Role
 from ticketbridge.core.sync.sides import Direction, EntityKind
 from ticketbridge.services.sync import run as sync_run
@@ -21,7 +21,6 @@ from ticketbridge.settings import Settings
 from ticketbridge.storage.models.sync import SyncRow
 from ticketbridge.web.app import create_app
 
-BACKUP_ALERTS = 29682969  # another queue of the Autotask emulator's tenant
 A_TO_B, B_TO_A, TICKET = Direction.A_TO_B, Direction.B_TO_A, EntityKind.TICKET
 
 
