@@ -3,7 +3,10 @@
 - InProcessRunner: the embedded default (SQLite). Threads inside `ticketbridge serve`.
 - ProcrastinateRunner: PostgreSQL. `ticketbridge worker` processes run the jobs; several may run
   on several machines. A periodic job is deferred once per tick across all of them (procrastinate
-  records each tick) and carries a lock, so it never runs twice at once.
+  records each tick) and carries a lock, so it never runs twice at once. The syncs a sync tick
+  finds are each deferred as a `sync.run` job under the sync's own lock: two workers never run
+  one sync at once, and a run asked for while another worker runs that sync waits its turn in
+  the queue (the sync's lease, which keeps the CLI apart, would have it skipped).
 """
 
 from __future__ import annotations
@@ -21,7 +24,14 @@ from sqlalchemy.engine import make_url
 
 from ticketbridge.services.runtime import Runtime
 from ticketbridge.worker.observe import skipped
-from ticketbridge.worker.tasks import SCHEDULES, TASKS, Schedule
+from ticketbridge.worker.tasks import (
+    SCHEDULES,
+    SYNC_TICKS,
+    TASKS,
+    Schedule,
+    sync_ids,
+    sync_lock,
+)
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +131,8 @@ class ProcrastinateRunner:
 
         def run(**kwargs: Any) -> None:
             kwargs.pop("timestamp", None)  # procrastinate adds it to periodic jobs
+            if name in SYNC_TICKS:
+                kwargs["runs"] = self.defer_sync_runs
             body(runtime, **kwargs)
 
         run.__name__ = name.replace(".", "_")
@@ -132,13 +144,29 @@ class ProcrastinateRunner:
         if schedule is not None:
             self.app.periodic(cron=schedule.cron, periodic_id=name)(registered)  # type: ignore[arg-type]
 
-    def defer(self, task_name: str, *, unique_key: str | None = None, **kwargs: Any) -> None:
+    def defer(
+        self,
+        task_name: str,
+        *,
+        unique_key: str | None = None,
+        lock: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Queue a job; with a ``lock``, no two jobs holding it run at once (the later one
+        waits in the queue, on every worker)."""
         try:
-            self.app.configure_task(task_name, allow_unknown=False, queueing_lock=unique_key).defer(
-                **kwargs
-            )
+            self.app.configure_task(
+                task_name, allow_unknown=False, queueing_lock=unique_key, lock=lock
+            ).defer(**kwargs)
         except AlreadyEnqueued:
             log.info("%s is queued already; not queued twice", task_name)
+
+    def defer_sync_runs(self, runtime: Runtime, names: list[str]) -> None:
+        """Each sync a tick found as a ``sync.run`` job under the sync's lock; one already
+        queued for a sync is its run (asking twice before it starts is one run)."""
+        for sync_id in sync_ids(runtime, names):
+            key = sync_lock(sync_id)
+            self.defer("sync.run", unique_key=key, lock=key, sync_id=sync_id)
 
     def open(self) -> ProcrastinateRunner:
         self.app.open()

@@ -22,6 +22,7 @@ from ticketbridge.services.service_desk import process as service_desk
 from ticketbridge.services.service_desk import relay
 from ticketbridge.services.sync import admin as sync_admin
 from ticketbridge.services.sync import run as sync_run
+from ticketbridge.services.sync import syncs as sync_syncs
 from ticketbridge.services.system import heartbeat
 from ticketbridge.services.tickets import duplicates as ticket_duplicates
 from ticketbridge.services.tickets import ticketing
@@ -164,22 +165,54 @@ def roundtrip_fetch_hinted(runtime: Runtime) -> None:
     roundtrip_polling.fetch_hinted(runtime)
 
 
-@task("sync.run_requested")
-def sync_run_requested(runtime: Runtime) -> None:
-    # Runs asked for from the API or the Sync page.
-    _run_syncs(runtime, sync_admin.take_requested(runtime.session_factory, runtime.clock()))
+# How a tick's syncs are run: here one after another, each under its lease; procrastinate
+# workers pass their own (runner.py), which makes each sync's run a job under the sync's lock.
+SyncRuns = Callable[[Runtime, list[str]], None]
+SYNC_TICKS = ("sync.run_requested", "sync.run_due")
 
 
-@task("sync.run_due")
-def sync_run_due(runtime: Runtime) -> None:
-    # Enabled syncs on their interval.
-    _run_syncs(runtime, sync_admin.due(runtime.session_factory, runtime.clock()))
+def sync_lock(sync_id: int) -> str:
+    """The procrastinate lock (and queueing lock) of one sync's runs: by id, as a name changes."""
+    return f"sync.run:{sync_id}"
 
 
-def _run_syncs(runtime: Runtime, names: list[str]) -> None:
+def run_syncs(runtime: Runtime, names: list[str]) -> None:
     # One run per sync at a time: its lease keeps another worker, tick or CLI run apart.
     for name in names:
         try:
             sync_run.run(runtime, name)
         except (sync_run.SyncBusy, sync_run.UnknownSync):
             continue  # another run took the lease meanwhile, or the sync was deleted
+
+
+@task("sync.run_requested")
+def sync_run_requested(runtime: Runtime, runs: SyncRuns = run_syncs) -> None:
+    # Runs asked for from the API or the Sync page.
+    runs(runtime, sync_admin.take_requested(runtime.session_factory, runtime.clock()))
+
+
+@task("sync.run_due")
+def sync_run_due(runtime: Runtime, runs: SyncRuns = run_syncs) -> None:
+    # Enabled syncs on their interval.
+    runs(runtime, sync_admin.due(runtime.session_factory, runtime.clock()))
+
+
+@task("sync.run")
+def sync_run_one(runtime: Runtime, sync_id: int) -> None:
+    # One sync's run as a procrastinate job, deferred by the ticks under sync_lock(sync_id).
+    with runtime.session_factory() as session:
+        row = sync_syncs.get(session, sync_id)
+        name = row.name if row is not None else None
+    if name is not None:
+        run_syncs(runtime, [name])
+
+
+def sync_ids(runtime: Runtime, names: list[str]) -> list[int]:
+    """The ids of the syncs named, those deleted meanwhile left out."""
+    found = []
+    for name in names:
+        try:
+            found.append(sync_run.find(runtime, name).id)
+        except sync_run.UnknownSync:
+            continue
+    return found
