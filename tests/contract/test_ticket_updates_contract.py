@@ -153,12 +153,21 @@ def test_a_priority_the_psa_does_not_have_is_refused_with_its_text(
     assert not isinstance(refused.value, RemoteNotFound)
 
 
-def test_jira_names_no_author(harness: PsaHarness, updates: TicketUpdates) -> None:
+def test_the_connectors_own_write_is_listed_as_made_by_its_author_id(
+    harness: PsaHarness, updates: TicketUpdates, clock: ManualClock
+) -> None:
+    """What tells the sync's own write coming back (Autotask: the API user's resource as
+    lastActivityResourceID; Jira: its account as the changelog's author), at the write's
+    time, in the changed-since listing the sync reads."""
     psa = harness.connector
-    if psa.kind != "jira":
-        pytest.skip("Autotask names the author: see the test below")
-    written = updates.update_ticket(psa, a_ticket(harness), TicketChange(title="Retitled"))
-    assert (written.changed_by, updates.author_id(psa)) == (None, None)
+    ticket_id = a_ticket(harness)
+    since = clock.now
+    written_at = clock.advance()
+    updates.update_ticket(psa, ticket_id, TicketChange(title="Retitled by the sync"))
+    listed = {t.id: t for t in psa.changed_since(since)}[ticket_id]
+    assert listed.changed_by is not None
+    assert listed.changed_by == updates.author_id(psa)
+    assert (listed.changed_at or listed.last_activity) == written_at
 
 
 def test_a_status_the_ticket_already_has_needs_no_transition(
@@ -178,7 +187,7 @@ def test_autotask_names_who_last_changed_the_fields_and_not_who_added_a_note(
 ) -> None:
     psa = harness.connector
     if psa.kind != "autotask":
-        pytest.skip("Jira's searched fields name no author of an issue's last change")
+        pytest.skip("a Jira comment is no history: tests/connectors/psa/jira/test_changelog.py")
     ticket_id = a_ticket(harness)
     written = updates.update_ticket(psa, ticket_id, TicketChange(title="Changed by the API user"))
     assert written.changed_by is not None

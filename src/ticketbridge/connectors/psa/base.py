@@ -124,6 +124,9 @@ class RemoteTicket:
     # lastActivityResourceID, when that activity was a field change and not a note or file);
     # None when the PSA does not say. The sync tells its own writes coming back by it.
     changed_by: str | None = None
+    # When changed_by made that change, where the PSA times it apart from the last activity
+    # (Jira: its changelog entry; a comment later moves only ``updated``); None: last_activity.
+    changed_at: datetime | None = None
     # The ticket's queue where the kind has queues (Autotask's queueID); None elsewhere. A
     # sync's side may be scoped by it.
     queue_id: int | None = None

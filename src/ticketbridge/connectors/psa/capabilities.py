@@ -319,7 +319,8 @@ class TicketUpdates(Protocol):
 
     def author_id(self, connector: Any) -> str | None:
         """Who the PSA names in ``RemoteTicket.changed_by`` for a change this connector
-        writes (Autotask: the API user's resource); None where tickets name no author."""
+        writes (Autotask: the API user's resource; Jira: its account); None where tickets name
+        no author."""
         ...
 
 

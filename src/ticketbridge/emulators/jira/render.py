@@ -160,7 +160,10 @@ def issue_json(
     expand: list[str] | None = None,
     properties: list[str] | None = None,
     default_fields: list[str] | None = None,
+    histories_limit: int | None = None,
 ) -> dict[str, Any]:
+    """``histories_limit``: the most recent histories an expanded changelog holds at most
+    (Cloud's search/jql returns 40 an issue); None: all of them."""
     everything = issue_fields(view, store, issue)
     shown = wanted_fields(fields, default_fields or ["*all"])
     out: dict[str, Any] = {
@@ -192,24 +195,33 @@ def issue_json(
             },
         }
     if "changelog" in wants:
-        histories = [
-            {
-                "id": h["id"],
-                "author": refdata.user_json(view, refdata.find_user(h["author"])),
-                "created": jira_time(h["created"]),
-                "items": h["items"],
-            }
-            for h in issue["history"]
-        ]
-        out["changelog"] = {
-            "startAt": 0,
-            "maxResults": len(histories),
-            "total": len(histories),
-            "histories": histories,
-        }
+        out["changelog"] = changelog_json(view, issue["history"], histories_limit)
     if properties:
         keys = {k.strip() for part in properties for k in part.split(",") if k.strip()}
         out["properties"] = {
             k: v for k, v in issue["properties"].items() if "*all" in keys or k in keys
         }
     return out
+
+
+def changelog_json(
+    view: View, history: list[dict[str, Any]], limit: int | None = None
+) -> dict[str, Any]:
+    """An issue's changelog as an ``expand=changelog`` shows it, oldest first; cut to the
+    ``limit`` most recent, ``startAt`` says how many older ones were left out."""
+    start = max(0, len(history) - limit) if limit is not None else 0
+    histories = [
+        {
+            "id": h["id"],
+            "author": refdata.user_json(view, refdata.find_user(h["author"])),
+            "created": jira_time(h["created"]),
+            "items": h["items"],
+        }
+        for h in history[start:]
+    ]
+    return {
+        "startAt": start,
+        "maxResults": len(histories),
+        "total": len(history),
+        "histories": histories,
+    }

@@ -14,6 +14,9 @@ from .wire import Reply, Req
 if TYPE_CHECKING:
     from .app import Emulator
 
+# Cloud's search/jql returns at most this many of an issue's histories under
+# expand=changelog, the most recent (JRACLOUD-96459); Data Center's search returns them all.
+SEARCH_HISTORIES = 40
 UNBOUNDED = (
     "Unbounded JQL queries are not allowed here. Please add a search restriction to your query."
 )
@@ -113,6 +116,7 @@ def search_jql(emu: Emulator, req: Req) -> Reply:
                 expand=params.get("expand"),
                 properties=params.get("properties"),
                 default_fields=["id"],
+                histories_limit=SEARCH_HISTORIES,
             )
             for i in page
         ]

@@ -138,6 +138,7 @@ def _run(
                     source=psas[direction.source].connector,
                     target=psas[direction.target].connector,
                     target_defaults=psas[direction.target].defaults,
+                    source_connection_id=psas[direction.source].connection_id,
                 )
                 worker = DirectionRun(
                     runtime.session_factory,

@@ -25,6 +25,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
 from ticketbridge.connectors import registry
 from ticketbridge.connectors.errors import ConnectorError
 from ticketbridge.connectors.psa.base import PsaConnector, RemoteTicket
@@ -32,7 +35,9 @@ from ticketbridge.connectors.psa.capabilities import TicketChange
 from ticketbridge.core.sync import field_mapping
 from ticketbridge.core.sync.conflicts import FieldPlan
 from ticketbridge.core.sync.sides import Direction, Side, SyncIdentities
+from ticketbridge.services.connections import named
 from ticketbridge.services.sync.carried import Carried
+from ticketbridge.storage.models.roundtrip import WebhookRegistration
 
 
 class NothingWritable(Exception):
@@ -156,20 +161,45 @@ def author_of(ticket: RemoteTicket, last_synced: datetime | None) -> frozenset[s
     back. A change made after the sync last wrote the ticket is someone's new change even under
     the sync's account (ticketbridge closing an alert's ticket through the same connection), so
     then no author is given; nor for a ticket without an entry (``last_synced`` None): one the
-    same account made outside the sync is still copied."""
-    if last_synced is None or ticket.changed_by is None or ticket.last_activity is None:
+    same account made outside the sync is still copied. The change's own time is the PSA's
+    where it has one (Jira's changelog entry), else the ticket's last activity."""
+    changed_at = ticket.changed_at or ticket.last_activity
+    if last_synced is None or ticket.changed_by is None or changed_at is None:
         return frozenset()
-    if ticket.last_activity > last_synced:
+    if changed_at > last_synced:
         return frozenset()
     return frozenset({ticket.changed_by})
 
 
-def own_identities(connector: PsaConnector, side: Side) -> SyncIdentities:
-    """The sync's identity on ``side``: who the PSA names for this connection's writes
-    (Autotask: the API user's resource); none when its kind cannot say or the PSA fails to."""
+def own_identities(
+    connector: PsaConnector, side: Side, known: frozenset[str] = frozenset()
+) -> SyncIdentities:
+    """The sync's identities on ``side``: who the PSA names for this connection's writes
+    (Autotask: the API user's resource; Jira: its account), none when its kind cannot say or
+    the PSA fails to, and the ``known`` ones ticketbridge holds for the connection
+    (``excluded_resources``)."""
     try:
         found = registry.ticket_updates(connector.kind).author_id(connector)
     except ConnectorError:
         found = None  # unknown: no change is taken for the sync's own
-    mine = frozenset({found}) if found else frozenset()
+    mine = (frozenset({found}) if found else frozenset()) | known
     return SyncIdentities(a=mine) if side is Side.A else SyncIdentities(b=mine)
+
+
+def excluded_resources(factory: sessionmaker[Session], connection_id: int | None) -> frozenset[str]:
+    """The resources the round trip's ticket webhooks exclude, when ``connection_id`` is the
+    round trip's connection: an operator may exclude an integration resource other than the
+    API user's, whose changes are then ticketbridge's own too (a removed webhook's no more)."""
+    if connection_id is None:
+        return frozenset()
+    with factory() as session:
+        roundtrip = named.with_capability(session, "roundtrip")
+        if roundtrip is None or roundtrip.id != connection_id:
+            return frozenset()
+        found = session.scalars(
+            select(WebhookRegistration.excluded_resource_id).where(
+                WebhookRegistration.excluded_resource_id.is_not(None),
+                WebhookRegistration.state != "removed",
+            )
+        )
+        return frozenset(str(resource) for resource in found)

@@ -50,6 +50,8 @@ class DirectionSides:
     source: PsaConnector
     target: PsaConnector
     target_defaults: TicketDefaults
+    # The source's connection: what ticketbridge knows of the sync's identities there.
+    source_connection_id: int | None = None
 
 
 @dataclass
@@ -339,7 +341,8 @@ class DirectionRun:
         if not (item.changed_by and changed):
             return SyncIdentities()
         if self._ours is None:
-            self._ours = ticket_updates.own_identities(self.sides.source, self.source_side)
+            known = ticket_updates.excluded_resources(self.factory, self.sides.source_connection_id)
+            self._ours = ticket_updates.own_identities(self.sides.source, self.source_side, known)
         return self._ours
 
     def _flag(self, reference_id: int, reason: str) -> None:

@@ -229,6 +229,7 @@ def test_changed_since_asks_from_a_minute_earlier_in_epoch_ms_and_keeps_strictly
     assert [t.id for t in found] == [3]
     start = int(datetime(2026, 1, 2, 9, 59, 30, tzinfo=UTC).timestamp() * 1000)
     assert jira.sent[0].body["jql"] == f"updated >= {start} ORDER BY updated ASC, id ASC"
+    assert jira.sent[0].body["expand"] == "changelog"  # who changed each, in the same page
     with pytest.raises(ValueError):
         connector(jira).changed_since(datetime(2026, 1, 2))
 

@@ -157,11 +157,16 @@ class JiraClient:
         properties: Sequence[str] = (),
         reconcile: Sequence[int] = (),
         page_size: int = PAGE_SIZE,
+        expand: Sequence[str] = (),
     ) -> Iterator[dict[str, Any]]:
-        """Every issue the JQL matches, page by page."""
+        """Every issue the JQL matches, page by page. ``expand`` (``changelog``) comes with
+        each page: Cloud's search/jql takes it as one comma-separated string, Data Center's
+        search as a list."""
         body: dict[str, Any] = {"jql": jql, "fields": list(fields), "maxResults": page_size}
         if properties:
             body["properties"] = list(properties)
+        if expand:
+            body["expand"] = ",".join(expand) if self.cloud else list(expand)
         if self.cloud:
             if reconcile:
                 body["reconcileIssues"] = list(reconcile)

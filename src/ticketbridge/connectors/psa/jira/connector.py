@@ -36,7 +36,7 @@ from ticketbridge.connectors.psa.base import (
     TicketDraft,
 )
 from ticketbridge.connectors.psa.http_base import OwnedHttpClient
-from ticketbridge.connectors.psa.jira import checks, issues, people
+from ticketbridge.connectors.psa.jira import changelog, checks, issues, people
 from ticketbridge.connectors.psa.jira.client import (
     SERVICE,
     JiraClient,
@@ -120,6 +120,8 @@ class JiraConnector(OwnedHttpClient):
         self.keys: dict[int, str] = {}
         # Worklog totals of the tickets just read, each used once by count_time_entries.
         self._worklogs: dict[int, int] = {}
+        # The account this connection writes as (updates.author_id); "" when Jira named none.
+        self.own_account: str | None = None
 
     # --- settings actions ------------------------------------------------------------------
 
@@ -339,7 +341,12 @@ class JiraConnector(OwnedHttpClient):
         # searching account's time zone (reference §1.5, airbytehq/airbyte#48492).
         start = int((since - JQL_OVERLAP).timestamp() * 1000)
         scope = f"({jql}) AND " if jql else ""
-        tickets = self._search(f"{scope}updated >= {start} ORDER BY updated ASC, id ASC")
+        text = f"{scope}updated >= {start} ORDER BY updated ASC, id ASC"
+        # With the changelog: who last changed the synced fields, in the same page (changelog.py).
+        expand = (changelog.EXPAND,)
+        tickets = self._tickets(
+            self.client.search(text, fields=self._fields(), properties=(PROPERTY,), expand=expand)
+        )
         return sorted(
             (t for t in tickets if t.last_activity is None or t.last_activity > since),
             key=lambda t: t.id,

@@ -16,6 +16,7 @@ from typing import Any
 
 from ticketbridge.connectors.errors import RemoteRejected
 from ticketbridge.connectors.psa.base import RemoteTicket
+from ticketbridge.connectors.psa.jira.changelog import last_change
 from ticketbridge.connectors.psa.values import opt_int, utc_datetime
 
 PROPERTY = "ticketbridge"
@@ -139,6 +140,7 @@ def ticket(issue: dict[str, Any]) -> RemoteTicket:
         # A workflow that sets no resolution still moved the issue into "done".
         changed = fields.get("statuscategorychangedate")
         completed = utc_datetime(changed) or utc_datetime(fields.get("updated"))
+    changed_by, changed_at = last_change(issue)
     return RemoteTicket(
         id=int(issue["id"]),
         number=str(issue.get("key") or ""),
@@ -151,6 +153,8 @@ def ticket(issue: dict[str, Any]) -> RemoteTicket:
         completed_at=completed if done else None,
         description=plain_text(fields.get("description")),
         priority_id=opt_int((fields.get("priority") or {}).get("id")),
+        changed_by=changed_by,
+        changed_at=changed_at,
         contact_email=(fields.get("reporter") or {}).get("emailAddress") or None,
         categories=tuple(
             label for label in _labels(issue) if not label.startswith((REFERENCE_LABEL, UDF_LABEL))

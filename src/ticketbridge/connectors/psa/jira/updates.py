@@ -22,6 +22,7 @@ start: ``moves_queue`` is False and the sync says so instead of writing it.
 Requests: the edit when a field other than status changes, the transition list and the
 transition when the status changes, and one read of the issue after (what the sync records
 as synced). A deleted issue answers 404 (RemoteNotFound) to the first of them.
+``author_id``: one ``GET myself`` per connector.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from typing import Any
 from ticketbridge.connectors.errors import RemoteNotFound, RemoteRejected
 from ticketbridge.connectors.psa.base import RemoteTicket, TicketPeople
 from ticketbridge.connectors.psa.capabilities import TicketChange
-from ticketbridge.connectors.psa.jira import issues, people
+from ticketbridge.connectors.psa.jira import changelog, issues, people
 from ticketbridge.connectors.psa.jira.connector import JiraConnector
 
 # An issue's type (its queue) changes only by a Move where its workflow or fields differ.
@@ -115,9 +116,11 @@ def _edit(
 
 
 def author_id(connector: JiraConnector) -> str | None:
-    """None: the issue fields a search returns name no author of the last change (only the
-    changelog does), so ``changed_by`` is never set and no identity is needed to match it."""
-    return None
+    """The connection's own account as the changelog names it (``changed_by``): ``myself``'s
+    accountId on Cloud, its key on Data Center. Asked once per connector."""
+    if connector.own_account is None:
+        connector.own_account = changelog.account_of(connector.client.call("GET", "myself")) or ""
+    return connector.own_account or None
 
 
 def _transition(connector: JiraConnector, ticket_id: int, status_id: int) -> None:
