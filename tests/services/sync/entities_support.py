@@ -11,7 +11,7 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from tests.contract.emulator_harness import API_HEADERS
 from tests.services.sync.conftest import Paired
-from tests.services.sync.support import HELPDESK, JIRA_AUTH, OPS, SYNC, psa
+from tests.services.sync.support import AS_AGENT, HELPDESK, JIRA_AUTH, OPS, SYNC, psa
 from ticketbridge.connectors.psa.base import TicketDraft
 from ticketbridge.services.sync import run as sync_run
 from ticketbridge.storage.models.sync import SyncReference, SyncRow
@@ -134,10 +134,11 @@ def change_in_autotask(paired: Paired, ticket_id: int, **fields: object) -> None
 
 
 def change_jira_labels(paired: Paired, issue_id: int, *, remove: str, add: str) -> None:
-    """As a Jira user would: one label for another, the others kept."""
+    """As a Jira user other than the sync's account would (the sync's own change at the instant
+    it wrote the issue is its echo): one label for another, the others kept."""
     body = {"update": {"labels": [{"remove": remove}, {"add": add}]}}
     answer = paired.world.jira_http.put(
-        f"/rest/api/3/issue/{issue_id}", json=body, headers=JIRA_AUTH
+        f"/rest/api/3/issue/{issue_id}", json=body, headers=AS_AGENT
     )
     assert answer.status_code == 204, answer.text
 

@@ -7,6 +7,7 @@ request to the emulator of its host. It can also refuse chosen requests as the P
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,7 +24,7 @@ from tests.services.autotask_world import BASE_URL, EMULATOR_URL, demo_settings
 from ticketbridge.connectors.psa.base import PsaConnector, TicketDraft
 from ticketbridge.emulators.autotask import InProcessTransport
 from ticketbridge.emulators.autotask import create_app as create_autotask
-from ticketbridge.emulators.jira import DEMO_API_TOKEN, DEMO_EMAIL
+from ticketbridge.emulators.jira import AGENT_API_TOKEN, AGENT_EMAIL, DEMO_API_TOKEN, DEMO_EMAIL
 from ticketbridge.emulators.jira import create_app as create_jira
 from ticketbridge.services.connections import active, named, reference
 from ticketbridge.services.connections import settings as connection_settings
@@ -32,7 +33,10 @@ from ticketbridge.services.sync import syncs
 from ticketbridge.storage.models.sync import SyncReference
 
 JIRA_URL = "https://jira.test"
-JIRA_AUTH = {"Authorization": f"Basic {PAIR}"}
+JIRA_AUTH = {"Authorization": f"Basic {PAIR}"}  # the sync's own Jira account
+# Another Jira user: the changelog names its account, not the sync's, as the change's author.
+AGENT_PAIR = base64.b64encode(f"{AGENT_EMAIL}:{AGENT_API_TOKEN}".encode()).decode()
+AS_AGENT = {"Authorization": f"Basic {AGENT_PAIR}"}
 OPS = 10000  # the Jira emulator's software project
 SYNC = "Autotask-Jira"
 HELPDESK = 29683481  # an Autotask queue of the demo tenant

@@ -7,12 +7,19 @@ Autotask, the resource the round trip's ticket webhook excludes counts as the sy
 
 from __future__ import annotations
 
-import base64
-
 import pytest
 
 from tests.services.sync.conftest import Paired
-from tests.services.sync.support import JIRA_AUTH
+from tests.services.sync.entities_support import (
+    ALERT,
+    STANDARD,
+    autotask_ticket,
+    change_jira_labels,
+    counterpart,
+    new,
+    switches,
+)
+from tests.services.sync.support import AS_AGENT, JIRA_AUTH
 from tests.services.sync.test_ticket_updates import (
     _change_in_autotask,
     _pair,
@@ -21,12 +28,9 @@ from tests.services.sync.test_ticket_updates import (
     _writes,
 )
 from ticketbridge.core.sync.sides import Direction, EntityKind
-from ticketbridge.emulators.jira import AGENT_API_TOKEN, AGENT_EMAIL
 from ticketbridge.storage.models.roundtrip import WebhookRegistration
 
 A_TO_B, B_TO_A, TICKET = Direction.A_TO_B, Direction.B_TO_A, EntityKind.TICKET
-AGENT = base64.b64encode(f"{AGENT_EMAIL}:{AGENT_API_TOKEN}".encode()).decode()
-AS_AGENT = {"Authorization": f"Basic {AGENT}"}
 INTEGRATION = 30  # an Autotask resource other than the sync's API user (29)
 
 
@@ -72,6 +76,26 @@ def test_the_same_change_by_another_jira_user_is_carried(paired: Paired) -> None
 
     assert report.counts.of(B_TO_A, TICKET).updated == 1
     assert _read(paired, paired.a, ticket).title == "Backup window (23:00)"
+
+
+def test_a_jira_label_changed_after_the_syncs_write_is_carried_though_it_wrote_the_title(
+    paired: Paired,
+) -> None:
+    """With categories carried, a label is a synced field: its history, not the older one of
+    the sync's title write, names who changed the issue last."""
+    switches(paired, categories=True)
+    ticket = new(paired, True, "Backup job warning", category_id=STANDARD)
+    _run(paired)
+    issue = counterpart(paired, autotask_id=ticket)
+    _change_in_autotask(paired, ticket, title="Backup job warning (FS02)")
+    assert _run(paired).counts.of(A_TO_B, TICKET).updated == 1  # the sync's summary history
+    paired.clock.advance(minutes=1)
+
+    change_jira_labels(paired, issue, remove="standard", add="alert")  # another Jira user
+    report = _run(paired)
+
+    assert report.counts.of(B_TO_A, TICKET).updated == 1
+    assert autotask_ticket(paired, "Backup job warning (FS02)")["ticketCategory"] == ALERT
 
 
 def _exclude_from_the_round_trips_webhook(paired: Paired, resource: int) -> None:

@@ -185,7 +185,9 @@ def _apply_updates(issue: dict[str, Any], update: Any) -> None:
                 raise field_errors(**{name: f"Operation '{verb}' is not supported for {name}."})
 
 
-TRACKED = ("summary", "description", "labels", "priority", "assignee", "status", "resolution")
+# The fields whose changes the changelog records: those an edit sets, then a transition's.
+TRACKED: tuple[str, ...] = ("summary", "description", "labels", "priority", "assignee", "reporter")
+TRACKED += ("status", "resolution")
 
 
 def _snapshot(issue: dict[str, Any]) -> dict[str, tuple[Any, str | None]]:
@@ -204,7 +206,7 @@ def _snapshot(issue: dict[str, Any]) -> dict[str, tuple[Any, str | None]]:
         }.get(name)
         if table:
             return value, next(i["name"] for i in table if i["id"] == value)
-        if name == "assignee":
+        if name in {"assignee", "reporter"}:
             user = refdata.find_user(value)
             return value, user["displayName"] if user else None
         return None, value

@@ -76,13 +76,14 @@ def test_changed_since_names_who_last_changed_a_synced_field_in_the_one_search(
 ) -> None:
     since = clock.now
     clock.advance()
-    retitled, relabelled, untouched = (_new(world, t) for t in ("Disk full", "VPN", "Printer"))
+    retitled, reassigned, untouched = (_new(world, t) for t in ("Disk full", "VPN", "Printer"))
     edited_at = clock.advance()
     _edit(world, retitled, {"summary": "Disk full on FS02"}, agent=True)
-    _edit(world, relabelled, {"priority": {"id": "2"}}, agent=True)
+    _edit(world, reassigned, {"priority": {"id": "2"}}, agent=True)
     clock.advance()
-    # A label is no field the sync carries: it says nothing about who wrote the priority.
-    _edit(world, relabelled, {"labels": ["backup"]}, agent=False)
+    # The assignee is no field the sync carries: it says nothing about who wrote the priority.
+    me = {"name": "api"} if world.api.endswith("/2") else {"accountId": API_ACCOUNT}
+    _edit(world, reassigned, {"assignee": me}, agent=False)
     forget(world)
 
     found = {t.id: t for t in world.connector.changed_since(since)}
@@ -91,7 +92,7 @@ def test_changed_since_names_who_last_changed_a_synced_field_in_the_one_search(
         _agent_id(world),
         edited_at,
     )
-    assert found[relabelled].changed_by == _agent_id(world)
+    assert found[reassigned].changed_by == _agent_id(world)
     assert found[untouched].changed_by is None  # made, never changed: no history
     assert logged(world) == [_search(world)]
 
@@ -161,7 +162,7 @@ def test_a_changelog_cut_before_its_newest_histories_names_nobody() -> None:
 def test_the_latest_synced_field_change_wins_whatever_the_histories_order() -> None:
     histories = [
         _history(API_ACCOUNT, "2026-01-02T11:00:00.000+0000"),
-        _history(AGENT_ACCOUNT, "2026-01-02T12:00:00.000+0000", field="labels"),
+        _history(AGENT_ACCOUNT, "2026-01-02T12:00:00.000+0000", field="assignee"),
         _history(AGENT_ACCOUNT, "2026-01-02T09:00:00.000+0000"),
     ]
     issue = {"changelog": {"startAt": 0, "total": 3, "histories": histories}}

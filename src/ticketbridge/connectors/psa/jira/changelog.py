@@ -7,10 +7,12 @@ issue (JRACLOUD-96459), the most recent ones (pycontribs/jira#911: older ones ar
 Data Center's ``search`` returns them all. So the author comes with the page of issues, not at
 a request per issue (``issue/{id}/changelog``).
 
-The author named is that of the latest history that changed a field the sync carries (summary,
-description, status, priority): a comment, a label or an assignee changed afterwards says
-nothing about who wrote those. Cloud names an account by ``accountId``, Data Center a user by
-``key`` (``name`` where a key is missing), as ``myself`` does (``updates.author_id``).
+The author named is that of the latest history that changed a field the sync may carry
+(summary, description, status, priority; labels, the reporter and the issue type where a sync's
+entity switches carry categories, people and queues): an assignee or a component changed
+afterwards says nothing about who wrote those, and a comment is no history at all. Cloud
+names an account by ``accountId``, Data Center a user by ``key`` (``name`` where a key is
+missing), as ``myself`` does (``updates.author_id``).
 
 Nobody is named when that cannot be known for sure: no changelog, a history without an author
 or a time, or a changelog cut short whose page does not reach the newest history. An unknown
@@ -24,8 +26,10 @@ from typing import Any
 
 from ticketbridge.connectors.psa.values import utc_datetime
 
-# The issue fields the sync carries, as the changelog names them.
-SYNCED_FIELDS = frozenset({"summary", "description", "status", "priority"})
+# The issue fields the sync may carry, as the changelog names them.
+SYNCED_FIELDS = frozenset(
+    {"summary", "description", "status", "priority", "labels", "reporter", "issuetype"}
+)
 EXPAND = "changelog"
 
 
