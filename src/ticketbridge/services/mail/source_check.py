@@ -16,7 +16,7 @@ from typing import Any
 
 from ticketbridge.connectors.errors import ConnectorError
 from ticketbridge.connectors.registry import load
-from ticketbridge.services.mail.sources import (
+from ticketbridge.services.mail.source_config import (
     SECRET_FIELDS,
     SOURCE_CLASSES,
     FieldProblem,

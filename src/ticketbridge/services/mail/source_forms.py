@@ -20,7 +20,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 from pydantic import SecretStr
 from pydantic_core import PydanticUndefined
 
-from ticketbridge.services.mail.sources import config_class
+from ticketbridge.services.mail.source_config import config_class
 
 PREFIX = "config."
 KIND_TITLES = {

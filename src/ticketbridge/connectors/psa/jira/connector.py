@@ -18,7 +18,6 @@ from typing import Any
 import httpx
 
 from ticketbridge.connectors.errors import (
-    ConnectorConfigError,
     ConnectorError,
     RemoteNotFound,
     RemoteRejected,
@@ -36,7 +35,7 @@ from ticketbridge.connectors.psa.base import (
     TicketDraft,
 )
 from ticketbridge.connectors.psa.http_base import OwnedHttpClient
-from ticketbridge.connectors.psa.jira import changelog, checks, issues, people
+from ticketbridge.connectors.psa.jira import changelog, checks, issues, people, resolving
 from ticketbridge.connectors.psa.jira.client import (
     SERVICE,
     JiraClient,
@@ -57,12 +56,6 @@ LABELS_PER_QUERY = 100
 RECONCILE_LIMIT = 50  # search/jql's reconcileIssues takes at most 50 ids
 # JQL compares times to the minute: search from a minute earlier, then filter exactly.
 JQL_OVERLAP = timedelta(minutes=1)
-# An internal note must never become a comment everyone who sees the issue can read.
-NOTE_NEEDS_RESTRICTION = (
-    "Internal notes on a Jira project that is not a service desk need a restriction role or "
-    "group (internal_visibility_type and internal_visibility_value); none is set, so the note "
-    "was not added."
-)
 
 
 class JiraConnector(OwnedHttpClient):
@@ -264,73 +257,31 @@ class JiraConnector(OwnedHttpClient):
         return []  # capabilities.configuration_items is False: Jira keeps no devices
 
     def add_note(self, ticket_id: int, text: str, *, internal: bool = True) -> int:
-        """An internal note is a service desk internal comment in a service desk project, else
-        a comment restricted to the configured role or group; without a restriction it is
-        refused, never posted for everyone who can see the issue. Only an internal note needs
-        the issue's project read first: a public comment is one POST (a deleted issue answers
-        it with the same 404), which halves the requests of every desk reply."""
+        """Only an internal note needs the issue's project read first (is it a service
+        desk?): a public comment is one POST (a deleted issue answers it with the same 404),
+        which halves the requests of every desk reply (resolving.add_note)."""
         desk = False
         if internal:
             project_id = self._project_of(ticket_id)
             desk = project_id is not None and bool(self.cache.service_desk(project_id))
-            if not desk and not self.config.internal_visibility_type:
-                raise ConnectorConfigError(NOTE_NEEDS_RESTRICTION)
-        if internal and desk:
-            made = self.client.call(
-                "POST",
-                f"request/{int(ticket_id)}/comment",
-                json={"body": text, "public": False},
-                root=f"{self.client.base}/rest/servicedeskapi",
-            )
-        else:
-            body: dict[str, Any] = {"body": self._body(text)}
-            if internal:
-                body["visibility"] = {
-                    "type": self.config.internal_visibility_type,
-                    "value": self.config.internal_visibility_value,
-                }
-            made = self.client.call("POST", f"issue/{int(ticket_id)}/comment", json=body)
-        note_id = opt_int((made or {}).get("id"))
-        if note_id is None:
-            raise RemoteRejected("Jira added a comment but did not say which.")
-        return note_id
+        return resolving.add_note(
+            self.client, self.config, ticket_id, text, internal=internal, desk=desk
+        )
 
     def count_time_entries(self, ticket_id: int) -> int:
         """Worklogs: their total, as the read just before said (resolve reads the ticket first,
         so that count is as fresh as a request of its own), else from a one-item page."""
         known = self._worklogs.pop(int(ticket_id), None)
-        if known is not None:
-            return known
-        answer = self.client.call(
-            "GET", f"issue/{int(ticket_id)}/worklog", params={"maxResults": "1"}
-        )
-        total = opt_int((answer or {}).get("total"))
-        return total if total is not None else len((answer or {}).get("worklogs") or [])
+        return known if known is not None else resolving.count_worklogs(self.client, ticket_id)
 
     def close_ticket(self, ticket_id: int, status_id: int) -> None:
-        """Take the transition into ``status_id``, else the configured or first transition into
-        the done category; no transition there and already done: nothing to do."""
+        """Already done as last read: nothing to do; else resolving.close."""
         ticket_id = int(ticket_id)
         if self._seen.get(ticket_id, (None, None))[1] == "done":
             return
-        answer = self.client.call(
-            "GET", f"issue/{ticket_id}/transitions", params={"expand": "transitions.fields"}
-        )
-        chosen = issues.done_transition(
-            (answer or {}).get("transitions"), status_id, self.config.done_transition
-        )
-        if chosen is None:
-            current = self._read(ticket_id)
-            if current.is_completed:
-                return
-            raise RemoteRejected(
-                f"Jira offers no transition from {current.status_label!r} to a done status "
-                f"for {current.number}."
-            )
-        body = issues.transition_body(chosen, self.config.resolution)
-        self.client.call("POST", f"issue/{ticket_id}/transitions", json=body)
-        project, _ = self._seen.get(ticket_id, (None, None))
-        self._seen[ticket_id] = (project, "done")
+        if resolving.close(self.client, self.config, ticket_id, status_id, self._read):
+            project, _ = self._seen.get(ticket_id, (None, None))
+            self._seen[ticket_id] = (project, "done")
 
     def changed_since(self, since: datetime, *, jql: str | None = None) -> list[RemoteTicket]:
         """``jql``: a fragment ANDed into the search (the ``ticket_query`` capability, a sync's
