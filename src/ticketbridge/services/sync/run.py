@@ -28,6 +28,10 @@ from ticketbridge.services.sync.tickets import DirectionOutcome, DirectionRun, D
 from ticketbridge.storage.db import session_scope
 from ticketbridge.storage.models.sync import SyncRow, SyncRun
 
+# Results in a run's errors that leave something for an operator (a retry due, a table row
+# missing), so the run ends ``partial``; the others (a person not linked, a file too large) are
+# said and need nothing.
+NEEDS_AN_OPERATOR = frozenset({"failed", "unmapped"})
 # Told per ticket read: the direction, and how many of its tickets were done so far.
 Progress = Callable[[Direction, int, int], None]
 
@@ -181,7 +185,9 @@ def _run(
         # happened in moves no watermark; the next run reads it again.
         report.status = "failed"
         report.errors.append({"error": _message(exc), "result": "run failed"})
-    if report.status != "failed" and any(e.get("result") == "failed" for e in report.errors):
+    if report.status != "failed" and any(
+        e.get("result") in NEEDS_AN_OPERATOR for e in report.errors
+    ):
         report.status = "partial"
     if dry_run:
         report.diff = dry_run_rules.diff(planned)

@@ -161,7 +161,9 @@ class SyncRunOut(BaseModel):
     id: int
     started_at: datetime
     finished_at: datetime | None
-    status: str = Field(description="running, succeeded, partial (items failed) or failed")
+    status: str = Field(
+        description="running, succeeded, partial (items failed or values unmapped) or failed"
+    )
     counts: dict[str, Any] = Field(description="Per direction and kind: seen, created, ...")
     errors: list[Any]
 
