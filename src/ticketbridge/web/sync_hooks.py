@@ -1,8 +1,9 @@
 """Change webhooks that start syncs early: ``POST /hooks/<kind>/<connection id or name>`` for
 each kind with the ``sync_hooks`` capability (Jira). No session or token: the post proves
 itself with its signature under the connection's secret (services/sync/hooks.py). The body
-is read whole (the /hooks cap of web/limits.py holds it small) and checked on a worker
-thread; the answer is 200, 400, 401 or 404 as the service says, plain text.
+is read whole (the /hooks cap of web/limits.py holds it small), then stored and checked on a
+worker thread; the answer is 200, 400, 401, 404 or 503 (not stored: sent again) as the
+service says, plain text.
 """
 
 from __future__ import annotations
@@ -26,9 +27,9 @@ def _receiver(kind: str) -> Callable[[Request, str], Awaitable[PlainTextResponse
     async def receive(request: Request, connection: ConnectionRef) -> PlainTextResponse:
         body = await request.body()
         ctx: Runtime = request.app.state.ctx
-        headers = {k.lower(): v for k, v in request.headers.items()}
+        headers = dict(request.headers.items())
         answer = await anyio.to_thread.run_sync(hooks.receive, ctx, kind, connection, body, headers)
-        return PlainTextResponse(answer.message + "\n", answer.status)
+        return PlainTextResponse(answer.message + "\n", answer.status, headers=answer.headers)
 
     return receive
 

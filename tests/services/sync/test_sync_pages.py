@@ -1,9 +1,13 @@
 """The Syncs pages as an admin and an operator meet them: the list with each sync's last run and
 watermarks; the form refusing bad input beside the field while keeping what was typed; and a
-sync's page with its runs' counts, an item waiting for its retry and the conflict log."""
+sync's page with its runs' counts, an item waiting for its retry and the conflict log; the
+change webhooks received, reached from the list and replayed."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -15,6 +19,7 @@ from tests.factories import add_user, csrf_of, login
 from tests.services.sync.conftest import Paired
 from tests.services.sync.support import SYNC, jira_refuses_titles_with, new_ticket
 from ticketbridge.core.roles import Role
+from ticketbridge.services.sync import hooks as sync_hooks
 from ticketbridge.services.sync import run as sync_run
 from ticketbridge.settings import Settings
 from ticketbridge.storage.models.sync import SyncReference, SyncRow
@@ -148,3 +153,38 @@ def test_an_admin_enables_a_sync_only_after_its_dry_run(
     with paired.db() as session:
         row = session.get(SyncRow, paired.sync_id)
         assert row is not None and row.enabled
+
+
+def test_an_admin_finds_the_jira_webhooks_received_from_the_syncs_page_and_replays_one(
+    paired: Paired, app_client: TestClient
+) -> None:
+    with paired.db() as session:
+        row = session.get(SyncRow, paired.sync_id)
+        assert row is not None
+        row.enabled, row.dry_run_at = True, paired.clock.now
+        _, secret = sync_hooks.make_secret(
+            paired.runtime, session, str(paired.b), actor="test", now=paired.clock.now
+        )
+        session.commit()
+    body = json.dumps({"webhookEvent": "jira:issue_updated", "issue": {"id": "10001"}}).encode()
+    signature = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    posted = app_client.post(
+        f"/hooks/jira/{paired.b}", content=body, headers={"X-Hub-Signature": signature}
+    )
+    assert posted.status_code == 200, posted.text
+    token = _as(app_client, "ada")
+
+    syncs = app_client.get("/syncs").text
+    link = syncs.split('id="sync-hook-requests"')[0].rsplit('href="', 1)[1].split('"')[0]
+    listing = app_client.get(link.replace("&amp;", "&")).text
+
+    row = listing[listing.index("<tbody>") :].split("</tr>")[0]
+    assert ">sync<" in row and f">{paired.b}<" in row and "requested" in row
+    request_id = row.split("/requests/")[1].split('"')[0]
+    detail = app_client.get(f"/admin/integrations/autotask/round-trip/requests/{request_id}").text
+    assert "x-hub-signature" in detail and "jira:issue_updated" in detail and secret not in detail
+    replayed = app_client.post(
+        f"/admin/integrations/autotask/round-trip/requests/{request_id}/replay",
+        data={"csrf_token": token},
+    )
+    assert replayed.status_code == 200 and "Replayed: requested." in replayed.text

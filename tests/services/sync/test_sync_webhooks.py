@@ -1,7 +1,9 @@
 """Runs started early by the PSAs' webhooks, through real HTTP on a loopback port: a signed Jira
 webhook, an Autotask ticket webhook and an Autotask callout each ask the enabled syncs reading
 their connection for one run (requests coalesce), which the worker's next tick runs; forged,
-unknown or unreadable posts ask for nothing. Both emulators, both databases."""
+unknown or unreadable posts ask for nothing. Every Jira post to a connection with a secret is
+kept raw (listed and replayed with the round trip's requests), refused ones too, and one that
+cannot be stored is answered 503. Both emulators, both databases."""
 
 from __future__ import annotations
 
@@ -9,12 +11,14 @@ import hashlib
 import hmac
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 
 from tests.factories import add_token
 from tests.services.sync.conftest import Paired
@@ -206,3 +210,154 @@ def test_an_autotask_ticket_webhook_asks_for_a_run_and_a_forged_one_does_not(
 
     assert signed.status_code == 200, signed.text
     assert _requested(paired) is not None
+
+
+def _kept(served: Served) -> list[dict[str, Any]]:
+    """The sync webhook requests kept, newest first, each with its body, through the admin API
+    that lists the round trip's."""
+    listed = served.admin.get("/roundtrip/requests", params={"channel": "sync"})
+    assert listed.status_code == 200, listed.text
+    return [served.admin.get(f"/roundtrip/requests/{r['id']}").json() for r in listed.json()]
+
+
+def test_a_signed_jira_webhook_is_kept_raw_with_its_verdict_and_the_run_it_asked_for(
+    paired: Paired, served: Served
+) -> None:
+    path, secret = _jira_secret(paired, served, str(paired.b))
+    body = _jira_event(10001)
+
+    answer = httpx.post(served.base + path, content=body, headers=_jira_signed(secret, body))
+
+    assert answer.status_code == 200, answer.text
+    assert _requested(paired) is not None
+    [kept] = _kept(served)
+    assert (kept["endpoint"], kept["method"], kept["outcome"]) == (
+        str(paired.b),
+        "POST",
+        "requested",
+    )
+    assert kept["body"] == body.decode()
+    assert kept["headers"]["x-hub-signature"] == _jira_signed(secret, body)["X-Hub-Signature"]
+    assert kept["parsed"] == {
+        "signature": "valid",
+        "event": "jira:issue_updated",
+        "ticket": "10001",
+        "syncs": [paired.sync_id],
+    }
+    assert kept["received_at"] is not None
+    assert secret not in json.dumps(kept)
+
+
+def test_a_wrongly_signed_jira_webhook_is_kept_refused_401_and_never_replayed(
+    paired: Paired, served: Served
+) -> None:
+    path, secret = _jira_secret(paired, served, str(paired.b))
+    body = _jira_event(10001)
+
+    forged = httpx.post(served.base + path, content=body, headers=_jira_signed("guess", body))
+    unsigned = httpx.post(served.base + path, content=body)
+
+    assert (forged.status_code, forged.text) == (401, "signature mismatch\n")
+    assert (unsigned.status_code, unsigned.text) == (401, "signature missing\n")
+    assert _requested(paired) is None
+    missing, mismatch = _kept(served)
+    assert (mismatch["outcome"], mismatch["parsed"]) == ("rejected", {"signature": "mismatch"})
+    assert (missing["outcome"], missing["parsed"]) == ("rejected", {"signature": "missing"})
+    assert mismatch["body"] == body.decode()
+    replayed = served.admin.post(f"/roundtrip/requests/{mismatch['id']}/replay")
+    assert replayed.status_code == 409
+    assert _requested(paired) is None
+    assert secret not in json.dumps([missing, mismatch])
+
+
+def test_malformed_json_is_kept_and_refused_400_with_a_message_and_replays_when_fixed(
+    paired: Paired, served: Served
+) -> None:
+    path, secret = _jira_secret(paired, served, str(paired.b))
+
+    answer = httpx.post(
+        served.base + path,
+        content=b'{"webhookEvent": ',
+        headers=_jira_signed(secret, b'{"webhookEvent": '),
+    )
+
+    assert (answer.status_code, answer.text) == (400, "the body is not JSON\n")
+    assert _requested(paired) is None
+    [kept] = _kept(served)
+    assert (kept["outcome"], kept["error"]) == ("unreadable", "the body is not JSON")
+    assert (kept["body"], kept["parsed"]) == ('{"webhookEvent": ', {"signature": "valid"})
+    assert secret not in json.dumps(kept)
+    # Replayed, it is checked again (signature, then body) and still refused as unreadable.
+    replayed = served.admin.post(f"/roundtrip/requests/{kept['id']}/replay")
+    assert (replayed.status_code, replayed.json()["outcome"]) == (200, "unreadable")
+
+
+def test_a_kept_jira_webhook_replays_while_its_secret_stands_and_not_after_a_new_one(
+    paired: Paired, served: Served
+) -> None:
+    path, secret = _jira_secret(paired, served, str(paired.b))
+    body = _jira_event(10001)
+    with paired.db() as session:
+        row = session.get(SyncRow, paired.sync_id)
+        assert row is not None
+        row.enabled = False  # nothing reads it yet: the change is kept as ignored
+        session.commit()
+    httpx.post(served.base + path, content=body, headers=_jira_signed(secret, body))
+    [kept] = _kept(served)
+    assert (kept["outcome"], kept["parsed"]["syncs"]) == ("ignored", [])
+    with paired.db() as session:
+        row = session.get(SyncRow, paired.sync_id)
+        assert row is not None
+        row.enabled = True
+        session.commit()
+
+    replayed = served.admin.post(f"/roundtrip/requests/{kept['id']}/replay")
+
+    assert (replayed.status_code, replayed.json()["outcome"]) == (200, "requested")
+    assert _requested(paired) is not None
+    _jira_secret(paired, served, str(paired.b))  # a new secret: the old signature no longer holds
+    again = served.admin.post(f"/roundtrip/requests/{kept['id']}/replay")
+    assert again.status_code == 409
+    assert "current secret" in again.json()["error"]["message"]
+
+
+def test_a_jira_webhook_that_cannot_be_stored_is_answered_503_so_jira_sends_it_again(
+    paired: Paired, served: Served, engine: Engine
+) -> None:
+    path, secret = _jira_secret(paired, served, str(paired.b))
+    body = _jira_event(10001)
+
+    with _inserts_refused(engine, "hook_requests"):
+        answer = httpx.post(served.base + path, content=body, headers=_jira_signed(secret, body))
+
+    assert answer.status_code == 503 and answer.headers["Retry-After"] == "60"
+    assert _requested(paired) is None
+    assert _kept(served) == []
+
+
+@contextmanager
+def _inserts_refused(engine: Engine, table: str) -> Iterator[None]:
+    """The database refuses every insert into ``table`` (as a full disk would)."""
+    if engine.dialect.name == "sqlite":
+        make = [
+            f"CREATE TRIGGER refuse_{table} BEFORE INSERT ON {table} "
+            "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        ]
+        drop = [f"DROP TRIGGER refuse_{table}"]
+    else:
+        make = [
+            "CREATE FUNCTION refuse_insert() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'refused'; END $$",
+            f"CREATE TRIGGER refuse_{table} BEFORE INSERT ON {table} "
+            "FOR EACH ROW EXECUTE FUNCTION refuse_insert()",
+        ]
+        drop = [f"DROP TRIGGER refuse_{table} ON {table}", "DROP FUNCTION refuse_insert()"]
+    with engine.begin() as connection:
+        for statement in make:
+            connection.execute(text(statement))
+    try:
+        yield
+    finally:
+        with engine.begin() as connection:
+            for statement in drop:
+                connection.execute(text(statement))

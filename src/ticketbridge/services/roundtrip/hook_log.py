@@ -29,10 +29,13 @@ MAX_HEADERS = 50
 MAX_HEADER_LENGTH = 1000
 MAX_QUERY_LENGTH = 8000
 RETENTION_DAYS = 30
-CHANNELS = ("callout", "webhook", "deactivation")
+# The two-way sync's change webhooks (services/sync/hooks.py): the endpoint is the connection id.
+SYNC = "sync"
+CHANNELS = ("callout", "webhook", "deactivation", SYNC)  # the ones that replay
 OUTCOMES = (
     "received",
     "applied",
+    "requested",
     "duplicate",
     "stale",
     "held",

@@ -4,8 +4,8 @@ For a request that failed (a bug since fixed, a database hiccup), that was unrea
 fix, or arrived before its ticket was linked. Replaying is safe: observations apply only when
 newer, so a request applied before changes nothing again. A request refused for its
 credentials or signature is never replayed (a replay must not get past the check it failed),
-and a callout is read with its endpoint's current format and filter. Audited as
-``roundtrip.replay``.
+a sync's change webhook is checked again under its connection's current secret, and a
+callout is read with its endpoint's current format and filter. Audited as ``roundtrip.replay``.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from ticketbridge.services.roundtrip import callouts, config, hook_log, webhooks
 from ticketbridge.services.roundtrip.config import RoundtripInputError, RoundtripNotFound
 from ticketbridge.services.roundtrip.receipt import Answer, Incoming
 from ticketbridge.services.runtime import Runtime
+from ticketbridge.services.sync import hooks as sync_hooks
 from ticketbridge.services.system import audit
 from ticketbridge.storage.models import HookRequest, WebhookRegistration
 
@@ -34,7 +35,7 @@ def replay(runtime: Runtime, request_id: int, *, actor: str) -> HookRequest:
             )
         before = row.outcome
         incoming = Incoming.of(row.method, row.query, row.headers, row.body)
-        answer = _handle(session, row, incoming, now)
+        answer = _handle(runtime, session, row, incoming, now)
         row.replays = (row.replays or 0) + 1
         row.replayed_at = now
         audit.record(
@@ -56,10 +57,16 @@ def replay(runtime: Runtime, request_id: int, *, actor: str) -> HookRequest:
         return row
 
 
-def _handle(session: Session, row: HookRequest, incoming: Incoming, now: datetime) -> Answer:
+def _handle(
+    runtime: Runtime, session: Session, row: HookRequest, incoming: Incoming, now: datetime
+) -> Answer:
     if row.channel not in hook_log.CHANNELS:
         # A mail change notification (channel graph) was only a hint: the poll reads the mail.
-        raise RoundtripInputError({"request": "only Autotask callouts and webhooks replay"})
+        raise RoundtripInputError(
+            {"request": "only Autotask callouts and webhooks and sync webhooks replay"}
+        )
+    if row.channel == hook_log.SYNC:
+        return sync_hooks.replay(runtime, session, row, now)
     if row.channel == "callout":
         endpoint = config.callout_by_name(session, row.endpoint)
         if endpoint is None:

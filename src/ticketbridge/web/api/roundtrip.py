@@ -31,7 +31,8 @@ UPSTREAM: dict[int | str, dict[str, Any]] = {502: {"model": ErrorOut}, 503: {"mo
 router = APIRouter(prefix="/roundtrip", tags=["round trip"], responses=ERROR_RESPONSES)
 
 Format = Literal["name_value", "soap", "xml_rpc"]
-Channel = Literal["callout", "webhook", "deactivation"]
+# graph: a mail source's change notification; sync: a sync's change webhook (services/sync).
+Channel = Literal["callout", "webhook", "deactivation", "graph", "sync"]
 
 
 def _invalid(exc: RoundtripInputError) -> HTTPException:
