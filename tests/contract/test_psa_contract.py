@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -88,8 +89,9 @@ def new_ticket(psa: PsaConnector, company_id: int, **changes: object) -> RemoteT
         "priority_id": default_of(ref.priorities),
         "external_id": unique("tb-run"),
     }
+    read_back = bool(changes.pop("read_back", True))
     fields.update(changes)
-    return psa.create_ticket(TicketDraft(**fields))  # type: ignore[arg-type]
+    return psa.create_ticket(TicketDraft(**fields), read_back=read_back)  # type: ignore[arg-type]
 
 
 def test_check_reports_every_step_passed(psa: PsaConnector) -> None:
@@ -193,6 +195,25 @@ def test_created_ticket_can_be_read_back_by_id_number_and_external_id(
     assert psa.find_tickets(ticket_number=ticket.number) == [ticket]
     assert psa.find_tickets(external_id=external_id) == [ticket]
     assert psa.find_tickets(ticket_number=ticket.number, external_id="other") == []
+
+
+def test_a_create_not_read_back_holds_what_a_read_finds_except_what_it_names_unread(
+    harness: PsaHarness,
+) -> None:
+    psa = harness.connector
+    company = harness.add_company(unique("Contoso"))
+    description = "Job Nightly ended with errors.\n\nSee the run log:\nline 2"
+
+    made = new_ticket(
+        psa, company, read_back=False, description=description, labels=("backup job",)
+    )
+
+    read = psa.get_tickets([made.id])[made.id]
+    assert made.id > 0 and made.title == "Backup failed on SRV01"
+    held = {f.name for f in dataclasses.fields(RemoteTicket) if f.compare} - made.unread
+    assert {n: getattr(made, n) for n in held} == {n: getattr(read, n) for n in held}
+    assert {"title", "description", "company_id", "external_id"} <= held
+    assert read.unread == frozenset()
 
 
 def test_create_ticket_for_unknown_company_is_rejected(psa: PsaConnector) -> None:

@@ -183,7 +183,8 @@ class FakePsa:
         self._enter("get_companies")
         return {i: self.companies[i] for i in ids if i in self.companies}
 
-    def create_ticket(self, draft: TicketDraft) -> RemoteTicket:
+    def create_ticket(self, draft: TicketDraft, *, read_back: bool = True) -> RemoteTicket:
+        # Always "read back": the protocol lets a connector read back anyway.
         self._enter("create_ticket")
         if draft.company_id not in self.companies:
             raise RemoteRejected(

@@ -244,3 +244,27 @@ def test_turning_the_switches_on_rewrites_no_earlier_copy_and_carries_later_chan
     change_in_autotask(paired, ticket, ticketCategory=ALERT)
     assert _next_run(paired).counts.of(A_TO_B, TICKET).updated == 1
     assert "alert" in jira_people(paired, "Scanner to e-mail broken (floor 2)")[1]
+
+
+def test_copies_not_read_back_with_every_switch_on_send_nothing_back(paired: Paired) -> None:
+    switches(paired, contacts=True, teams=True, categories=True)
+    autotask_contact(paired, AGENT_EMAIL)
+    new(paired, True, "Printer jams", reporter=AGENT_EMAIL, category_id=ALERT)
+    new(paired, False, "Scanner offline", reporter=AGENT_EMAIL, labels=("alert",))
+    paired.world.forget_requests()
+
+    first = run(paired)
+
+    assert first.counts.of(A_TO_B, TICKET).created == 1
+    assert first.counts.of(B_TO_A, TICKET).created == 1
+    sent = [r for name in ("autotask", "jira") for r in paired.world.requests(name)]
+    one_ticket = [r["path"] for r in sent if r["method"] == "GET" and str(r["path"])[-1].isdigit()]
+    assert one_ticket == []  # neither copy read back
+    # Each copy is read by the other direction in the same run: what its PSA chose (Jira's
+    # status, Autotask's queue and status) is taken as synced, nothing is written back.
+    assert writes(paired) == []
+    paired.world.forget_requests()
+    again = _next_run(paired)
+    assert again.counts.of(A_TO_B, TICKET).updated == 0
+    assert again.counts.of(B_TO_A, TICKET).updated == 0
+    assert writes(paired) == []

@@ -21,6 +21,7 @@ from tests.services.sync.support import (
     references,
     titles,
 )
+from ticketbridge.core.sync.content_hash import UNREAD
 from ticketbridge.core.sync.reference_map import ItemAction
 from ticketbridge.core.sync.sides import Direction, EntityKind, Side
 from ticketbridge.services.connections import settings as connection_settings
@@ -35,6 +36,11 @@ def _run(paired: Paired) -> sync_run.RunReport:
     report = sync_run.run(paired.runtime, SYNC)
     assert report.status == "succeeded", [e["error"] for e in report.errors]
     return report
+
+
+def _query(request: dict[str, object]) -> bool:
+    """A read sent as a POST: an Autotask query or a Jira search."""
+    return str(request["path"]).endswith(("/query", "/search/jql"))
 
 
 def _copies(paired: Paired, connection_id: int, title: str) -> int:
@@ -179,6 +185,38 @@ def test_reads_are_batched_not_one_request_per_ticket(paired: Paired) -> None:
     # lists nothing).
     assert len(paired.world.requests("jira")) == 2 + 1 + 1
     assert len(paired.world.requests("autotask")) == 2 + 1 + 2
+
+
+def test_copies_made_in_jira_are_not_read_back_and_the_next_run_skips_them(
+    paired: Paired,
+) -> None:
+    for number in range(4):
+        new_ticket(paired.runtime, paired.a, paired.acme, f"Disk {number} degraded")
+    paired.world.forget_requests()
+    first = _run(paired)
+    assert first.counts.of(A_TO_B, TICKET).created == 4
+    jira = [f"{r['method']} {r['path']}" for r in paired.world.requests("jira")]
+    assert jira.count("POST /rest/api/3/issue") == 4
+    assert [r for r in jira if r.startswith("GET /rest/api/3/issue/")] == []
+    # B to A reads the copies in the same run: the status Jira gave them is taken as synced,
+    # and nothing goes back to Autotask.
+    assert first.counts.of(B_TO_A, TICKET).skipped == 4
+    autotask = paired.world.requests("autotask")
+    assert [r for r in autotask if r["method"] != "GET" and not _query(r)] == []
+    with paired.db() as session:
+        entries = session.scalars(select(SyncReference)).all()
+    assert len(entries) == 4
+    assert all(UNREAD not in e.b_field_hashes.values() for e in entries)
+
+    paired.clock.advance(minutes=1)
+    paired.world.forget_requests()
+    second = _run(paired)
+    for direction in (A_TO_B, B_TO_A):
+        counts = second.counts.of(direction, TICKET)
+        assert (counts.seen, counts.skipped, counts.updated) == (4, 4, 0)
+    sent = [r for name in ("autotask", "jira") for r in paired.world.requests(name)]
+    assert [r for r in sent if r["method"] != "GET" and not _query(r)] == []
+    assert _copies(paired, paired.b, "Disk 0 degraded") == 1
 
 
 def test_a_disabled_connection_fails_the_run_with_its_reason_and_moves_nothing(

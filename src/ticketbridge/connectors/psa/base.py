@@ -137,6 +137,10 @@ class RemoteTicket:
     # categories (Autotask: the ticketCategory id as text; Jira: its own labels).
     contact_email: str | None = None
     categories: tuple[str, ...] = ()
+    # The attributes above this ticket does not hold as the PSA does: a create asked for no
+    # read-back builds the ticket from the create's answer and the draft, and names here what
+    # neither says (left None or empty), e.g. {"status_id", "last_activity"}. Empty for a read.
+    unread: frozenset[str] = field(default=frozenset(), compare=False)
 
     @property
     def is_completed(self) -> bool:
@@ -223,8 +227,14 @@ class PsaConnector(Protocol):
         """Companies by id; ids that do not exist (or are not visible) are absent."""
         ...
 
-    def create_ticket(self, draft: TicketDraft) -> RemoteTicket:
-        """Create a ticket and return it as stored (with its number). Never retried blindly."""
+    def create_ticket(self, draft: TicketDraft, *, read_back: bool = True) -> RemoteTicket:
+        """Create a ticket and return it as stored (with its number). Never retried blindly.
+
+        ``read_back=False``: the caller needs the new ticket's id, not the PSA's view of it (a
+        sync's copy), so a PSA whose create answers with little more than the id is not asked
+        again. The ticket is then the answer and the draft as sent; what the PSA decides itself
+        (its status, the time) is left empty and named in ``RemoteTicket.unread``. A
+        connector may read back anyway."""
         ...
 
     def get_tickets(self, ids: Sequence[int]) -> dict[int, RemoteTicket]:

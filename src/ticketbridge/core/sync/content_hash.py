@@ -14,6 +14,10 @@ import json
 from collections.abc import Iterable, Mapping
 
 FieldValue = str | int | bool | None
+# Kept as a field's hash when the sync did not read the value it synced: a copy made without
+# its read-back, where the PSA chose the value (Jira's first status). The first read of the
+# item takes that field as synced, never as a change to carry back (services/sync/carried.py).
+UNREAD = "unread"
 
 
 def normalize(value: FieldValue) -> FieldValue:

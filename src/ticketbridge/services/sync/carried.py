@@ -10,6 +10,11 @@ written then: turning a switch on, or upgrading, never rewrites the people, queu
 categories of tickets copied earlier (a Jira copy made through the API names the API user as
 its reporter, which would otherwise overwrite the Autotask contact, or conflict with it). A
 change made after that read is carried like any other.
+
+A field a copy made without its read-back does not hold as its PSA does (``RemoteTicket.unread``:
+Jira's first status, Autotask's status and queue its workflow rules may set) is hashed
+``UNREAD`` and taken as synced the same way at the copy's first read: the value the PSA chose
+is never sent back as a change.
 """
 
 from __future__ import annotations
@@ -19,13 +24,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ticketbridge.connectors.psa.base import RemoteTicket
-from ticketbridge.core.sync.content_hash import field_hashes
+from ticketbridge.core.sync.content_hash import UNREAD, field_hashes
 from ticketbridge.core.sync.field_mapping import (
     CATEGORY,
+    DESCRIPTION,
     ENTITY_FIELDS,
     PERSON,
+    PRIORITY,
     QUEUE,
+    STATUS,
     TICKET_FIELDS,
+    TITLE,
     TicketFields,
     category_among,
 )
@@ -33,6 +42,16 @@ from ticketbridge.core.sync.sides import Side
 
 # The entity switch (``syncs.entities``) that carries each entity field.
 SWITCHES = {PERSON: "contacts", QUEUE: "teams", CATEGORY: "categories"}
+# The RemoteTicket attribute each field is read from, as RemoteTicket.unread names it.
+ATTRIBUTES = {
+    TITLE: "title",
+    DESCRIPTION: "description",
+    STATUS: "status_id",
+    PRIORITY: "priority_id",
+    PERSON: "contact_email",
+    QUEUE: "queue_id",
+    CATEGORY: "categories",
+}
 
 
 @dataclass(frozen=True)
@@ -57,11 +76,19 @@ class Carried:
         )
 
     def hashes_of(self, ticket: RemoteTicket, side: Side) -> dict[str, str]:
-        return field_hashes(self.fields_of(ticket, side).as_dict(), self.names)
+        """``UNREAD`` for a field the ticket does not hold as its PSA does (a copy made
+        without its read-back: what the PSA chose itself, such as Jira's first status)."""
+        hashes = field_hashes(self.fields_of(ticket, side).as_dict(), self.names)
+        return hashes | {n: UNREAD for n in self.names if ATTRIBUTES[n] in ticket.unread}
 
     def with_baseline(self, synced: Mapping[str, str], now: Mapping[str, str]) -> dict[str, str]:
-        """``synced`` with each carried entity field it has no hash of taken as ``now``."""
-        missing = {n: now[n] for n in self.names if n in ENTITY_FIELDS and n not in synced}
+        """``synced`` with each carried entity field it has no hash of, and each field hashed
+        ``UNREAD``, taken as ``now``."""
+        missing = {
+            n: now[n]
+            for n in self.names
+            if (n in ENTITY_FIELDS and n not in synced) or synced.get(n) == UNREAD
+        }
         return {**synced, **missing}
 
 

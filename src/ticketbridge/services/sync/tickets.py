@@ -228,10 +228,13 @@ class DirectionRun:
     ) -> ItemResult:
         item_id = str(ticket.id)
         if action is ItemAction.CREATE:
+            # Not read back (a Jira or Autotask GET per copy): what the target chose itself
+            # is hashed UNREAD and taken as synced when the copy is first read.
             created = self.sides.target.create_ticket(
                 copy_draft(
                     self.config, self.sync_id, self.source_side, self.sides.target_defaults, ticket
-                )
+                ),
+                read_back=False,
             )
             self._link(item_id, hashes, created, origin=self.source_side)
             self.outcome.made.append(str(created.id))

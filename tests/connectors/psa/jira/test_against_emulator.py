@@ -60,6 +60,52 @@ def test_create_and_its_reconciliation_search_cost_three_requests(
     ]
 
 
+def test_create_not_read_back_is_one_post_and_says_what_it_made(
+    world: JiraEmulatorHarness,
+) -> None:
+    forget(world)
+
+    made = world.connector.create_ticket(
+        replace(draft("tbsync-1-a-42"), priority_id=3, labels=("backup",)), read_back=False
+    )
+
+    assert logged(world) == ["POST /rest/api/3/issue"]
+    assert made.number.startswith("OPS-") and made.title == "Backup failed"
+    assert (made.company_id, made.external_id) == (OPS, "tbsync-1-a-42")
+    assert (made.description, made.priority_id, made.categories) == (
+        "Nightly ended with errors.",
+        3,
+        ("backup",),
+    )
+    # Jira's workflow chose the status, and no read said which.
+    assert made.status_id is None and {"status_id", "last_activity"} <= made.unread
+    assert world.connector.get_tickets([made.id])[made.id].status_label == "To Do"
+
+
+def test_internal_notes_on_copies_not_read_back_read_one_issue_per_unknown_project(
+    world: JiraEmulatorHarness,
+) -> None:
+    psa = world.connector
+    forget(world)
+
+    copies = [
+        psa.create_ticket(draft(f"tbsync-1-a-{n}", SUP, SERVICE_REQUEST), read_back=False)
+        for n in (1, 2)
+    ]
+    for made in copies:
+        psa.add_note(made.id, "Checked the job log.", internal=True)
+
+    # The first note learns the desk's project type from one read; the second needs none.
+    first, second = (made.id for made in copies)
+    assert logged(world) == [
+        "POST /rest/api/3/issue",
+        "POST /rest/api/3/issue",
+        f"GET /rest/api/3/issue/{first}",
+        f"POST /rest/servicedeskapi/request/{first}/comment",
+        f"POST /rest/servicedeskapi/request/{second}/comment",
+    ]
+
+
 def test_create_answered_500_is_not_repeated_and_its_outcome_is_unknown(
     world: JiraEmulatorHarness,
 ) -> None:
@@ -229,6 +275,20 @@ def test_each_address_costs_one_search_and_each_watcher_one_post(
         f"GET /rest/api/3/issue/{made.id}",
         f"POST /rest/api/3/issue/{made.id}/watchers",
     ]
+
+
+def test_create_not_read_back_with_a_reporter_adds_only_the_address_search(
+    world: JiraEmulatorHarness,
+) -> None:
+    forget(world)
+
+    made = world.connector.create_ticket(replace(DRAFT, reporter=CUSTOMER), read_back=False)
+
+    assert logged(world) == ["GET /rest/api/3/user/search", "POST /rest/api/3/issue"]
+    assert made.contact_email == CUSTOMER and made.people is not None
+    assert made.people.reporter == CUSTOMER
+    read = world.connector.get_tickets([made.id])[made.id]
+    assert (read.number, read.title, read.contact_email) == (made.number, "VPN drops", CUSTOMER)
 
 
 def test_a_reporter_jira_refuses_leaves_the_issue_made_without_one(

@@ -34,6 +34,7 @@ from ticketbridge.connectors.psa.autotask.client import (
 from ticketbridge.connectors.psa.autotask.tickets import (
     COMPANY_FIELDS,
     TICKET_FIELDS,
+    as_made,
     remote_company,
     remote_ticket,
 )
@@ -189,7 +190,9 @@ class AutotaskConnector(OwnedHttpClient):
 
     # --- tickets ---------------------------------------------------------------------------
 
-    def create_ticket(self, draft: TicketDraft) -> RemoteTicket:
+    def create_ticket(self, draft: TicketDraft, *, read_back: bool = True) -> RemoteTicket:
+        """POST Tickets, then GET it back (and its contact's address); without ``read_back``,
+        the new id with what was sent (tickets.as_made)."""
         status, priority = draft.status_id, draft.priority_id
         if status is None or priority is None:
             fields = self.client.fields("Tickets")
@@ -219,11 +222,14 @@ class AutotaskConnector(OwnedHttpClient):
             ]
         timeout = max(self.config.create_timeout_seconds, self.config.timeout_seconds)
         ticket_id = self.client.create("Tickets", body, timeout=timeout)
-        try:
-            ticket = self._tickets([self.client.get_item("Tickets", ticket_id)])[0]
-        except ConnectorError as exc:
-            exc.remote_id = ticket_id
-            raise
+        if not read_back:
+            ticket = as_made(ticket_id, body)
+        else:
+            try:
+                ticket = self._tickets([self.client.get_item("Tickets", ticket_id)])[0]
+            except ConnectorError as exc:
+                exc.remote_id = ticket_id
+                raise
         if draft.reporter is None and not draft.watchers:
             return ticket
         others = [w for w in draft.watchers if known.get(w.casefold()) != contact_id]

@@ -3,6 +3,7 @@ fields the connector asks for when it reads them."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from ticketbridge.connectors.psa.base import RemoteCompany, RemoteTicket
@@ -27,6 +28,22 @@ TICKET_FIELDS = (
     "lastTrackedModificationDateTime",
 )
 COMPANY_FIELDS = ("id", "companyName", "isActive")
+# What a create not read back leaves unread: Autotask answers with the new id alone, names the
+# ticket and stamps the time itself, and its workflow rules may set status, priority, queue
+# and contact as the ticket is saved, so only a read says what it holds.
+DECIDED_BY_AUTOTASK = frozenset(
+    {
+        "number",
+        "status_id",
+        "status_label",
+        "priority_id",
+        "queue_id",
+        "contact_email",
+        "last_activity",
+        "completed_at",
+        "changed_by",
+    }
+)
 
 
 def remote_ticket(
@@ -53,6 +70,13 @@ def remote_ticket(
         contact_email=contacts.get(opt_int(item.get("contactID")) or 0),
         categories=tuple(str(c) for c in [opt_int(item.get("ticketCategory"))] if c is not None),
     )
+
+
+def as_made(ticket_id: int, body: dict[str, Any]) -> RemoteTicket:
+    """The ticket a create made from what it sent (``body``), without reading it back."""
+    decided = ("status", "priority", "queueID", "contactID")
+    item = {k: v for k, v in body.items() if k not in decided} | {"id": ticket_id}
+    return replace(remote_ticket(item, None, {}), unread=DECIDED_BY_AUTOTASK)
 
 
 def changed_by(item: dict[str, Any]) -> str | None:

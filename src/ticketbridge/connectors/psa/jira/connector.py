@@ -35,7 +35,14 @@ from ticketbridge.connectors.psa.base import (
     TicketDraft,
 )
 from ticketbridge.connectors.psa.http_base import OwnedHttpClient
-from ticketbridge.connectors.psa.jira import changelog, checks, issues, people, resolving
+from ticketbridge.connectors.psa.jira import (
+    changelog,
+    checks,
+    creation,
+    issues,
+    people,
+    resolving,
+)
 from ticketbridge.connectors.psa.jira.client import (
     SERVICE,
     JiraClient,
@@ -140,35 +147,15 @@ class JiraConnector(OwnedHttpClient):
 
     # --- tickets (issues) ------------------------------------------------------------------
 
-    def create_ticket(self, draft: TicketDraft) -> RemoteTicket:
-        """POST issue (never repeated unless refused unprocessed), then GET it back."""
-        labels = [issues.udf_label(n, v) for n, v in draft.user_defined_fields]
-        if draft.external_id:
-            labels.insert(0, issues.reference_label(draft.external_id))
-        for tag in map(issues.plain_label, draft.labels):
-            if tag is not None and tag not in labels:
-                labels.append(tag)
-        fields: dict[str, Any] = self.companies.issue_target(draft.company_id) | {
-            "issuetype": (
-                {"id": str(draft.queue_id)}
-                if draft.queue_id is not None
-                else {"name": self.config.issue_type}
-            ),
-            "summary": issues.summary(draft.title),
-            "labels": labels,
-        }
-        if draft.description:
-            fields["description"] = self._body(draft.description)
-        if draft.priority_id is not None:
-            fields["priority"] = {"id": str(draft.priority_id)}
+    def create_ticket(self, draft: TicketDraft, *, read_back: bool = True) -> RemoteTicket:
+        """POST issue (never repeated unless refused unprocessed), then GET it back; without
+        ``read_back``, the POST's id and key with what it sent (creation.as_made)."""
+        fields = creation.issue_fields(draft, self.companies, self.config.issue_type, self._body)
         found = people.accounts(self.client, [draft.reporter or "", *draft.watchers])
         reporter = found.get(draft.reporter or "")
         if reporter is not None:
             fields["reporter"] = people.reporter_field(self.client, reporter)
-        value = issues.marker(
-            draft.external_id, draft.user_defined_fields, draft.configuration_item_id
-        )
-        body = {"fields": fields, "properties": [{"key": PROPERTY, "value": value}]}
+        body = {"fields": fields, "properties": creation.properties(draft)}
         timeout = max(self.config.create_timeout_seconds, self.config.timeout_seconds)
         why = people.NOT_FOUND
         try:
@@ -182,11 +169,17 @@ class JiraConnector(OwnedHttpClient):
         issue_id = opt_int(made.get("id"))
         if issue_id is None:
             raise RemoteRejected("Jira created an issue but did not say which.")
-        try:
-            ticket = self._read(issue_id)
-        except ConnectorError as exc:
-            exc.remote_id = issue_id
-            raise
+        if read_back:
+            try:
+                ticket = self._read(issue_id)
+            except ConnectorError as exc:
+                exc.remote_id = issue_id
+                raise
+        else:
+            ticket = creation.as_made(made, draft, fields, reporter)
+            # Its project is known unread: an internal note on it need not read the issue.
+            self._seen[issue_id] = (self.companies.project_of(draft.company_id), None)
+            self.keys[issue_id] = ticket.number
         if draft.reporter is None and not draft.watchers:
             return ticket
         linked, unlinked = people.add_watchers(self.client, issue_id, draft.watchers, found)
