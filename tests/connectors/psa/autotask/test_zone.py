@@ -17,7 +17,7 @@ from tests.connectors.psa.autotask.double import (
 from ticketbridge.connectors.errors import ConnectorAuthError, ConnectorConfigError
 from ticketbridge.connectors.psa.autotask.client import AutotaskCache
 from ticketbridge.connectors.psa.autotask.connector import AutotaskConfig
-from ticketbridge.connectors.psa.autotask.zone import TtlCache
+from ticketbridge.connectors.ttl_cache import TtlCache
 
 COUNT = httpx.Response(200, json={"queryCount": 3})
 

@@ -11,6 +11,9 @@ import pytest
 from tests.contract.jira_harness import JiraEmulatorHarness, jira_connector
 from ticketbridge.connectors.errors import ConnectorConfigError, ConnectorUnavailable
 from ticketbridge.connectors.psa.base import TicketDraft
+from ticketbridge.connectors.psa.jira.config import JiraConfig
+from ticketbridge.connectors.psa.jira.connector import JiraConnector
+from ticketbridge.connectors.psa.jira.people import NOT_FOUND
 from ticketbridge.emulators.jira import AGENT_API_TOKEN, AGENT_EMAIL, DEMO_API_TOKEN, DEMO_EMAIL
 
 OPS, SUP = 10000, 10001  # the seeded software project and service desk
@@ -307,3 +310,62 @@ def test_a_reporter_jira_refuses_leaves_the_issue_made_without_one(
     assert "reporter" in reasons[CUSTOMER]
     assert "permission" in reasons[OTHER]  # nor may a customer watch a software issue
     assert len(world._api("POST", "search/jql", {"jql": "project = OPS"})["issues"]) == before + 1
+
+
+def searches(world: JiraEmulatorHarness) -> int:
+    return logged(world).count("GET /rest/api/3/user/search")
+
+
+def test_a_sender_looked_up_once_is_known_to_the_next_tickets_of_the_process(
+    world: JiraEmulatorHarness,
+) -> None:
+    now = [0.0]
+    world.connector.cache.accounts.clock = lambda: now[0]
+    forget(world)
+
+    first = world.connector.create_ticket(replace(DRAFT, reporter=CUSTOMER))
+    now[0] = 9 * 60.0
+    # A desk makes a connector per mail, all sharing the process's cache (runtime.psa_cache).
+    again = JiraConnector(
+        world.connector.config, http_client=world.http, cache=world.connector.cache
+    )
+    second = again.create_ticket(replace(DRAFT, title="VPN drops again", reporter=CUSTOMER.upper()))
+
+    assert searches(world) == 1
+    for made in (first, second):
+        issue = world._api("GET", f"issue/{made.id}?fields=reporter")
+        assert issue["fields"]["reporter"]["emailAddress"] == CUSTOMER
+    # Another sign-in may see other people: its lookups are its own.
+    agent = JiraConnector(
+        replace_config(world, email=AGENT_EMAIL, api_token=AGENT_API_TOKEN),
+        http_client=world.http,
+        cache=world.connector.cache,
+    )
+    agent.create_ticket(replace(DRAFT, reporter=CUSTOMER))
+    assert searches(world) == 2
+    now[0] = 10 * 60.0 + 1  # past 10 minutes: asked again, a changed account is seen
+    world.connector.create_ticket(replace(DRAFT, reporter=CUSTOMER))
+    assert searches(world) == 3
+
+
+def test_an_address_without_an_account_is_asked_again_after_two_minutes(
+    world: JiraEmulatorHarness,
+) -> None:
+    now = [0.0]
+    world.connector.cache.accounts.clock = lambda: now[0]
+    stranger = "new.customer@contoso.example"
+    forget(world)
+
+    made = world.connector.create_ticket(replace(DRAFT, reporter=stranger))
+    now[0] = 119.0
+    world.connector.create_ticket(replace(DRAFT, reporter=stranger))
+    assert searches(world) == 1
+    assert made.people is not None and dict(made.people.unlinked)[stranger] == NOT_FOUND
+
+    now[0] = 121.0  # a customer who signed up after the first mail is found within minutes
+    world.connector.create_ticket(replace(DRAFT, reporter=stranger))
+    assert searches(world) == 2
+
+
+def replace_config(world: JiraEmulatorHarness, **changes: Any) -> JiraConfig:
+    return JiraConfig(**(world.connector.config.model_dump() | changes))

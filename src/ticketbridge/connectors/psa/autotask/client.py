@@ -29,7 +29,8 @@ from ticketbridge.connectors.governor import Governor
 from ticketbridge.connectors.http import HttpChannel
 from ticketbridge.connectors.psa.autotask import query
 from ticketbridge.connectors.psa.autotask.picklists import index_fields
-from ticketbridge.connectors.psa.autotask.zone import TtlCache, ZoneInfo, discover_zone
+from ticketbridge.connectors.psa.autotask.zone import ZoneInfo, discover_zone
+from ticketbridge.connectors.ttl_cache import TtlCache
 from ticketbridge.core.psa_governor import Priority
 
 SERVICE = "Autotask"

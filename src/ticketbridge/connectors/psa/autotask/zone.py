@@ -9,10 +9,8 @@ REST base URL; an unknown user gets HTTP 500 "Zone information could not be dete
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Generic, Literal, TypeVar
+from typing import Literal
 
 import httpx
 
@@ -30,31 +28,6 @@ LOOKUP_HOSTS: dict[str, str] = {
     "sandbox": "https://webservices2.autotask.net",
 }
 ZONE_PATH = "/atservicesrest/v1.0/zoneInformation"
-
-K = TypeVar("K")
-V = TypeVar("V")
-
-
-class TtlCache(Generic[K, V]):
-    """A tiny expiring map; time comes from an injected clock."""
-
-    def __init__(self, ttl_seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.ttl = ttl_seconds
-        self.clock = clock
-        self._items: dict[K, tuple[float, V]] = {}
-
-    def get(self, key: K) -> V | None:
-        found = self._items.get(key)
-        if found is None:
-            return None
-        stored_at, value = found
-        if self.clock() - stored_at > self.ttl:
-            del self._items[key]
-            return None
-        return value
-
-    def put(self, key: K, value: V) -> None:
-        self._items[key] = (self.clock(), value)
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from ticketbridge.connectors.governor import Governor
 from ticketbridge.connectors.http import HttpChannel
 from ticketbridge.connectors.psa.jira.config import JiraConfig
 from ticketbridge.connectors.redaction import Redactor
+from ticketbridge.connectors.ttl_cache import TtlCache
 from ticketbridge.core.psa_governor import Priority
 
 SERVICE = "Jira"
@@ -103,9 +104,17 @@ class JiraErrors:
 
 
 class JiraClient:
-    def __init__(self, channel: HttpChannel, config: JiraConfig) -> None:
+    def __init__(
+        self,
+        channel: HttpChannel,
+        config: JiraConfig,
+        *,
+        accounts: TtlCache[tuple[str, str], dict[str, Any]] | None = None,
+    ) -> None:
         self.channel = channel
         self.config = config
+        # Accounts by address, as recently looked up (people.accounts); None: always asked.
+        self.accounts = accounts
         self.base = config.base_url
         self.api = f"{self.base}/rest/api/{config.rest_version}"
         self.cloud = config.deployment == "cloud"

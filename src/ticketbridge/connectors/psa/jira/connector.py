@@ -104,8 +104,8 @@ class JiraConnector(OwnedHttpClient):
             gate=JiraGate(governor, priority) if governor is not None else None,
         )
         self.clock = clock
-        self.client = JiraClient(self.channel, config)
         self.cache = cache or JiraCache()
+        self.client = JiraClient(self.channel, config, accounts=self.cache.accounts)
         self.projects = Projects(self.client, self.cache)
         # Companies are a service desk's organizations when the connection names one.
         self.companies: Projects | Organizations = (

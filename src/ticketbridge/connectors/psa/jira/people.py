@@ -2,11 +2,14 @@
 
 Jira knows people by account (Cloud: ``accountId``; Data Center: the user name), not by
 address, so each address is looked up first: Cloud's ``GET user/search?query=<address>``,
-Data Center's ``?username=<address>``; one request per address. Only an account whose
-e-mail address is the one looked up counts (a search matches parts of names too, and Cloud
-hides the address of a user whose profile says so: such a user is not found). Service desk
-customers are accounts as well, so a sender known to a service desk becomes the request's
-reporter.
+Data Center's ``?username=<address>``; one request per address not asked lately. The answer
+is kept (``JiraClient.accounts``: the process's ``JiraCache``, by site and sign-in) for 10
+minutes, an address without an account for 2, so a desk's repeated sender costs no lookup
+per ticket while a new account, or one changed or deactivated, is seen within minutes. Only
+an account whose e-mail address is the one looked up counts (a search matches parts of names
+too, and Cloud hides the address of a user whose profile says so: such a user is not found).
+Service desk customers are accounts as well, so a sender known to a service desk becomes the
+request's reporter.
 
 The reporter is a field of the create. Jira refuses one the connection's user may not set (no
 Modify Reporter permission) or that may not report in the project (a customer on a software
@@ -18,6 +21,7 @@ issue as made and is reported, never raised: the ticket exists.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from typing import Any
 
@@ -26,6 +30,12 @@ from ticketbridge.connectors.psa.jira.client import JiraClient
 from ticketbridge.connectors.psa.people import link_each
 
 NOT_FOUND = "no Jira account has this address"
+ACCOUNT_TTL_SECONDS = 600
+# Shorter: an address often gets its account (a customer signing up) right after a first mail.
+NO_ACCOUNT_TTL_SECONDS = 120
+ACCOUNTS_KEPT = 5000
+# Kept for an address without an account (a found account is never empty).
+_NO_ACCOUNT: dict[str, Any] = {}
 
 
 def accounts(client: JiraClient, addresses: Iterable[str]) -> dict[str, dict[str, Any]]:
@@ -34,15 +44,33 @@ def accounts(client: JiraClient, addresses: Iterable[str]) -> dict[str, dict[str
     for address in dict.fromkeys(a for a in addresses if a):
         if address.casefold() in {a.casefold() for a in found}:
             continue
-        param = "query" if client.cloud else "username"
-        users = client.call("GET", "user/search", params={param: address, "maxResults": "10"})
-        for user in users if isinstance(users, list) else []:
-            email = user.get("emailAddress") if isinstance(user, dict) else None
-            same = isinstance(email, str) and email.casefold() == address.casefold()
-            if same and user.get("active", True) and _ref(client, user):
-                found[address] = user
-                break
+        key = (_signed_in(client), address.casefold())
+        known = client.accounts.get(key) if client.accounts is not None else None
+        user = known if known is not None else _search(client, address)
+        if client.accounts is not None and known is None:
+            ttl = None if user is not None else NO_ACCOUNT_TTL_SECONDS
+            client.accounts.put(key, user or _NO_ACCOUNT, ttl_seconds=ttl)
+        if user:
+            found[address] = user
     return found
+
+
+def _search(client: JiraClient, address: str) -> dict[str, Any] | None:
+    param = "query" if client.cloud else "username"
+    users = client.call("GET", "user/search", params={param: address, "maxResults": "10"})
+    for user in users if isinstance(users, list) else []:
+        email = user.get("emailAddress") if isinstance(user, dict) else None
+        same = isinstance(email, str) and email.casefold() == address.casefold()
+        if same and user.get("active", True) and _ref(client, user):
+            return dict(user)
+    return None
+
+
+def _signed_in(client: JiraClient) -> str:
+    """The site and who signs in there (what that user may see decides who is found), as a
+    digest: the key holds no token."""
+    seen = f"{client.base} {client.headers.get('Authorization', '')}"
+    return hashlib.sha256(seen.encode()).hexdigest()
 
 
 def reporter_field(client: JiraClient, user: dict[str, Any]) -> dict[str, str]:

@@ -15,7 +15,9 @@ from typing import Any
 
 from ticketbridge.connectors.psa.base import CompanyPage, PicklistValue, RemoteCompany
 from ticketbridge.connectors.psa.jira.client import JiraClient
+from ticketbridge.connectors.psa.jira.people import ACCOUNT_TTL_SECONDS, ACCOUNTS_KEPT
 from ticketbridge.connectors.psa.values import opt_int
+from ticketbridge.connectors.ttl_cache import TtlCache
 
 SERVICE_DESK = "service_desk"
 IDS_PER_SEARCH = 50  # project/search's limit on repeated id parameters
@@ -39,11 +41,15 @@ class JiraCache:
     """What a process may share between connector instances of one Jira connection: each
     project's type (whether it is a service desk), which never changes after creation, and
     the service desks found for ``organizations_of``, by site and project (refreshed with the
-    reference data)."""
+    reference data), and the accounts of addresses recently looked up (people.accounts), by
+    site and sign-in."""
 
     project_types: dict[int, str] = field(default_factory=dict)
     desks: dict[tuple[str, str], ServiceDesk] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    accounts: TtlCache[tuple[str, str], dict[str, Any]] = field(
+        default_factory=lambda: TtlCache(ACCOUNT_TTL_SECONDS, max_items=ACCOUNTS_KEPT)
+    )
 
     def learn(self, project: Any) -> None:
         if not isinstance(project, dict):
