@@ -305,6 +305,19 @@ def test_changed_since_is_strictly_after_the_timestamp(harness: PsaHarness) -> N
     assert ticket.id not in {t.id for t in after}
 
 
+def test_changed_pages_hold_what_changed_since_returns(harness: PsaHarness) -> None:
+    psa = harness.connector
+    company = harness.add_company(unique("Contoso"))
+    first, second = new_ticket(psa, company), new_ticket(psa, company)
+    assert first.last_activity is not None
+    since = first.last_activity - timedelta(seconds=1)
+
+    paged = [t.id for page in psa.changed_pages(since) for t in page]
+
+    assert {first.id, second.id} <= set(paged)
+    assert sorted(paged) == sorted(t.id for t in psa.changed_since(since))
+
+
 ALERT_UDF = "XYZ Monitoring Application Alert ID"
 DEVICE_UDF = "XYZ Monitoring Application Device ID"
 

@@ -8,7 +8,7 @@ connector's back (renames, deactivation, deletion, time entries) and inject erro
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
@@ -74,6 +74,7 @@ class _Device:
 
 
 class FakePsa:
+    LISTING_PAGE = 500
     kind = "fake"
 
     def __init__(
@@ -300,6 +301,22 @@ class FakePsa:
             for _, t in sorted(self.tickets.items())
             if t.ticket.last_activity is not None and t.ticket.last_activity > since
         ]
+
+    def changed_pages(self, since: datetime) -> Iterator[list[RemoteTicket]]:
+        """By id, ``LISTING_PAGE`` a page, each page read when it is asked for."""
+        self._enter("changed_pages")
+        last = 0
+        while True:
+            page = [
+                t.ticket
+                for key, t in sorted(self.tickets.items())
+                if key > last and t.ticket.last_activity is not None
+                if t.ticket.last_activity > since
+            ][: self.LISTING_PAGE]
+            if not page:
+                return
+            yield page
+            last = page[-1].id
 
     # --- helpers -----------------------------------------------------------------------------
 

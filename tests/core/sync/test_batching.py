@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
-from ticketbridge.core.sync.batching import distinct_in_order, jql_in, pages, tickets_to_read
+from ticketbridge.core.sync.batching import (
+    chunked,
+    distinct_in_order,
+    jql_in,
+    pages,
+    tickets_to_read,
+)
 
 
 def test_ids_split_into_pages_of_the_psa_maximum() -> None:
@@ -51,3 +59,18 @@ def test_jql_in_quotes_what_would_break_the_query() -> None:
         jql_in("key) or (project", ["OPS-1"])
     with pytest.raises(ValueError):
         jql_in("key", [])
+
+
+def test_a_listing_is_taken_a_chunk_at_a_time_only_as_each_is_asked_for() -> None:
+    taken: list[int] = []
+
+    def listing() -> Iterator[int]:
+        for item in range(1, 6):
+            taken.append(item)
+            yield item
+
+    chunks = chunked(listing(), 2)
+    assert next(chunks) == [1, 2] and taken == [1, 2]
+    assert list(chunks) == [[3, 4], [5]]
+    with pytest.raises(ValueError):
+        next(chunked([1], 0))

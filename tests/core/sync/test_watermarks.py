@@ -9,6 +9,7 @@ import pytest
 from ticketbridge.core.sync.watermarks import (
     ItemOutcome,
     ItemProgress,
+    ReadProgress,
     WatermarkPolicy,
     is_read_from,
 )
@@ -95,6 +96,29 @@ def test_a_run_that_read_nothing_before_it_stopped_keeps_the_watermark() -> None
         POLICY.after_run(None, run_started_at=RUN_START, items=[], listing_complete=False)
         == START_DATE
     )
+
+
+def test_two_times_kept_page_by_page_move_it_as_the_items_themselves_would() -> None:
+    # A run reading a page at a time keeps the oldest unsettled and the latest read, not items.
+    items = [
+        done(-50),
+        ItemProgress(at(-20), ItemOutcome.NOT_REACHED),
+        ItemProgress(at(-30), ItemOutcome.RECORDED_FAILED),
+        ItemProgress(at(-25), ItemOutcome.NOT_REACHED),
+        done(-40),
+    ]
+    kept = ReadProgress()
+    for item in items:
+        kept.add(item.modified_at, item.outcome)
+    assert (kept.oldest_unsettled, kept.last_read) == (at(-25), at(-20))
+    for complete in (True, False):
+        by_items = POLICY.after_run(
+            at(-120), run_started_at=RUN_START, items=items, listing_complete=complete
+        )
+        by_times = POLICY.after_run(
+            at(-120), run_started_at=RUN_START, items=kept, listing_complete=complete
+        )
+        assert by_times == by_items == at(-30)
 
 
 def test_the_watermark_never_moves_backwards() -> None:

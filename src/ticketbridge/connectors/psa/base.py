@@ -9,7 +9,7 @@ The same behaviour is pinned down for every implementation by ``tests/contract``
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -280,6 +280,14 @@ class PsaConnector(Protocol):
 
     def changed_since(self, since: datetime) -> list[RemoteTicket]:
         """Tickets whose last activity is strictly after ``since`` (an aware UTC datetime)."""
+        ...
+
+    def changed_pages(self, since: datetime) -> Iterator[list[RemoteTicket]]:
+        """``changed_since`` a page at a time, each page asked of the PSA only when the caller
+        wants it, for a caller that writes between pages and holds one page at a time (the
+        sync). Pages come in an order that writes to their tickets do not change (Autotask: by
+        id; Jira: by creation), so a ticket changed meanwhile is not skipped; it is not an
+        order by modification time."""
         ...
 
 

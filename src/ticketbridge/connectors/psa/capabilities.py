@@ -31,7 +31,7 @@ and raises only :mod:`ticketbridge.connectors.errors`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol
@@ -362,6 +362,12 @@ class TicketQuery(Protocol):
 
     def changed_since(self, connector: Any, since: datetime, query: str) -> list[RemoteTicket]:
         """``PsaConnector.changed_since`` with ``query`` ANDed in."""
+        ...
+
+    def changed_pages(
+        self, connector: Any, since: datetime, query: str
+    ) -> Iterator[list[RemoteTicket]]:
+        """``PsaConnector.changed_pages`` with ``query`` ANDed in."""
         ...
 
 

@@ -13,6 +13,7 @@ from collections.abc import Hashable, Iterable, Iterator
 from typing import TypeVar
 
 IdT = TypeVar("IdT", bound=Hashable)
+T = TypeVar("T")
 
 
 def distinct_in_order(*groups: Iterable[IdT]) -> list[IdT]:
@@ -27,6 +28,21 @@ def pages(ids: Iterable[IdT], page_size: int) -> Iterator[tuple[IdT, ...]]:
     unique = distinct_in_order(ids)
     for start in range(0, len(unique), page_size):
         yield tuple(unique[start : start + page_size])
+
+
+def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """``items`` in lists of at most ``size``, each taken from ``items`` only when asked for: a
+    listing read this way is held a page at a time, never whole."""
+    if size < 1:
+        raise ValueError("size must be at least 1")
+    chunk: list[T] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def tickets_to_read(

@@ -44,6 +44,29 @@ class ItemProgress:
     outcome: ItemOutcome
 
 
+@dataclass
+class ReadProgress:
+    """What ``after_run`` needs of the items a run read, kept as the run goes: two times, not
+    the items, so a run that reads a page at a time holds nothing per item for its watermark."""
+
+    oldest_unsettled: datetime | None = None
+    last_read: datetime | None = None
+
+    def add(self, modified_at: datetime, outcome: ItemOutcome) -> None:
+        if self.last_read is None or modified_at > self.last_read:
+            self.last_read = modified_at
+        unsettled = not outcome.settled
+        if unsettled and (self.oldest_unsettled is None or modified_at < self.oldest_unsettled):
+            self.oldest_unsettled = modified_at
+
+    @classmethod
+    def of(cls, items: Iterable[ItemProgress]) -> ReadProgress:
+        progress = cls()
+        for item in items:
+            progress.add(item.modified_at, item.outcome)
+        return progress
+
+
 @dataclass(frozen=True)
 class WatermarkPolicy:
     start_date: datetime
@@ -66,7 +89,7 @@ class WatermarkPolicy:
         stored: datetime | None,
         *,
         run_started_at: datetime,
-        items: Iterable[ItemProgress],
+        items: Iterable[ItemProgress] | ReadProgress,
         listing_complete: bool = True,
     ) -> datetime:
         """The watermark to store after a run that started at ``run_started_at``.
@@ -78,17 +101,14 @@ class WatermarkPolicy:
         if run_started_at.tzinfo is None:
             raise ValueError("run_started_at must be timezone-aware")
         previous = self.query_from(stored)
+        read = items if isinstance(items, ReadProgress) else ReadProgress.of(items)
         bound = run_started_at
-        last_read: datetime | None = None
-        for item in items:
-            if last_read is None or item.modified_at > last_read:
-                last_read = item.modified_at
-            if not item.outcome.settled and item.modified_at < bound:
-                bound = item.modified_at
+        if read.oldest_unsettled is not None:
+            bound = min(bound, read.oldest_unsettled)
         if not listing_complete:
-            if last_read is None:
+            if read.last_read is None:
                 return previous
-            bound = min(bound, last_read)
+            bound = min(bound, read.last_read)
         return max(previous, bound - self.overlap)
 
 

@@ -33,6 +33,7 @@ from ticketbridge.connectors import registry
 from ticketbridge.connectors.errors import ConnectorConfigError, ConnectorError
 from ticketbridge.connectors.psa.base import PsaConnector
 from ticketbridge.connectors.psa.capabilities import Attachments, RemoteAttachment
+from ticketbridge.core.sync import batching
 from ticketbridge.core.sync.attachments import (
     DEFAULT_MAX_BYTES,
     AttachmentAction,
@@ -78,23 +79,26 @@ class AttachmentsRun:
     dry_run: bool = False
     outcome: DirectionOutcome = field(default_factory=DirectionOutcome)
     # Per side, the tickets this run made: new copies hold no files yet, so are not listed.
-    made: Mapping[Side, Collection[str]] = field(default_factory=dict)
+    made: Mapping[Side, Collection[int]] = field(default_factory=dict)
 
-    def run(self, touched: Mapping[Side, Collection[str]]) -> DirectionOutcome:
+    def run(self, touched: Mapping[Side, Collection[int]]) -> DirectionOutcome:
         """The pairs of which a ticket is in ``touched`` (ids read this run, per side), and
         those whose retry is due."""
         with self.factory() as session:
             failed = store.failures(session, self.sync_id, ATTACHMENT, Side.A)
         due = {f.item_id for f in failed.values() if f.is_due(self.now())}
-        seen_a, seen_b = set(touched.get(Side.A, ())), set(touched.get(Side.B, ()))
-        pairs = [
-            {Side.A: a_id, Side.B: b_id}
-            for a_id, b_id in items.mapped_tickets(self.factory, self.sync_id)
-            if a_id in seen_a or b_id in seen_b or a_id in due
-        ]
+        seen_a, seen_b = touched.get(Side.A, ()), touched.get(Side.B, ())
         size = max(self.sides[Side.A].files.list_batch, self.sides[Side.B].files.list_batch)
-        for start in range(0, len(pairs), size):
-            self._chunk(pairs[start : start + size], set(failed))
+        # The pairs are read from the database a page at a time and the chunk is listed when
+        # full: the pass holds one chunk of pairs, never every pair.
+        pairs = (
+            {Side.A: a_id, Side.B: b_id}
+            for page in items.mapped_pages(self.factory, self.sync_id, size)
+            for a_id, b_id in page
+            if int(a_id) in seen_a or int(b_id) in seen_b or a_id in due
+        )
+        for chunk in batching.chunked(pairs, size):
+            self._chunk(chunk, set(failed))
         return self.outcome
 
     def _chunk(self, chunk: list[dict[Side, str]], had_failed: set[str]) -> None:
@@ -102,8 +106,8 @@ class AttachmentsRun:
         listed: dict[Side, dict[int, list[RemoteAttachment]]] = {}
         for side in (Side.A, Side.B):
             own, made = self.sides[side], self.made.get(side, ())
-            listed[side] = {int(p[side]): [] for p in chunk if p[side] in made}
-            wanted = [int(p[side]) for p in chunk if p[side] not in made]
+            listed[side] = {int(p[side]): [] for p in chunk if int(p[side]) in made}
+            wanted = [int(p[side]) for p in chunk if int(p[side]) not in made]
             try:
                 if wanted:
                     listed[side] |= own.files.list_for_tickets(own.connector, wanted)
@@ -284,9 +288,9 @@ def run_pairs(
     connectors: Mapping[Side, PsaConnector],
     now: Callable[[], datetime],
     *,
-    touched: Mapping[Side, Collection[str]],
+    touched: Mapping[Side, Collection[int]],
     dry_run: bool,
-    made: Mapping[Side, Collection[str]] | None = None,
+    made: Mapping[Side, Collection[int]] | None = None,
 ) -> DirectionOutcome:
     """The files of the pairs touched this run (or due for a retry); nothing when either kind
     keeps no files. ``made``: per side, the tickets this run made, known to hold no files."""

@@ -14,7 +14,7 @@ table's default; without any of them the ticket fails with a reason an admin can
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -145,6 +145,16 @@ def listing(source: PsaConnector, since: datetime, config: DirectionConfig) -> l
     if narrowing is None or config.query is None:
         return source.changed_since(since)
     return narrowing.changed_since(source, since, config.query)
+
+
+def listing_pages(
+    source: PsaConnector, since: datetime, config: DirectionConfig
+) -> Iterator[list[RemoteTicket]]:
+    """``listing`` a page at a time, each page read when the one before it is done."""
+    narrowing = registry.ticket_query(source.kind) if config.query else None
+    if narrowing is None or config.query is None:
+        return source.changed_pages(since)
+    return narrowing.changed_pages(source, since, config.query)
 
 
 def _customer_companies(session: Session, source: int, target: int) -> dict[str, str]:

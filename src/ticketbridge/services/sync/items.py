@@ -5,12 +5,13 @@ is recorded and the pass goes on."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from ticketbridge.core.sync import failures
+from ticketbridge.core.sync import batching, failures
 from ticketbridge.core.sync.sides import Direction, EntityKind, Side
 from ticketbridge.services.sync import store
 from ticketbridge.storage.db import session_scope
@@ -103,3 +104,53 @@ def mapped_tickets(factory: sessionmaker[Session], sync_id: int) -> list[tuple[s
             )
         ).all()
     return [(a, b) for a, b in rows]
+
+
+def mapped_pages(
+    factory: sessionmaker[Session], sync_id: int, size: int
+) -> Iterator[list[tuple[str, str]]]:
+    """``mapped_tickets`` in pages of ``size``, each read when asked for (in a session closed
+    before it is handed over), so a pass holds one page of pairs, not every pair."""
+    after = 0
+    while True:
+        with factory() as session:
+            rows = session.execute(
+                select(SyncReference.id, SyncReference.a_id, SyncReference.b_id)
+                .where(
+                    SyncReference.sync_id == sync_id,
+                    SyncReference.kind == EntityKind.TICKET.value,
+                    SyncReference.flagged.is_(False),
+                    SyncReference.id > after,
+                )
+                .order_by(SyncReference.id)
+                .limit(size)
+            ).all()
+        if not rows:
+            return
+        after = rows[-1][0]
+        yield [(a, b) for _, a, b in rows]
+
+
+def paired_with(
+    factory: sessionmaker[Session], sync_id: int, side: Side, ticket_ids: Iterable[str]
+) -> dict[str, str]:
+    """The tickets of ``side`` among ``ticket_ids`` that a pair not flagged holds: their
+    counterpart's id, by their own."""
+    own, other = (
+        (SyncReference.a_id, SyncReference.b_id)
+        if side is Side.A
+        else (SyncReference.b_id, SyncReference.a_id)
+    )
+    found: dict[str, str] = {}
+    with factory() as session:
+        for page in batching.pages(list(ticket_ids), 500):
+            rows = session.execute(
+                select(own, other).where(
+                    SyncReference.sync_id == sync_id,
+                    SyncReference.kind == EntityKind.TICKET.value,
+                    SyncReference.flagged.is_(False),
+                    own.in_(page),
+                )
+            ).all()
+            found |= {mine: theirs for mine, theirs in rows}
+    return found

@@ -3,10 +3,11 @@ note watermark, on the tickets the reference map pairs, each to the paired ticke
 side with its visibility kept (core/sync/note_visibility, reference_map).
 
 Reads are batched by the notes capability: one ``changed_since`` per ``ticket_batch`` of mapped
-tickets; when some notes have no entry, one more per batch on the target finds a copy written
-by a run that crashed before its reference was stored (the copy carries the origin stamp), so
-it is linked, not written twice. A failed note whose retry is due is read back with its
-ticket's notes (one request per such ticket).
+tickets, each batch decided and written before the next is read (memory holds one); when some
+notes have no entry, one more per batch on the target finds a copy written by a run that crashed
+before its reference was stored (the copy carries the origin stamp), so it is linked, not
+written twice. A failed note whose retry is due is read back with its ticket's notes (one
+request per such ticket).
 
 Every note the sync writes ends with its origin stamp, ``[tbsync-<sync>-<side>-<note id>]``:
 read back on the other side, a stamped note is the sync's own and is never sent back (its
@@ -40,7 +41,7 @@ from ticketbridge.core.sync.note_visibility import NoteAction, NoteTarget, Visib
 from ticketbridge.core.sync.reference_map import ItemAction, SourceItem, decide
 from ticketbridge.core.sync.run_counts import ItemResult, result_of
 from ticketbridge.core.sync.sides import Direction, EntityKind, Side, SyncIdentities
-from ticketbridge.core.sync.watermarks import ItemOutcome, ItemProgress, WatermarkPolicy
+from ticketbridge.core.sync.watermarks import ItemOutcome, WatermarkPolicy
 from ticketbridge.services.sync import items, store
 from ticketbridge.services.sync.config import origin_of
 from ticketbridge.services.sync.note_stamps import note_hash, stamped, unstamped
@@ -76,7 +77,7 @@ class NotesRun:
     dry_run: bool = False
     outcome: DirectionOutcome = field(default_factory=DirectionOutcome)
     # Target tickets this run made: they hold no copy of any note yet, so are not searched.
-    made: Collection[str] = ()
+    made: Collection[int] = ()
     run_id: int | None = None  # the run row conflicts are logged under
     # Whether the opposite direction is on: only then does the target's edit of a note go back.
     both_ways: bool = True
@@ -108,18 +109,34 @@ class NotesRun:
         return self.direction.target
 
     def run(self, since: datetime) -> DirectionOutcome:
-        pairs = items.mapped_tickets(self.factory, self.sync_id)
+        """A page of pairs at a time (the source's ``ticket_batch``): their notes changed, their
+        entries and marked copies, the decisions and writes, then the next page; then the
+        failed notes due that no page returned."""
         index = 0 if self.source_side is Side.A else 1
-        paired = {pair[index]: pair[1 - index] for pair in pairs}
         source, notes = self.sides.source, self.sides.source_notes
-        changed: list[RemoteNote] = []
-        for page in batching.pages([int(i) for i in paired], notes.ticket_batch):
-            changed += notes.changed_since(source, since, page)
-        changed.sort(key=lambda n: (n.updated or since, n.id))
         with self.factory() as session:
             failed = store.failures(session, self.sync_id, NOTE, self.source_side)
-        retried = self._retries(failed, [failure_key(n) for n in changed])
-        read = [(n, True) for n in changed] + [(n, False) for n in retried]
+        listed_failed: set[str] = set()  # failed notes a page returned again: not retried
+        for pairs in items.mapped_pages(self.factory, self.sync_id, notes.ticket_batch):
+            paired = {pair[index]: pair[1 - index] for pair in pairs}
+            changed = notes.changed_since(source, since, [int(i) for i in paired])
+            changed.sort(key=lambda n: (n.updated or since, n.id))
+            listed_failed |= {key for n in changed if (key := failure_key(n)) in failed}
+            self._page(since, paired, [(n, True) for n in changed], failed)
+        retried = self._retries(failed, listed_failed)
+        if retried:
+            tickets = {str(n.ticket_id) for n in retried}
+            paired = items.paired_with(self.factory, self.sync_id, self.source_side, tickets)
+            self._page(since, paired, [(n, False) for n in retried], failed)
+        return self.outcome
+
+    def _page(
+        self,
+        since: datetime,
+        paired: dict[str, str],
+        read: list[tuple[RemoteNote, bool]],
+        failed: dict[str, failures.ItemFailure],
+    ) -> None:
         with self.factory() as session:
             entries = store.references(
                 session, self.sync_id, NOTE, self.source_side, [str(n.id) for n, _ in read]
@@ -133,11 +150,10 @@ class NotesRun:
         for note, listed in read:
             outcome = self._one(note, paired, entries, marked, failure_key(note) in failed)
             if listed:
-                self.outcome.progress.append(ItemProgress(note.updated or since, outcome))
-        return self.outcome
+                self.outcome.progress.add(note.updated or since, outcome)
 
     def _retries(
-        self, failed: dict[str, failures.ItemFailure], read: list[str]
+        self, failed: dict[str, failures.ItemFailure], read: Collection[str]
     ) -> list[RemoteNote]:
         due = failures.retries_not_in(failures.due(failed.values(), self.now()), read)
         keys = {failure.item_id for failure in due}
@@ -161,7 +177,7 @@ class NotesRun:
         tickets = [
             int(paired[str(n.ticket_id)])
             for n in unmapped
-            if str(n.ticket_id) in paired and paired[str(n.ticket_id)] not in self.made
+            if str(n.ticket_id) in paired and int(paired[str(n.ticket_id)]) not in self.made
         ]
         if not tickets:
             return {}
@@ -305,7 +321,7 @@ def run_direction(
     policy: WatermarkPolicy,
     run_started_at: datetime,
     dry_run: bool,
-    made: Collection[str] = (),
+    made: Collection[int] = (),
     run_id: int | None = None,
     both_ways: bool = True,
 ) -> DirectionOutcome:

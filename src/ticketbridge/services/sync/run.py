@@ -130,8 +130,8 @@ def _run(
     planned: list[dry_run_rules.PlannedAction] = []
     started = runtime.clock()
     policy = config.watermark_policy(row)
-    touched: dict[Side, set[str]] = {Side.A: set(), Side.B: set()}
-    made: dict[Side, set[str]] = {Side.A: set(), Side.B: set()}  # copies made by this run
+    touched: dict[Side, set[int]] = {Side.A: set(), Side.B: set()}
+    made: dict[Side, set[int]] = {Side.A: set(), Side.B: set()}  # copies made by this run
     try:
         with _connectors(runtime, row) as psas:
             for direction in config.directions(row):
@@ -158,12 +158,17 @@ def _run(
                 report.counts = report.counts + outcome.counts
                 report.errors += outcome.errors
                 planned += outcome.planned
+                if outcome.stopped is not None:
+                    # Its pages are not in time order (PsaConnector.changed_pages), so nothing
+                    # is known of what it did not read: its watermark stays. What it wrote is
+                    # recorded, and read again next time it costs a skip.
+                    raise outcome.stopped
                 if not dry_run:
                     moved = policy.after_run(stored, run_started_at=started, items=outcome.progress)
                     with session_scope(runtime.session_factory) as session:
                         store.save_watermark(session, row.id, direction, EntityKind.TICKET, moved)
-                touched[direction.source] |= set(outcome.read)
-                made[direction.target] |= set(outcome.made)
+                touched[direction.source] |= outcome.read
+                made[direction.target] |= outcome.made
                 notes_outcome = _notes(
                     runtime, row, direction, psas, started, dry_run, made[direction.target], run_id
                 )
@@ -205,7 +210,7 @@ def _notes(
     psas: dict[Side, active.ActiveConnection],
     started: datetime,
     dry_run: bool,
-    made: set[str],
+    made: set[int],
     run_id: int | None,
 ) -> DirectionOutcome:
     return notes.run_direction(

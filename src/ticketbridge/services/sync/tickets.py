@@ -1,13 +1,12 @@
 """One direction of a sync run for tickets: read what changed on the source side, decide per
 ticket with the rules of core/sync, and write the copies on the target side.
 
-Reads are batched: one ``changed_since`` listing, then per page of ids one ``get_tickets`` on
-the target for the counterparts of mapped tickets (a vanished one is flagged, never deleted),
-one marker search on the target for tickets without an entry (a copy written by a run that
-crashed before its reference was stored is linked, not made twice), and one ``get_tickets`` on
-the source for failed tickets whose retry is due. No database connection is held while a PSA
-answers: each ticket's write is followed by its own short transaction (its reference, or its
-recorded failure), so one ticket that fails is recorded and the run goes on.
+The listing is read, decided and written a page (500 tickets) at a time, so memory holds one
+page. Per page: one ``get_tickets`` on the target for the counterparts of mapped tickets (a
+vanished one is flagged, never deleted), one marker search there for tickets without an entry
+(a copy written by a run that crashed before its reference was stored is linked, not made
+twice); then ``get_tickets`` on the source for failed tickets due. No database connection is
+held while a PSA answers: each ticket's write is followed by its own short transaction.
 
 A mapped ticket changed since it was last synced is updated field by field
 (services/sync/ticket_updates.py); a change whose only author the PSA names is the sync itself,
@@ -19,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import chain
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -31,10 +31,10 @@ from ticketbridge.core.sync.dry_run import PlannedAction
 from ticketbridge.core.sync.reference_map import ItemAction, ReferenceEntry, SourceItem, decide
 from ticketbridge.core.sync.run_counts import ItemResult, RunCounts, result_of
 from ticketbridge.core.sync.sides import EntityKind, Side, SyncIdentities
-from ticketbridge.core.sync.watermarks import ItemOutcome, ItemProgress
+from ticketbridge.core.sync.watermarks import ItemOutcome, ReadProgress
 from ticketbridge.core.ticket_fields import TicketDefaults
 from ticketbridge.services.sync import store, ticket_updates
-from ticketbridge.services.sync.config import DirectionConfig, listing, marker, origin_of
+from ticketbridge.services.sync.config import DirectionConfig, listing_pages, marker, origin_of
 from ticketbridge.services.sync.copies import ItemRefused, copy_draft
 from ticketbridge.storage.db import session_scope
 from ticketbridge.storage.models.sync import SyncReference
@@ -59,17 +59,20 @@ class DirectionOutcome:
     counts: RunCounts = field(default_factory=RunCounts)
     errors: list[dict[str, str]] = field(default_factory=list)
     planned: list[PlannedAction] = field(default_factory=list)
-    progress: list[ItemProgress] = field(default_factory=list)
+    # What the watermark needs of the items read: two times, not the items.
+    progress: ReadProgress = field(default_factory=ReadProgress)
     # The source tickets the run read: their files are looked at (services/sync/attachments).
-    read: list[str] = field(default_factory=list)
+    read: set[int] = field(default_factory=set)
     # The copies this run made on the target: new, they hold no notes or files yet, so the
     # notes and files passes need not read them.
-    made: list[str] = field(default_factory=list)
+    made: set[int] = field(default_factory=set)
+    # The PSA failure that stopped the pass before its listing's end; its watermark stays.
+    stopped: ConnectorError | None = None
 
 
 @dataclass
 class _Read:
-    """What the batched reads of one direction found."""
+    """What the batched reads of one page found."""
 
     items: list[tuple[RemoteTicket, bool]]  # (ticket, read by the listing: not a retry)
     entries: dict[str, SyncReference]
@@ -87,7 +90,7 @@ class DirectionRun:
     now: Callable[[], datetime]
     dry_run: bool = False
     run_id: int | None = None  # the run row conflicts are logged under
-    # Told after the reads (0 of the total) and after each ticket: (done, total).
+    # Told at the start (0 of 0) and after each ticket: (done, read so far: pages come lazily).
     on_item: Callable[[int, int], None] = lambda done, total: None
     outcome: DirectionOutcome = field(default_factory=DirectionOutcome)
     # Whether the opposite direction is on too: only then does a change made on the target
@@ -104,29 +107,35 @@ class DirectionRun:
     def target_side(self) -> Side:
         return self.config.direction.target
 
-    # --- reading ------------------------------------------------------------------------
+    # --- one direction, a page at a time ------------------------------------------------
 
-    def read(self, since: datetime) -> _Read:
-        changed = sorted(
-            listing(self.sides.source, since, self.config),
-            key=lambda t: (t.last_activity or since, t.id),
-        )
-        read_ids = [str(t.id) for t in changed]
-        with self.factory() as session:
+    def run(self, since: datetime) -> DirectionOutcome:
+        """A page's reads, decisions and writes, then the next page; then the failures due
+        that the listing did not return. A PSA that fails a page's reads stops the run there
+        (``outcome.stopped``): what earlier pages wrote is recorded and kept."""
+        read = self.outcome.read
+        self.on_item(0, 0)
+        listed = chain.from_iterable(listing_pages(self.sides.source, since, self.config))
+        try:
+            for page in batching.chunked(listed, PAGE):
+                page = [t for t in page if t.id not in read]  # listed twice: once is enough
+                page.sort(key=lambda t: (t.last_activity or since, t.id))
+                self._page(self._read([(t, True) for t in page], []), since)
+            with self.factory() as session:
+                failed = store.failures(session, self.sync_id, TICKET, self.source_side)
             due = failures.retries_not_in(
-                failures.due(
-                    store.failures(session, self.sync_id, TICKET, self.source_side).values(),
-                    self.now(),
-                ),
-                read_ids,
+                failures.due(failed.values(), self.now()), (str(i) for i in read)
             )
-        retried: list[RemoteTicket] = []
-        gone: list[str] = []
-        for page in batching.pages([int(f.item_id) for f in due], PAGE):
-            found = self.sides.source.get_tickets(page)
-            retried += [found[i] for i in page if i in found]
-            gone += [str(i) for i in page if i not in found]
-        items = [(t, True) for t in changed] + [(t, False) for t in retried]
+            for ids in batching.pages([int(f.item_id) for f in due], PAGE):
+                found = self.sides.source.get_tickets(ids)
+                retried = [(found[i], False) for i in ids if i in found]
+                self._page(self._read(retried, [str(i) for i in ids if i not in found]), since)
+        except ConnectorError as exc:
+            self.outcome.stopped = exc
+        return self.outcome
+
+    def _read(self, items: list[tuple[RemoteTicket, bool]], gone: list[str]) -> _Read:
+        """One page's reference entries, counterparts and marked copies: a query each."""
         ids = [str(t.id) for t, _ in items] + gone
         with self.factory() as session:
             entries = store.references(session, self.sync_id, TICKET, self.source_side, ids)
@@ -150,28 +159,22 @@ class DirectionRun:
                     marked[reference] = copies[0]
         return _Read(items, entries, counterparts, marked, gone)
 
+    def _page(self, found: _Read, since: datetime) -> None:
+        total = len(self.outcome.read) + len(found.items)
+        for ticket, listed in found.items:
+            self.outcome.read.add(ticket.id)
+            outcome = self._one(ticket, found)
+            if listed:
+                self.outcome.progress.add(ticket.last_activity or since, outcome)
+            self.on_item(len(self.outcome.read), total)
+        for item_id in found.gone_retries:
+            self._gone(item_id, found.entries.get(item_id))
+
     def _target_id(self, entry: SyncReference) -> str:
         return entry.b_id if self.target_side is Side.B else entry.a_id
 
     def _origin(self, ticket: RemoteTicket) -> str | None:
         return origin_of(self.sync_id, self.source_side, ticket.external_id)
-
-    # --- one direction ------------------------------------------------------------------
-
-    def run(self, since: datetime) -> DirectionOutcome:
-        found = self.read(since)
-        total = len(found.items)
-        self.on_item(0, total)
-        for done, (ticket, listed) in enumerate(found.items, start=1):
-            self.outcome.read.append(str(ticket.id))
-            outcome = self._one(ticket, found)
-            if listed:
-                moment = ticket.last_activity or since
-                self.outcome.progress.append(ItemProgress(moment, outcome))
-            self.on_item(done, total)
-        for item_id in found.gone_retries:
-            self._gone(item_id, found.entries.get(item_id))
-        return self.outcome
 
     def _one(self, ticket: RemoteTicket, found: _Read) -> ItemOutcome:
         item_id = str(ticket.id)
@@ -237,7 +240,7 @@ class DirectionRun:
                 read_back=False,
             )
             self._link(item_id, hashes, created, origin=self.source_side)
-            self.outcome.made.append(str(created.id))
+            self.outcome.made.add(created.id)
             for address, why in created.people.unlinked if created.people else ():
                 # Not the ticket's failure: it is across, without its person.
                 self.outcome.errors.append(self._error(item_id, f"{address}: {why}", "unlinked"))

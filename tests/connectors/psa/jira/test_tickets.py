@@ -234,6 +234,35 @@ def test_changed_since_asks_from_a_minute_earlier_in_epoch_ms_and_keeps_strictly
         connector(jira).changed_since(datetime(2026, 1, 2))
 
 
+def test_changed_pages_asks_for_each_page_when_it_is_wanted_in_order_of_creation() -> None:
+    jira = ScriptedJira()
+    since = datetime(2026, 1, 2, 10, 0, 30, tzinfo=UTC)
+    later = "2026-01-02T10:05:00.000+0000"
+    jira.on(
+        "POST",
+        f"{V3}/search/jql",
+        ok(
+            {
+                "issues": [issue(n, f"OPS-{n}", updated=later) for n in range(1, 101)],
+                "nextPageToken": "page-2",
+                "isLast": False,
+            }
+        ),
+        ok({"issues": [issue(101, "OPS-101", updated=later)], "isLast": True}),
+    )
+
+    pages = connector(jira).changed_pages(since, jql="labels = backup")
+    first = next(pages)
+
+    assert len(first) == 100 and len(jira.sent) == 1  # the second page is not read yet
+    start = int(datetime(2026, 1, 2, 9, 59, 30, tzinfo=UTC).timestamp() * 1000)
+    # By creation: an issue updated while the pages are read keeps its place.
+    expected = f"(labels = backup) AND updated >= {start} ORDER BY created ASC, id ASC"
+    assert jira.sent[0].body["jql"] == expected
+    assert [t.id for t in next(pages)] == [101]
+    assert next(pages, None) is None
+
+
 def test_a_drafts_tags_become_labels_without_spaces_beside_our_reference() -> None:
     jira = ScriptedJira()
     jira.on("POST", f"{V3}/issue", ok({"id": "10050", "key": "OPS-7"}, 201))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -53,6 +53,7 @@ from ticketbridge.connectors.psa.people import outcome
 from ticketbridge.connectors.psa.values import opt_int
 from ticketbridge.connectors.redaction import Redactor
 from ticketbridge.core.psa_governor import Priority
+from ticketbridge.core.sync.batching import chunked
 
 NOTE_TITLE_LENGTH = 250
 DEFAULT_NOTE_LENGTH = 3200  # django-autotask's observed limit, used when metadata has none
@@ -357,6 +358,19 @@ class AutotaskConnector(OwnedHttpClient):
             (t for t in tickets if t.last_activity is None or t.last_activity > since),
             key=lambda t: t.id,
         )
+
+    def changed_pages(self, since: datetime) -> Iterator[list[RemoteTicket]]:
+        if since.tzinfo is None:
+            raise ValueError("changed_pages needs an aware datetime")
+        stamp = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        found = self.client.query_all(
+            "Tickets", [query.gt("lastActivityDate", stamp)], include_fields=TICKET_FIELDS
+        )
+        # Autotask pages by id (``nextPageUrl`` asks for ids after the last one), which a write
+        # to a listed ticket does not change; a page's contacts are read with the page.
+        for items in chunked(found, query.MAX_RECORDS):
+            tickets = self._tickets(items)
+            yield [t for t in tickets if t.last_activity is None or t.last_activity > since]
 
     # --- helpers ---------------------------------------------------------------------------
 

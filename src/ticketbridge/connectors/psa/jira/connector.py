@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import random
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -40,6 +40,7 @@ from ticketbridge.connectors.psa.jira import (
     checks,
     creation,
     issues,
+    listing,
     people,
     resolving,
 )
@@ -294,6 +295,18 @@ class JiraConnector(OwnedHttpClient):
         return sorted(
             (t for t in tickets if t.last_activity is None or t.last_activity > since),
             key=lambda t: t.id,
+        )
+
+    def changed_pages(
+        self, since: datetime, *, jql: str | None = None
+    ) -> Iterator[list[RemoteTicket]]:
+        """``jql`` as for ``changed_since``; pages by creation (jira/listing.py says why)."""
+        return listing.changed_pages(
+            lambda text: self.client.search(text, fields=self._fields(), properties=(PROPERTY,)),
+            self._tickets,
+            since,
+            overlap=JQL_OVERLAP,
+            jql=jql,
         )
 
     # --- helpers ---------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 parentheses, into the changed-since search, so Jira pages only the tickets in scope.
 
 A fragment that would change the search rather than narrow it is refused: an ORDER BY (the
-listing's order is the watermark's), unbalanced parentheses or quotes (they would escape the
+listing's order is the sync's), unbalanced parentheses or quotes (they would escape the
 parentheses), control characters. Jira itself judges the rest at the first run: a JQL error
 fails that run's listing with Jira's message, and the watermark stays.
 """
@@ -10,6 +10,7 @@ fails that run's listing with Jira's message, and the watermark stays.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -49,3 +50,8 @@ def _unquoted(text: str) -> str:
 def changed_since(connector: Any, since: datetime, query: str) -> list[RemoteTicket]:
     found: list[RemoteTicket] = connector.changed_since(since, jql=query.strip())
     return found
+
+
+def changed_pages(connector: Any, since: datetime, query: str) -> Iterator[list[RemoteTicket]]:
+    pages: Iterator[list[RemoteTicket]] = connector.changed_pages(since, jql=query.strip())
+    return pages
