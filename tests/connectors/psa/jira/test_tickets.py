@@ -259,6 +259,7 @@ def test_changed_pages_asks_for_each_page_when_it_is_wanted_in_order_of_creation
     # By creation: an issue updated while the pages are read keeps its place.
     expected = f"(labels = backup) AND updated >= {start} ORDER BY created ASC, id ASC"
     assert jira.sent[0].body["jql"] == expected
+    assert jira.sent[0].body["expand"] == "changelog"  # the author of a change, as listed
     assert [t.id for t in next(pages)] == [101]
     assert next(pages, None) is None
 

@@ -300,9 +300,13 @@ class JiraConnector(OwnedHttpClient):
     def changed_pages(
         self, since: datetime, *, jql: str | None = None
     ) -> Iterator[list[RemoteTicket]]:
-        """``jql`` as for ``changed_since``; pages by creation (jira/listing.py says why)."""
+        """``jql`` and the changelog as for ``changed_since``; pages by creation (jira/listing.py
+        says why)."""
+        fields, expand = self._fields(), (changelog.EXPAND,)
         return listing.changed_pages(
-            lambda text: self.client.search(text, fields=self._fields(), properties=(PROPERTY,)),
+            lambda text: self.client.search(
+                text, fields=fields, properties=(PROPERTY,), expand=expand
+            ),
             self._tickets,
             since,
             overlap=JQL_OVERLAP,
