@@ -1,12 +1,10 @@
 """One direction of a sync run for tickets: read what changed on the source side, decide per
 ticket with the rules of core/sync, and write the copies on the target side.
 
-The listing is read, decided and written a page (500 tickets) at a time, so memory holds one
-page. Per page: one ``get_tickets`` on the target for the counterparts of mapped tickets (a
-vanished one is flagged, never deleted), one marker search there for tickets without an entry
-(a copy written by a run that crashed before its reference was stored is linked, not made
-twice); then ``get_tickets`` on the source for failed tickets due. No database connection is
-held while a PSA answers: each ticket's write is followed by its own short transaction.
+A page (500 tickets) of the listing at a time: one ``get_tickets`` on the target for the
+counterparts (a vanished one is flagged, never deleted), one marker search there for tickets
+without an entry (a crashed run's copy is linked, not made twice), then decisions and writes,
+each in its own short transaction, no database connection held while a PSA answers.
 
 A mapped ticket changed since it was last synced is updated field by field
 (services/sync/ticket_updates.py); a change whose only author the PSA names is the sync itself,
@@ -59,12 +57,10 @@ class DirectionOutcome:
     counts: RunCounts = field(default_factory=RunCounts)
     errors: list[dict[str, str]] = field(default_factory=list)
     planned: list[PlannedAction] = field(default_factory=list)
-    # What the watermark needs of the items read: two times, not the items.
-    progress: ReadProgress = field(default_factory=ReadProgress)
+    progress: ReadProgress = field(default_factory=ReadProgress)  # two times, not the items
     # The source tickets the run read: their files are looked at (services/sync/attachments).
     read: set[int] = field(default_factory=set)
-    # The copies this run made on the target: new, they hold no notes or files yet, so the
-    # notes and files passes need not read them.
+    # The copies this run made on the target: no notes or files yet, so not read for them.
     made: set[int] = field(default_factory=set)
     # The PSA failure that stopped the pass before its listing's end; its watermark stays.
     stopped: ConnectorError | None = None
@@ -110,9 +106,8 @@ class DirectionRun:
     # --- one direction, a page at a time ------------------------------------------------
 
     def run(self, since: datetime) -> DirectionOutcome:
-        """A page's reads, decisions and writes, then the next page; then the failures due
-        that the listing did not return. A PSA that fails a page's reads stops the run there
-        (``outcome.stopped``): what earlier pages wrote is recorded and kept."""
+        """A page's reads, decisions and writes, then the next; then the failures due. A PSA
+        failing a page stops it there (``outcome.stopped``), earlier pages' writes recorded."""
         read = self.outcome.read
         self.on_item(0, 0)
         listed = chain.from_iterable(listing_pages(self.sides.source, since, self.config))
@@ -135,7 +130,6 @@ class DirectionRun:
         return self.outcome
 
     def _read(self, items: list[tuple[RemoteTicket, bool]], gone: list[str]) -> _Read:
-        """One page's reference entries, counterparts and marked copies: a query each."""
         ids = [str(t.id) for t, _ in items] + gone
         with self.factory() as session:
             entries = store.references(session, self.sync_id, TICKET, self.source_side, ids)
