@@ -26,6 +26,7 @@ from ticketbridge.emulators.autotask import create_app as create_autotask
 from ticketbridge.emulators.jira import DEMO_API_TOKEN, DEMO_EMAIL
 from ticketbridge.emulators.jira import create_app as create_jira
 from ticketbridge.services.tickets import ticketing
+from ticketbridge.settings import Settings
 from ticketbridge.storage.models import AuditEvent
 
 OPS = 10000  # the emulator's software project
@@ -66,6 +67,15 @@ class Jira:
 
 
 @pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """A click waits for its PSA up to 30 s here, not 0.75: these tests read the answer of a
+    finished action (201 with the ticket), and a stall of the whole test process late in the
+    full suite (one request once took over 5 s) must not turn it into the 202 of an action
+    still going on. That 202 has its own tests (tests/web/test_under_load.py)."""
+    return settings.model_copy(update={"ticket_action_wait_seconds": 30.0})
+
+
+@pytest.fixture
 def served(
     app: FastAPI, db: sessionmaker[Session]
 ) -> Iterator[tuple[httpx.Client, httpx.Client, Jira]]:
@@ -79,12 +89,16 @@ def served(
         configure(app.state.ctx, api_host=autotask_url)
         app.state.autotask_url = autotask_url
         with (
-            httpx.Client(base_url=url, headers={"Authorization": f"Bearer {admin}"}) as a,
-            httpx.Client(base_url=url, headers={"Authorization": f"Bearer {operator}"}) as o,
+            httpx.Client(base_url=url, headers=bearer(admin), timeout=30) as a,
+            httpx.Client(base_url=url, headers=bearer(operator), timeout=30) as o,
         ):
             jira = Jira(jira_url)
             yield a, o, jira
             jira.http.close()
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
 
 
 def _jira_connection(
