@@ -96,7 +96,9 @@ def test_conversations_and_filtered_mails_are_listed_with_ticket_state_and_reaso
     assert opened.headers["location"] == f"{served.jira_url}/browse/{first.ticket_key}"
     assert "No conversations match" in reader.get("/service-desk?state=deleted").text
     assert first.ticket_key in reader.get("/service-desk", params={"q": "ANN@customer"}).text
-    assert reader.get("/service-desk?state=nonsense").status_code == 422
+    refused = reader.get("/service-desk?state=nonsense")
+    assert refused.status_code == 422 and "state must be one of: open, deleted" in refused.text
+    assert reader.get(FILTERED, params={"reason": "nonsense"}).status_code == 422
 
     stopped = reader.get(FILTERED).text
     auto = _desk_mail_id(db, "ooo@customer.example")

@@ -5,6 +5,7 @@ filters stopped with their reason and a "Create anyway" (operators), and the rou
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
@@ -53,8 +54,7 @@ def conversations_page(
     q: Annotated[str, Query(max_length=200)] = "",
     page: Page = 1,
 ) -> Response:
-    if state and state not in views.STATES:
-        raise HTTPException(422, f"state must be one of: {', '.join(views.STATES)}")
+    _one_of("state", state, views.STATES)
     found = views.conversations(
         session, mailbox_id=mailbox_id, state=state or None, search=q, page=page,
         per_page=PER_PAGE,
@@ -90,8 +90,7 @@ def stopped_page(
     reason: Annotated[str, Query(max_length=40)] = "",
     page: Page = 1,
 ) -> Response:
-    if reason and reason not in views.REASONS:
-        raise HTTPException(422, f"reason must be one of: {', '.join(views.REASONS)}")
+    _one_of("reason", reason, views.REASONS)
     found = views.stopped_mails(
         session, mailbox_id=mailbox_id, reason=reason or None, page=page, per_page=PER_PAGE
     )
@@ -286,3 +285,9 @@ def delete_rule(request: Request, rule_id: Id, session: DbSession, principal: Ui
         raise HTTPException(404, str(exc)) from None
     session.commit()
     return redirect(request, RULES, f"Routing rule {name} deleted.")
+
+
+def _one_of(name: str, value: str, allowed: Collection[str]) -> None:
+    """A filter left empty shows everything; any other value must be one the page offers."""
+    if value and value not in allowed:
+        raise HTTPException(422, f"{name} must be one of: {', '.join(allowed)}")
