@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ticketbridge.connectors import metrics
 from ticketbridge.core.names import close_matches
 from ticketbridge.core.statuses import RunSource
-from ticketbridge.services.runs.input import RunIn
+from ticketbridge.services.runs.input import ReportedRun
 from ticketbridge.services.system import audit
 from ticketbridge.storage import bulk
 from ticketbridge.storage.db import serialise_writers, session_scope
@@ -64,7 +64,7 @@ class IngestRefused(ValueError):
 
 def ingest(
     factory: sessionmaker[Session],
-    items: Sequence[RunIn],
+    items: Sequence[ReportedRun],
     *,
     source: RunSource,
     actor: str,
@@ -113,7 +113,7 @@ def ingest(
     raise AssertionError("unreachable")
 
 
-def too_far_ahead(items: Sequence[RunIn], now: datetime) -> list[ItemProblem]:
+def too_far_ahead(items: Sequence[ReportedRun], now: datetime) -> list[ItemProblem]:
     """Runs starting or ending more than a day after ``now``."""
     latest = now + MAX_AHEAD
     # A time whose wall clock lies a day before ``latest`` is before it whatever its offset
@@ -129,7 +129,7 @@ def too_far_ahead(items: Sequence[RunIn], now: datetime) -> list[ItemProblem]:
     ]
 
 
-def unknown_customers(session: Session, items: Sequence[RunIn]) -> list[ItemProblem]:
+def unknown_customers(session: Session, items: Sequence[ReportedRun]) -> list[ItemProblem]:
     """Items naming a customer that does not exist, each with the close matches by name."""
     keys = {Customer.key_for(item.customer) for item in items}
     known = set(session.scalars(select(Customer.name_key).where(Customer.name_key.in_(keys))))
@@ -160,7 +160,7 @@ def unknown_customers(session: Session, items: Sequence[RunIn]) -> list[ItemProb
 
 def store(
     session: Session,
-    items: Sequence[RunIn],
+    items: Sequence[ReportedRun],
     *,
     source: RunSource,
     received_at: datetime | None = None,
@@ -254,7 +254,9 @@ _RUN_COLUMNS = (
 _OBJECT_COLUMNS = ("run_id", "name", "type", "status", "message")
 
 
-def _existing_runs(session: Session, source: RunSource, items: Sequence[RunIn]) -> dict[str, int]:
+def _existing_runs(
+    session: Session, source: RunSource, items: Sequence[ReportedRun]
+) -> dict[str, int]:
     ids = list({item.external_id for item in items if item.external_id is not None})
     if not ids:
         return {}
@@ -278,7 +280,7 @@ def _existing_runs(session: Session, source: RunSource, items: Sequence[RunIn]) 
 JobKey = tuple[str, str, str]
 
 
-def _job_key(item: RunIn) -> JobKey:
+def _job_key(item: ReportedRun) -> JobKey:
     return _keys_of(item.customer, item.backup_product, item.job_name)
 
 
@@ -288,12 +290,12 @@ def _keys_of(customer: str, backup_product: str, job_name: str) -> JobKey:
     return (Customer.key_for(customer), *Job.keys_for(backup_product, job_name))
 
 
-def _job_ids(session: Session, items: Sequence[RunIn]) -> list[int]:
+def _job_ids(session: Session, items: Sequence[ReportedRun]) -> list[int]:
     """Each item's job id, by the name keys (core/names.py) of its customer and job, creating
     what is new: 'ÖKO Bau' and 'öko bau' are one customer, on every database. A new customer or
     job takes its first spelling. Keys are computed once per distinct spelling in the batch."""
     spellings: dict[tuple[str, str, str], JobKey] = {}
-    wanted: dict[JobKey, RunIn] = {}
+    wanted: dict[JobKey, ReportedRun] = {}
     for item in items:
         spelling = (item.customer, item.backup_product, item.job_name)
         if spelling not in spellings:

@@ -7,9 +7,10 @@ Mail intake and the schedules build :class:`RecordedRun` from a job already stor
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, Protocol
 
 from pydantic import (
     AfterValidator,
@@ -34,6 +35,7 @@ from ticketbridge.storage.models.catalog import (
 # calendar (year 1 at +14:00, 9999 at -14:00) the time cannot even be turned into UTC.
 EARLIEST_RUN = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST_RUN = datetime(2100, 1, 1, tzinfo=UTC)
+MAX_OBJECTS = 10_000  # per run
 # A date, a time and the rest: pydantic would also read a number (or a string of digits) as
 # seconds since 1970, which is nobody's way of writing a backup time.
 _ISO_8601 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
@@ -75,7 +77,7 @@ RunTime = Annotated[
 
 
 @lru_cache(maxsize=4096)
-def _name_problem(name: str, key_length: int) -> str | None:
+def name_problem(name: str, key_length: int) -> str | None:
     # A batch names a few customers and jobs hundreds of times: each spelling is judged once
     # (character by character in Python, it was half the cost of validating a batch).
     return problem(name, key_length=key_length)
@@ -83,7 +85,7 @@ def _name_problem(name: str, key_length: int) -> str | None:
 
 def _name_rule(key_length: int) -> AfterValidator:
     def check(value: str) -> str:
-        trouble = _name_problem(value, key_length)
+        trouble = name_problem(value, key_length)
         if trouble:
             raise ValueError(trouble)
         return value
@@ -125,7 +127,7 @@ class RunIn(BaseModel):
         max_length=200,
         description="Your id for this run; a repeat with the same id returns the stored run",
     )
-    objects: list[RunObjectIn] = Field(default_factory=list, max_length=10_000)
+    objects: list[RunObjectIn] = Field(default_factory=list, max_length=MAX_OBJECTS)
 
 
 class RecordedRun(RunIn):
@@ -136,3 +138,42 @@ class RecordedRun(RunIn):
     customer: str = Field(min_length=1, max_length=200)
     job_name: str = Field(min_length=1, max_length=300)
     backup_product: str = Field(min_length=1, max_length=100)
+
+
+class ReportedObject(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def status(self) -> RunStatus: ...
+    @property
+    def message(self) -> str: ...
+
+
+class ReportedRun(Protocol):
+    """What storing a run reads of it: a :class:`RunIn`, or the API's batch read by
+    services/runs/batch_decoder.py to the same rules."""
+
+    @property
+    def customer(self) -> str: ...
+    @property
+    def job_name(self) -> str: ...
+    @property
+    def backup_product(self) -> str: ...
+    @property
+    def job_type(self) -> str: ...
+    @property
+    def host(self) -> str: ...
+    @property
+    def status(self) -> RunStatus: ...
+    @property
+    def started_at(self) -> datetime: ...
+    @property
+    def ended_at(self) -> datetime | None: ...
+    @property
+    def overall_remark(self) -> str: ...
+    @property
+    def external_id(self) -> str | None: ...
+    @property
+    def objects(self) -> Sequence[ReportedObject]: ...
