@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ticketbridge.core.sync.dry_run import PlannedAction, diff
+from ticketbridge.core.sync.dry_run import DryRunPlan, PlannedAction, diff
 from ticketbridge.core.sync.reference_map import ItemAction
 from ticketbridge.core.sync.sides import EntityKind, Side
 
@@ -60,3 +60,30 @@ def test_the_plan_is_read_once_so_a_generator_will_do() -> None:
 def test_an_empty_plan_is_an_empty_diff() -> None:
     result = diff([])
     assert result.writes == 0 and result.sample == ()
+
+
+def test_plans_merged_in_pass_order_diff_as_one_plan_read_in_that_order() -> None:
+    first = planned(Side.B, ItemAction.CREATE, 2) + planned(Side.A, ItemAction.LINK, 4)
+    later = planned(Side.B, ItemAction.CREATE, 6, kind=TICKET)[2:] + planned(
+        Side.A, ItemAction.CREATE, 1
+    )
+    merged, plan = DryRunPlan(sample_per_group=3), DryRunPlan(sample_per_group=3)
+    for action in first:
+        merged.append(action)
+    for action in later:
+        plan.append(action)
+    merged.merge(plan)
+    assert merged.diff() == diff(first + later, sample_per_group=3)
+    assert [a.source_id for a in merged.diff().sample][:3] == [
+        "b-create-0",
+        "b-create-1",
+        "b-create-2",
+    ]
+
+
+def test_a_plan_keeps_the_sample_not_every_action() -> None:
+    plan = DryRunPlan(sample_per_group=2)
+    for action in planned(Side.B, ItemAction.CREATE, 10_000):
+        plan.append(action)
+    assert plan.diff().count(Side.B, ItemAction.CREATE) == 10_000
+    assert len(plan.sample) == 2

@@ -1,6 +1,7 @@
 """A sync direction reads, decides and writes a page of its listing at a time (memory flat in
 the number of changed tickets): a PSA that fails on a later page leaves the copies the earlier
-pages made, recorded, so the next run neither loses nor duplicates them."""
+pages made, recorded, so the next run neither loses nor duplicates them; a dry run over many
+pages counts every ticket and keeps only a sample of them."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from sqlalchemy import select
 
 from tests.services.sync.conftest import Paired
 from tests.services.sync.support import SYNC, new_ticket, references, titles
-from ticketbridge.core.sync.sides import Direction, EntityKind
+from ticketbridge.core.sync import dry_run
+from ticketbridge.core.sync.reference_map import ItemAction
+from ticketbridge.core.sync.sides import Direction, EntityKind, Side
 from ticketbridge.services.sync import run as sync_run
 from ticketbridge.services.sync import tickets
 from ticketbridge.storage.models.sync import SyncWatermark
@@ -70,3 +73,22 @@ def test_a_failure_on_the_second_page_keeps_the_first_pages_copies_and_duplicate
     assert second.counts.of(A_TO_B, TICKET).created == 3
     assert titles(paired.runtime, paired.b, since) == TITLES  # each once
     assert references(paired.db) == 5
+
+
+def test_a_paged_dry_run_counts_every_ticket_and_samples_the_first_few(
+    paired: Paired, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tickets, "PAGE", 2)  # the plan is made over four pages
+    sampled = dry_run.DEFAULT_SAMPLE_PER_GROUP
+    made = [f"Disk alert {n} on NAS{n}" for n in range(sampled + 2)]
+    for title in made:
+        new_ticket(paired.runtime, paired.a, paired.acme, title)
+
+    plan = sync_run.run(paired.runtime, SYNC, dry_run=True)
+
+    assert plan.status == "succeeded", plan.errors
+    assert plan.diff is not None
+    assert plan.diff.count(Side.B, ItemAction.CREATE, TICKET) == len(made)
+    # The sample is the first few in the order planned, not every ticket of the run.
+    assert [s.label for s in plan.diff.sample if s.kind is TICKET] == made[:sampled]
+    assert references(paired.db) == 0

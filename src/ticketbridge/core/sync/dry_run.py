@@ -2,8 +2,8 @@
 
 From the actions a run would take, without taking them: how many items it would create, update,
 link, skip or flag on each side, and a sample of the writes, a few per side and action, in the
-order planned. The plan is read once and only the sample is kept, so a first run over years of
-tickets needs no more memory than a small one.
+order planned. Only the counts and the sample are kept as the plan is made (DryRunPlan), so a
+first run over years of tickets needs no more memory than a small one.
 """
 
 from __future__ import annotations
@@ -47,18 +47,52 @@ class DryRunDiff:
         return sum(number for (_, _, action), number in self.counts.items() if action.writes)
 
 
+Group = tuple[Side, EntityKind, ItemAction]
+
+
+@dataclass
+class DryRunPlan:
+    """A dry run's plan as it is made: the count of every action and the first writes of each
+    group, never the list of every action (a first run over years of tickets plans one per
+    ticket, note and file). Each pass keeps its own; the run merges them in pass order."""
+
+    sample_per_group: int = DEFAULT_SAMPLE_PER_GROUP
+    counts: dict[Group, int] = field(default_factory=dict)
+    sample: list[PlannedAction] = field(default_factory=list)
+    _sampled: dict[Group, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.sample_per_group < 0:
+            raise ValueError("sample_per_group must not be negative")
+
+    def append(self, action: PlannedAction) -> None:
+        key = (action.target, action.kind, action.action)
+        self.counts[key] = self.counts.get(key, 0) + 1
+        self._keep(key, action)
+
+    def merge(self, later: DryRunPlan) -> None:
+        """``later``'s actions, planned after these: its counts added, its sample (the first
+        of each group in its order) kept where this one's groups have room."""
+        for key, number in later.counts.items():
+            self.counts[key] = self.counts.get(key, 0) + number
+        for action in later.sample:
+            self._keep((action.target, action.kind, action.action), action)
+
+    def diff(self) -> DryRunDiff:
+        return DryRunDiff(dict(self.counts), tuple(self.sample))
+
+    def _keep(self, key: Group, action: PlannedAction) -> None:
+        if action.action.writes and self._sampled.get(key, 0) < self.sample_per_group:
+            self._sampled[key] = self._sampled.get(key, 0) + 1
+            self.sample.append(action)
+
+
 def diff(
     planned: Iterable[PlannedAction], *, sample_per_group: int = DEFAULT_SAMPLE_PER_GROUP
 ) -> DryRunDiff:
     """Counts of every planned action; a sample of up to ``sample_per_group`` writes for each
     target side, kind and action."""
-    if sample_per_group < 0:
-        raise ValueError("sample_per_group must not be negative")
-    counts: dict[tuple[Side, EntityKind, ItemAction], int] = {}
-    sample: list[PlannedAction] = []
+    plan = DryRunPlan(sample_per_group)
     for action in planned:
-        key = (action.target, action.kind, action.action)
-        counts[key] = counts.get(key, 0) + 1
-        if action.action.writes and counts[key] <= sample_per_group:
-            sample.append(action)
-    return DryRunDiff(counts, tuple(sample))
+        plan.append(action)
+    return plan.diff()

@@ -344,7 +344,7 @@ def run_direction(
         sides,
         now,
         dry_run,
-        made=frozenset(made),
+        made=made,  # not copied: a run's ids are kept once (core/sync/id_sets)
         run_id=run_id,
         both_ways=both_ways,
     )

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from ticketbridge.connectors.errors import ConnectorError
 from ticketbridge.core.psa_governor import Priority
 from ticketbridge.core.sync import dry_run as dry_run_rules
+from ticketbridge.core.sync.id_sets import IdSet
 from ticketbridge.core.sync.run_counts import RunCounts
 from ticketbridge.core.sync.sides import Direction, EntityKind, Side
 from ticketbridge.services.connections import active
@@ -127,11 +128,12 @@ def _run(
     progress: Progress | None,
 ) -> RunReport:
     report = RunReport(row.id, run_id, "succeeded")
-    planned: list[dry_run_rules.PlannedAction] = []
+    planned = dry_run_rules.DryRunPlan()
     started = runtime.clock()
     policy = config.watermark_policy(row)
-    touched: dict[Side, set[int]] = {Side.A: set(), Side.B: set()}
-    made: dict[Side, set[int]] = {Side.A: set(), Side.B: set()}  # copies made by this run
+    # Kept to the files pass, so compact (core/sync/id_sets): ids read, copies made.
+    touched = {Side.A: IdSet(), Side.B: IdSet()}
+    made = {Side.A: IdSet(), Side.B: IdSet()}
     try:
         with _connectors(runtime, row) as psas:
             for direction in config.directions(row):
@@ -157,7 +159,7 @@ def _run(
                 outcome = _direction(worker, policy.query_from(stored), progress)
                 report.counts = report.counts + outcome.counts
                 report.errors += outcome.errors
-                planned += outcome.planned
+                planned.merge(outcome.planned)
                 if outcome.stopped is not None:
                     # Its pages are not in time order (PsaConnector.changed_pages), so nothing
                     # is known of what it did not read: its watermark stays. What it wrote is
@@ -195,7 +197,7 @@ def _run(
     ):
         report.status = "partial"
     if dry_run:
-        report.diff = dry_run_rules.diff(planned)
+        report.diff = planned.diff()
         if report.status != "failed":
             admin.mark_dry_run(runtime.session_factory, row.id, runtime.clock())
     else:
@@ -210,7 +212,7 @@ def _notes(
     psas: dict[Side, active.ActiveConnection],
     started: datetime,
     dry_run: bool,
-    made: set[int],
+    made: IdSet,
     run_id: int | None,
 ) -> DirectionOutcome:
     return notes.run_direction(
@@ -230,12 +232,12 @@ def _notes(
 
 def _add(
     report: RunReport,
-    planned: list[dry_run_rules.PlannedAction],
+    planned: dry_run_rules.DryRunPlan,
     more: DirectionOutcome,
 ) -> None:
     report.counts = report.counts + more.counts
     report.errors += more.errors
-    planned += more.planned
+    planned.merge(more.planned)
 
 
 def _direction(

@@ -22,10 +22,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ticketbridge.connectors.errors import ConnectorError
 from ticketbridge.connectors.psa.base import PsaConnector, RemoteTicket
-from ticketbridge.core.sync import batching, failures
+from ticketbridge.core.sync import batching, failures, id_sets
 from ticketbridge.core.sync.conflicts import TicketVersion, resolve
 from ticketbridge.core.sync.content_hash import combine
-from ticketbridge.core.sync.dry_run import PlannedAction
+from ticketbridge.core.sync.dry_run import DryRunPlan, PlannedAction
 from ticketbridge.core.sync.reference_map import ItemAction, ReferenceEntry, SourceItem, decide
 from ticketbridge.core.sync.run_counts import ItemResult, RunCounts, result_of
 from ticketbridge.core.sync.sides import EntityKind, Side, SyncIdentities
@@ -56,12 +56,12 @@ class DirectionSides:
 class DirectionOutcome:
     counts: RunCounts = field(default_factory=RunCounts)
     errors: list[dict[str, str]] = field(default_factory=list)
-    planned: list[PlannedAction] = field(default_factory=list)
+    planned: DryRunPlan = field(default_factory=DryRunPlan)  # counts and a bounded sample
     progress: ReadProgress = field(default_factory=ReadProgress)  # two times, not the items
     # The source tickets the run read: their files are looked at (services/sync/attachments).
-    read: set[int] = field(default_factory=set)
+    read: id_sets.IdSet = field(default_factory=id_sets.IdSet)
     # The copies this run made on the target: no notes or files yet, so not read for them.
-    made: set[int] = field(default_factory=set)
+    made: id_sets.IdSet = field(default_factory=id_sets.IdSet)
     # The PSA failure that stopped the pass before its listing's end; its watermark stays.
     stopped: ConnectorError | None = None
 
