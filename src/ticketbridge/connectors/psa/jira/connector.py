@@ -57,6 +57,7 @@ from ticketbridge.connectors.psa.jira.organizations import Organizations
 from ticketbridge.connectors.psa.jira.projects import JiraCache, Projects
 from ticketbridge.connectors.psa.people import outcome
 from ticketbridge.connectors.psa.values import opt_int
+from ticketbridge.connectors.recent import Recent
 from ticketbridge.core.psa_governor import Priority
 
 IDS_PER_QUERY = 100
@@ -64,6 +65,8 @@ LABELS_PER_QUERY = 100
 RECONCILE_LIMIT = 50  # search/jql's reconcileIssues takes at most 50 ids
 # JQL compares times to the minute: search from a minute earlier, then filter exactly.
 JQL_OVERLAP = timedelta(minutes=1)
+# Issues whose key and worklog total are kept: a few of the sync's pages (500 tickets each).
+RECENT_ISSUES = 2_000
 
 
 class JiraConnector(OwnedHttpClient):
@@ -115,12 +118,13 @@ class JiraConnector(OwnedHttpClient):
             else self.projects
         )
         # What this instance last read of each issue: its project and status category, so a
-        # resolve (read, note, close) does not ask again.
+        # resolve (read, note, close) does not ask again. Not bounded as the keys are: a sync
+        # run adds internal notes to every copy it made, and a project forgotten is a read.
         self._seen: dict[int, tuple[int | None, str | None]] = {}
-        # Issue keys by id, as read: the browse address needs the key.
-        self.keys: dict[int, str] = {}
+        # Issue keys by id, as read: the browse address needs the key (else reads it).
+        self.keys: dict[int, str] = Recent(RECENT_ISSUES)
         # Worklog totals of the tickets just read, each used once by count_time_entries.
-        self._worklogs: dict[int, int] = {}
+        self._worklogs: dict[int, int] = Recent(RECENT_ISSUES)
         # The account this connection writes as (updates.author_id); "" when Jira named none.
         self.own_account: str | None = None
 
