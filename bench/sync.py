@@ -14,9 +14,14 @@ left out, which flatters it. Both methods download each file once and write the 
 so the comparison is of reads; file contents and writes are printed beside them.
 
 Each size runs in a process of its own, so its peak RSS is its own: the figures at two sizes
-show whether memory grows with the number of tickets.
+show whether memory grows with the number of tickets. The smaller size is 2,000 tickets, not
+a fifth: what is bounded fills first (SQLite's page cache of 2 MB per connection, a page of 500
+tickets with its notes and files, the allocator's high-water mark of a page), so at 1,000 it is
+not yet full and its filling would read as growth per ticket. ``--heap`` also traces Python's
+allocations (tracemalloc: the run takes three to five times longer) and prints their peak,
+which holds neither SQLite's cache nor the allocator's free memory.
 
-    .venv/bin/python bench/sync.py                      # 5,000 tickets, and 1,000 for memory
+    .venv/bin/python bench/sync.py                      # 5,000 tickets, and 2,000 for memory
     .venv/bin/python bench/sync.py --tickets 100 --small 0       # about half a minute
 """
 
@@ -31,11 +36,13 @@ import sys
 import tempfile
 import threading
 import time
+import tracemalloc
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the test tree's helpers
 
@@ -54,6 +61,7 @@ from ticketbridge.services.sync import run as sync_run
 
 TARGET = 100
 ISSUE_SIZE = 5_000  # tickets
+SMALL_SIZE = 2_000  # past where what is bounded is full (see the module's text)
 API = "/ATServicesRest/V1.0"
 
 
@@ -89,7 +97,7 @@ def seed_method(autotask_url: str, since: datetime) -> None:
             http.get(f"{API}/Tickets/{note['ticketID']}/Notes/{note['id']}").raise_for_status()
 
 
-def one_size(size: Size) -> dict[str, Any]:
+def one_size(size: Size, *, heap: bool = False) -> dict[str, Any]:
     """Serve the world, run the sync and the seed's method on it; the figures."""
     spawn = multiprocessing.get_context("spawn")
     ours, theirs = spawn.Pipe()
@@ -102,13 +110,15 @@ def one_size(size: Size) -> dict[str, Any]:
             tempfile.TemporaryDirectory() as folder,
             fresh_database("sqlite", Path(folder), "") as url,
         ):
-            return _measure(size, urls, Path(folder), url)
+            return _measure(size, urls, Path(folder), url, heap=heap)
     finally:
         ours.send("stop")
         world.join(timeout=60)
 
 
-def _measure(size: Size, urls: dict[str, Any], folder: Path, url: str) -> dict[str, Any]:
+def _measure(
+    size: Size, urls: dict[str, Any], folder: Path, url: str, *, heap: bool
+) -> dict[str, Any]:
     runtime = build_runtime(bench_settings(url, folder))
     connect(runtime, autotask_url=urls["autotask"], jira_url=urls["jira"])
     make_sync(runtime, urls["acme"])
@@ -125,12 +135,20 @@ def _measure(size: Size, urls: dict[str, Any], folder: Path, url: str) -> dict[s
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
+    if heap:
+        tracemalloc.start()
     started = time.perf_counter()
     report = sync_run.run(runtime, SYNC)
     wall = time.perf_counter() - started
+    heap_peak = tracemalloc.get_traced_memory()[1] if heap else None
+    tracemalloc.stop()
     done.set()
     sampler.join()
     peak_rss = max(peak[0], _rss_kib())
+    # SQLite keeps up to 2 MiB of the file's pages per open connection: bounded, but filling.
+    database = Path(str(make_url(url).database))
+    db_bytes = sum(p.stat().st_size for p in database.parent.glob(database.name + "*"))
+    connections = runtime.engine.pool.checkedin()  # type: ignore[attr-defined]
     ours = {side: counts(urls[side], clear=True) for side in ("autotask", "jira")}
     a_to_b = {
         kind.value: report.counts.of(Direction.A_TO_B, kind).created
@@ -149,6 +167,9 @@ def _measure(size: Size, urls: dict[str, Any], folder: Path, url: str) -> dict[s
         "seed_wall": seed_wall,
         "rss_before_mib": rss_before / 1024,
         "peak_rss_mib": peak_rss / 1024,
+        "heap_peak_mib": None if heap_peak is None else heap_peak / 1024 / 1024,
+        "db_mib": db_bytes / 1024 / 1024,
+        "connections": connections,
         "ours": ours,
         "seed": seed,
     }
@@ -200,6 +221,12 @@ def _print(figures: dict[str, Any], show_paths: int) -> float:
         f"memory: RSS {figures['rss_before_mib']:.0f} MiB before the run, "
         f"peak {figures['peak_rss_mib']:.0f} MiB during it (sampled every 50 ms)"
     )
+    print(
+        f"SQLite: a {figures['db_mib']:.1f} MiB file, {figures['connections']} pooled "
+        "connection(s) (a page cache of up to 2 MiB each)"
+    )
+    if figures["heap_peak_mib"] is not None:
+        print(f"Python heap: peak {figures['heap_peak_mib']:.1f} MiB allocated during the run")
     if show_paths:
         print("where this sync's requests went:")
         paths = [(n, p) for side in ours.values() for p, n in side["paths"].items()]
@@ -208,13 +235,35 @@ def _print(figures: dict[str, Any], show_paths: int) -> float:
     return ratio
 
 
+def _growth(grown: list[tuple[int, float, float | None]]) -> None:
+    """Each size's growth, and what an extra ticket adds between the two sizes."""
+    (big, big_rss, big_heap), (little, little_rss, little_heap) = grown
+    print("\nmemory growth during the run (peak less before):")
+    print(f"{'':<24}{f'{little:,} tickets':>16}{f'{big:,} tickets':>16}{'per extra ticket':>20}")
+    rows = [("RSS", little_rss, big_rss)]
+    if big_heap is not None and little_heap is not None:
+        rows.append(("Python heap (traced)", little_heap, big_heap))
+    for name, small_mib, big_mib in rows:
+        per = (big_mib - small_mib) * 1024 / (big - little)
+        print(
+            f"{name:<24}{f'+{small_mib:.1f} MiB':>16}{f'+{big_mib:.1f} MiB':>16}"
+            f"{f'{per:.2f} KiB':>20}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tickets", type=int, default=ISSUE_SIZE)
     parser.add_argument("--notes", type=int, help="default: 4 per ticket")
     parser.add_argument("--files", type=int, help="default: 2 per 5 tickets")
     parser.add_argument(
-        "--small", type=int, help="a second, smaller size for memory (default: a fifth; 0: none)"
+        "--small",
+        type=int,
+        help="a second, smaller size for memory (default: 2,000, or a fifth of a smaller "
+        "--tickets; 0: none)",
+    )
+    parser.add_argument(
+        "--heap", action="store_true", help="also trace the Python heap's peak (slower)"
     )
     parser.add_argument("--paths", type=int, default=8, help="busiest request paths to show")
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
@@ -222,32 +271,31 @@ def main() -> None:
     notes = args.notes if args.notes is not None else 4 * args.tickets
     files = args.files if args.files is not None else 2 * args.tickets // 5
     if args.one:  # a child: one size, its figures as JSON on the last line
-        print(json.dumps(one_size(Size(args.tickets, notes, files))))
+        print(json.dumps(one_size(Size(args.tickets, notes, files), heap=args.heap)))
         return
     print(f"{os.cpu_count()} cores; {load_note()} at the start")
-    small = args.small if args.small is not None else args.tickets // 5
+    small = args.small if args.small is not None else SMALL_SIZE
+    if args.small is None and args.tickets <= SMALL_SIZE:
+        small = args.tickets // 5
     sizes = [Size(args.tickets, notes, files)]
     if small:
         scale = small / args.tickets
         sizes.append(Size(small, round(notes * scale), round(files * scale)))
-    ratios, peaks = [], []
+    ratios, grown = [], []
     for size in sizes:
         command = [sys.executable, __file__, "--one", f"--tickets={size.tickets}"]
         command += [f"--notes={size.notes}", f"--files={size.files}"]
+        command += ["--heap"] if args.heap else []
         done = subprocess.run(command, capture_output=True, text=True, check=False)
         if done.returncode != 0:
             print(done.stdout[-2000:], done.stderr[-4000:])
             raise SystemExit(f"the run of {size} failed")
         figures = json.loads(done.stdout.strip().splitlines()[-1])
         ratios.append(_print(figures, args.paths if size is sizes[0] else 0))
-        peaks.append((size.tickets, figures["peak_rss_mib"] - figures["rss_before_mib"]))
-    if len(peaks) == 2:
-        (big, big_mib), (little, little_mib) = peaks
-        print(
-            f"\nmemory growth during the run: {big_mib:.0f} MiB at {big:,} tickets, "
-            f"{little_mib:.0f} MiB at {little:,} tickets "
-            f"({(big_mib - little_mib) * 1024 / (big - little):.1f} KiB per extra ticket)"
-        )
+        rss = figures["peak_rss_mib"] - figures["rss_before_mib"]
+        grown.append((size.tickets, rss, figures["heap_peak_mib"]))
+    if len(grown) == 2:
+        _growth(grown)
     print(f"{load_note()} at the end")
     # The target is the issue's size's: a few fixed reads weigh on a quick, small run.
     if args.tickets >= ISSUE_SIZE and ratios[0] < TARGET:
