@@ -119,8 +119,10 @@ class JiraConnector(OwnedHttpClient):
         )
         # What this instance last read of each issue: its project and status category, so a
         # resolve (read, note, close) does not ask again. Not bounded as the keys are: a sync
-        # run adds internal notes to every copy it made, and a project forgotten is a read.
+        # run adds internal notes to every copy it made, and a project forgotten is a read;
+        # each issue holds a shared pair (_remember), so it costs its id and a slot.
         self._seen: dict[int, tuple[int | None, str | None]] = {}
+        self._states: dict[tuple[int | None, str | None], tuple[int | None, str | None]] = {}
         # Issue keys by id, as read: the browse address needs the key (else reads it).
         self.keys: dict[int, str] = Recent(RECENT_ISSUES)
         # Worklog totals of the tickets just read, each used once by count_time_entries.
@@ -183,7 +185,7 @@ class JiraConnector(OwnedHttpClient):
         else:
             ticket = creation.as_made(made, draft, fields, reporter)
             # Its project is known unread: an internal note on it need not read the issue.
-            self._seen[issue_id] = (self.companies.project_of(draft.company_id), None)
+            self._remember(issue_id, self.companies.project_of(draft.company_id), None)
             self.keys[issue_id] = ticket.number
         if draft.reporter is None and not draft.watchers:
             return ticket
@@ -279,7 +281,7 @@ class JiraConnector(OwnedHttpClient):
             return
         if resolving.close(self.client, self.config, ticket_id, status_id, self._read):
             project, _ = self._seen.get(ticket_id, (None, None))
-            self._seen[ticket_id] = (project, "done")
+            self._remember(ticket_id, project, "done")
 
     def changed_since(self, since: datetime, *, jql: str | None = None) -> list[RemoteTicket]:
         """``jql``: a fragment ANDed into the search (the ``ticket_query`` capability, a sync's
@@ -361,6 +363,12 @@ class JiraConnector(OwnedHttpClient):
             known = self._seen.get(int(ticket_id))
         return known[0] if known else None
 
+    def _remember(self, issue_id: int, project_id: int | None, category: str | None) -> None:
+        """A few projects and four categories: each pair is kept once and shared by its
+        issues, not as one tuple of freshly parsed values per issue."""
+        state = (project_id, category)
+        self._seen[issue_id] = self._states.setdefault(state, state)
+
     def _tickets(self, found: Iterable[Any]) -> list[RemoteTicket]:
         tickets = []
         for issue in found:
@@ -372,7 +380,7 @@ class JiraConnector(OwnedHttpClient):
             project_id = ticket.company_id  # the project, whatever the company is
             ticket = dataclasses.replace(ticket, company_id=self.companies.company_of(issue))
             status = fields.get("status") or {}
-            self._seen[ticket.id] = (project_id, issues.category_of(status))
+            self._remember(ticket.id, project_id, issues.category_of(status))
             self.keys[ticket.id] = ticket.number
             worklog = fields.get("worklog")
             if isinstance(worklog, dict) and opt_int(worklog.get("total")) is not None:
