@@ -2,9 +2,10 @@
 next to the most the database takes: the same rows copied in bare, measured in the same run.
 
 The real app is served by uvicorn in a child process on a loopback port; this process posts
-pre-encoded batches one after another with httpx, so the figure is the server's (and the
-database's) throughput, not JSON encoding in the client. Each backend starts from an empty
-database: a SQLite file under a temporary directory, a throw-away PostgreSQL schema.
+pre-encoded batches with httpx, one after another, then again from two senders at once, so the
+figure is the server's (and the database's) throughput, not JSON encoding in the client. Each
+backend starts from an empty database: a SQLite file under a temporary directory, a throw-away
+PostgreSQL schema.
 
 The ceiling: another empty database of the same backend, holding the customers and jobs, takes
 the same runs and objects, built beforehand as rows with their ids, batch by batch, one
