@@ -11,8 +11,8 @@ with pydantic, which accepts or refuses it with its usual errors. Wherever the t
 same text differently, the text goes to pydantic: a name or text with whitespace at either end
 (the models strip it), a time with more than six decimals of a second (msgspec rounds them,
 pydantic cuts them off), a time in a form msgspec does not read. A batch this decoder accepts is
-therefore always one the models accept, read into the same values; tests/services/runs hold
-both to that.
+therefore always one the models accept, read into the same values;
+tests/services/test_batch_decoder.py holds both to that.
 """
 
 from __future__ import annotations
