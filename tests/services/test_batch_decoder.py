@@ -12,12 +12,15 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import msgspec
 import pytest
 from pydantic import ValidationError
 
+from ticketbridge.services.runs import batch_decoder
 from ticketbridge.services.runs.batch_decoder import decode_batch
 from ticketbridge.services.runs.ingest import MAX_BATCH
-from ticketbridge.web.api.runs import _BATCH
+from ticketbridge.services.runs.input import RunIn, RunObjectIn
+from ticketbridge.web.api.runs import _BATCH, RunBatchIn
 
 RUN_FIELDS = (
     "customer",
@@ -214,3 +217,28 @@ def test_the_fast_reader_takes_ordinary_batches_itself() -> None:
     assert {"valid", "most runs", "extra top key", "repeated key"} <= taken
     assert "started_at='2026-11-20 01:00:00Z'" in taken
     assert "customer='é accent'" in taken
+
+
+@pytest.mark.parametrize(
+    ("model", "struct"),
+    [
+        (RunIn, batch_decoder._Run),
+        (RunObjectIn, batch_decoder._Object),
+        (RunBatchIn, batch_decoder._Batch),
+    ],
+)
+def test_the_fast_reader_has_every_length_limit_the_models_have(model: Any, struct: Any) -> None:
+    """The cases above try the run's text limits; this holds every field to the models' own."""
+    fields = {field.name: field.type for field in msgspec.inspect.type_info(struct).fields}
+    assert set(fields) == set(model.model_fields)
+    for name, field in model.model_fields.items():
+        theirs = {type(m).__name__: m for m in field.metadata}
+        kind = fields[name]
+        if isinstance(kind, msgspec.inspect.UnionType):  # optional: its one type besides None
+            [kind] = [t for t in kind.types if not isinstance(t, msgspec.inspect.NoneType)]
+        assert getattr(kind, "min_length", None) == getattr(
+            theirs.get("MinLen"), "min_length", None
+        ), name
+        assert getattr(kind, "max_length", None) == getattr(
+            theirs.get("MaxLen"), "max_length", None
+        ), name

@@ -25,7 +25,7 @@ import msgspec
 
 from ticketbridge.core.statuses import RunStatus
 from ticketbridge.services.runs.ingest import MAX_BATCH
-from ticketbridge.services.runs.input import EARLIEST_RUN, LATEST_RUN, MAX_OBJECTS, name_problem
+from ticketbridge.services.runs.input import MAX_OBJECTS, in_run_range, name_problem
 from ticketbridge.storage.models.catalog import (
     CUSTOMER_KEY_LENGTH,
     JOB_NAME_KEY_LENGTH,
@@ -66,7 +66,6 @@ class _Batch(msgspec.Struct):  # other keys beside "runs" are ignored, as by the
 
 
 _DECODER = msgspec.json.Decoder(_Batch)
-_SURELY_AFTER, _SURELY_BEFORE = EARLIEST_RUN.year, LATEST_RUN.year - 1
 
 
 def decode_batch(body: bytes) -> list[_Run] | None:
@@ -97,12 +96,6 @@ def _valid(run: _Run) -> bool:
         name_problem(run.customer, CUSTOMER_KEY_LENGTH) is None
         and name_problem(run.job_name, JOB_NAME_KEY_LENGTH) is None
         and name_problem(run.backup_product, PRODUCT_KEY_LENGTH) is None
-        and _in_range(run.started_at)
-        and (run.ended_at is None or _in_range(run.ended_at))
+        and in_run_range(run.started_at)
+        and (run.ended_at is None or in_run_range(run.ended_at))
     )
-
-
-def _in_range(value: datetime) -> bool:
-    # An offset moves a time by less than a day: a year strictly inside the range is inside
-    # whatever the offset, judged without asking the zone (as RunIn's own check does).
-    return _SURELY_AFTER < value.year < _SURELY_BEFORE or EARLIEST_RUN <= value < LATEST_RUN

@@ -7,7 +7,7 @@ Mail intake and the schedules build :class:`RecordedRun` from a job already stor
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Annotated, Protocol
@@ -50,21 +50,32 @@ def iso_8601_only(value: object) -> object:
     )
 
 
-def time_range(earliest: datetime, latest: datetime) -> AfterValidator:
-    """After pydantic read an aware time: it lies in [earliest, latest)."""
+def within(earliest: datetime, latest: datetime) -> Callable[[datetime], bool]:
+    """Whether an aware time lies in [earliest, latest)."""
     # An offset moves a time by less than a day, so a year strictly between these two lies in
     # the range whatever its offset: judged by one attribute, where comparing aware times asks
     # both zones for their offset (a batch holds two times per run).
     surely_after, surely_before = earliest.year, latest.year - 1
 
+    def inside(value: datetime) -> bool:
+        return surely_after < value.year < surely_before or earliest <= value < latest
+
+    return inside
+
+
+def time_range(earliest: datetime, latest: datetime) -> AfterValidator:
+    """After pydantic read an aware time: it lies in [earliest, latest)."""
+    inside = within(earliest, latest)
+
     def in_range(value: datetime) -> datetime:
-        if surely_after < value.year < surely_before:
-            return value
-        if not earliest <= value < latest:
+        if not inside(value):
             raise ValueError(f"must lie from {earliest:%Y-%m-%d} to before {latest:%Y-%m-%d} (UTC)")
         return value
 
     return AfterValidator(in_range)
+
+
+in_run_range = within(EARLIEST_RUN, LATEST_RUN)
 
 
 RunTime = Annotated[
