@@ -64,6 +64,28 @@ class TicketbridgeApp(FastAPI):
         await super().__call__(scope, receive, send)
 
 
+# The app's own endpoints are module functions, not closures over the app: FastAPI keeps every
+# endpoint it has classified in module-level caches (4,096 each), and a closure there would keep
+# its whole app alive after the app is gone (every app a test suite builds, some 8 MB each).
+
+
+async def _health() -> dict[str, str]:
+    # On the event loop, not a request thread: it answers while every thread is busy.
+    return {"status": "ok"}
+
+
+async def _favicon() -> FileResponse:
+    # Browsers ask for it on every site whatever the pages link to (and pages link the SVG).
+    return FileResponse(STATIC_DIR / "favicon.ico", media_type="image/x-icon")
+
+
+def _api_docs(request: Request) -> HTMLResponse:
+    # Served from our own files: the UI must work without reaching any CDN, and the page
+    # starts Swagger UI from a script file, since the CSP allows no inline script.
+    page: HTMLResponse = request.app.state.templates.TemplateResponse(request, "api_docs.html", {})
+    return page
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -132,28 +154,15 @@ def create_app(
     # Before the routers: FastAPI matches a request against the routes in order, and an
     # included router's routes one by one (some 10 us each); /healthz after the ~150 routes
     # of the API and the pages spent most of its CPU (1.7 ms a request) finding itself.
-    @app.get("/healthz", include_in_schema=False)
-    async def health() -> dict[str, str]:
-        # On the event loop, not a request thread: it answers while every thread is busy.
-        return {"status": "ok"}
-
-    @app.get("/favicon.ico", include_in_schema=False)
-    async def favicon() -> FileResponse:
-        # Browsers ask for it on every site whatever the pages link to (and pages link the SVG).
-        return FileResponse(STATIC_DIR / "favicon.ico", media_type="image/x-icon")
-
+    app.add_api_route("/healthz", _health, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/favicon.ico", _favicon, methods=["GET"], include_in_schema=False)
     app.include_router(api.router)
     app.include_router(hooks.router)  # /hooks: callouts and webhooks, no session
     app.include_router(graph_hooks.router)  # /hooks/graph: mail change notifications
     app.include_router(sync_hooks.router)  # /hooks/<kind>/<connection>: syncs run early
     app.include_router(ui_routes.router)
 
-    @app.get("/api/docs", include_in_schema=False)
-    def api_docs(request: Request) -> HTMLResponse:
-        # Served from our own files: the UI must work without reaching any CDN, and the page
-        # starts Swagger UI from a script file, since the CSP allows no inline script.
-        page: HTMLResponse = app.state.templates.TemplateResponse(request, "api_docs.html", {})
-        return page
+    app.add_api_route("/api/docs", _api_docs, methods=["GET"], include_in_schema=False)
 
     metrics_route.install(app, ctx)  # /metrics, when served on this port (web/metrics.py)
 

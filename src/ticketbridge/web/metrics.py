@@ -58,16 +58,17 @@ async def answer(runtime: Runtime, request: Request) -> Response:
     return Response(body, media_type=metrics.CONTENT_TYPE_LATEST)
 
 
+async def _scrape_main_app(request: Request) -> Response:
+    # A module function, not a closure over the runtime: see create_app on FastAPI's caches.
+    return await answer(request.app.state.ctx, request)
+
+
 def install(app: FastAPI, runtime: Runtime) -> None:
     """Add /metrics to the main app when the settings serve it there."""
     settings = runtime.settings
     if settings.metrics_port is not None or settings.metrics_token is None:
         return
-
-    async def scrape(request: Request) -> Response:
-        return await answer(runtime, request)
-
-    app.add_api_route(PATH, scrape, methods=["GET"], include_in_schema=False)
+    app.add_api_route(PATH, _scrape_main_app, methods=["GET"], include_in_schema=False)
 
 
 def metrics_app(runtime: Runtime) -> Starlette:
