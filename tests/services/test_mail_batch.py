@@ -6,11 +6,11 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.factories import NOW
-from tests.services.mail_support import fixture, report_mail
+from tests.services.mail_support import FIXTURES, fixture, report_mail
 from ticketbridge.connectors.parsers.registry import parse_message
 from ticketbridge.services.mail import batch as mail_batch
 from ticketbridge.services.mail import inbox
@@ -186,3 +186,34 @@ def test_a_batch_stores_its_new_runs_as_mail_by_mail_routing_does(
         assert run.external_id is not None and run.external_id.startswith("mail:")
         assert len(run.objects) == len(report.objects) > 0
         assert run.job.customer.name == "Acme"
+
+
+def test_a_batch_writes_the_state_of_all_its_routed_mails_in_one_statement(
+    db: sessionmaker[Session],
+) -> None:
+    """Parsed, unparsed, failed and waiting mails alike: routing's writes on the mails of a batch
+    go as one UPDATE run over every row, not one statement per kind of outcome."""
+    with db.begin() as session:
+        customer = catalog.create_customer(session, "Acme", actor="test")
+        inbox.create_rule(
+            session, sender="", subject_pattern="*Veeam*", customer_id=customer.id, actor="t"
+        )
+    corpus = sorted(FIXTURES.glob("*/*.eml"))
+    updates: list[int] = []
+
+    def count_mail_updates(*args: Any) -> None:
+        statement, parameters, executemany = args[2], args[3], args[5]
+        if statement.startswith("UPDATE mail_messages"):
+            updates.append(len(parameters) if executemany else 1)
+
+    engine = db.kw["bind"]
+    event.listen(engine, "before_cursor_execute", count_mail_updates)
+    try:
+        accepted = mail_batch.accept_batch(db, _batch(*(p.read_bytes() for p in corpus)), now=NOW)
+    finally:
+        event.remove(engine, "before_cursor_execute", count_mail_updates)
+
+    with db() as session:
+        states = set(session.scalars(select(MailMessage.state)))
+    assert {"parsed", "no_parser"} <= states and any(one.awaiting_approval for one in accepted)
+    assert updates == [len(corpus)]

@@ -20,12 +20,13 @@ key hit the unique key, which sends the batch down the per-mail path).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.attributes import flag_modified
 
 from ticketbridge.services.mail import intake as mail_intake
 from ticketbridge.services.mail import routing as mail_routing
@@ -106,6 +107,7 @@ def _in_one_transaction(
         for fresh, outcome in routed:
             mail_routing.route(session, fresh, outcome, now=now, rules=rules, batch=routes)
         routes.finish(session)
+    _same_columns_changed(fresh for fresh, _ in routed)
     session.flush()  # the routed mails' state, in one go
     results, first = [], set()
     for incoming in prepared:
@@ -117,6 +119,21 @@ def _in_one_transaction(
     for fresh in new.values():
         mail_intake.count_new(session, fresh, kind)
     return results
+
+
+# What routing writes on a mail, whatever it made of it (a run report, an alert, desk mail).
+_ROUTED = ("state", "parser", "parsed_at", "failure", "awaiting_approval", "detected", "run_ids")
+
+
+def _same_columns_changed(mails: Iterable[MailMessage]) -> None:
+    """Mark every routed column changed on every mail. The flush groups UPDATEs by the columns
+    that changed, and a value routing set to what it was already drops out of its mail's: two
+    thousand mails then went as some 500 statements in 30 shapes, where one shape is one
+    executemany a batch."""
+    for mail in mails:
+        for name in _ROUTED:
+            if name in mail.__dict__:
+                flag_modified(mail, name)
 
 
 def _to_route(
