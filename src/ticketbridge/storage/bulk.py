@@ -20,6 +20,7 @@ from sqlalchemy import Table, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ticketbridge.storage.db import take_sqlite_write_lock
 from ticketbridge.storage.models.base import Base
 
 
@@ -27,8 +28,8 @@ def next_ids(session: Session, model: type[Base], count: int) -> list[int]:
     """``count`` new ids for the integer ``id`` of ``model``'s table, ascending.
 
     On PostgreSQL they come from the column's sequence, so they are never handed out twice. On
-    SQLite a row's id is the largest so far plus one: call this only while holding the write lock
-    (storage.db.serialise_writers), which keeps every other writer out until the commit.
+    SQLite a row's id is the largest so far plus one, read under the write lock, which keeps
+    every other writer out until the commit (taken here when the transaction has not yet).
     """
     if count <= 0:
         return []
@@ -43,6 +44,7 @@ def next_ids(session: Session, model: type[Base], count: int) -> list[int]:
                 (table.name, count),
             )
             return sorted(row[0] for row in cursor.fetchall())
+    take_sqlite_write_lock(session)
     last = session.execute(text(f'SELECT coalesce(max(id), 0) FROM "{table.name}"')).scalar_one()
     return list(range(last + 1, last + 1 + count))
 

@@ -119,9 +119,15 @@ def serialise_writers(session: Session, key: int) -> None:
     if dialect == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
     elif dialect == "sqlite":
-        raw = session.connection().connection.dbapi_connection
-        if raw is not None and not raw.in_transaction:
-            session.execute(text("BEGIN IMMEDIATE"))
+        take_sqlite_write_lock(session)
+
+
+def take_sqlite_write_lock(session: Session) -> None:
+    """SQLite's one writer lock, now rather than at the transaction's first write (BEGIN
+    IMMEDIATE), unless an earlier write of this transaction already holds it."""
+    raw = session.connection().connection.dbapi_connection
+    if raw is not None and not raw.in_transaction:
+        session.execute(text("BEGIN IMMEDIATE"))
 
 
 def add_or_rename(session: Session, row: Any, name: str) -> bool:

@@ -25,13 +25,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
 from sqlalchemy.orm.attributes import flag_modified
 
 from ticketbridge.services.mail import intake as mail_intake
 from ticketbridge.services.mail import routing as mail_routing
 from ticketbridge.services.mail.intake import Accepted, Incoming
 from ticketbridge.services.mail.route_batch import BatchRoutes
+from ticketbridge.storage import bulk
 from ticketbridge.storage.db import session_scope
 from ticketbridge.storage.models import MailMessage, MailRule
 
@@ -93,8 +94,7 @@ def _in_one_transaction(
                 now=now,
                 conversation_id=item.conversation_id,
             )
-    session.add_all(new.values())
-    session.flush()  # one INSERT for the batch; a key stored meanwhile fails it here
+    _insert(session, list(new.values()))  # a key stored meanwhile fails it here
     # Rules are read once a batch, not once a mail: nothing in routing changes them.
     rules = list(session.scalars(select(MailRule).order_by(MailRule.id)))
     # Parsed once: the MIME tree read for redaction is reused (Incoming.parse).
@@ -119,6 +119,26 @@ def _in_one_transaction(
     for fresh in new.values():
         mail_intake.count_new(session, fresh, kind)
     return results
+
+
+_COLUMNS = tuple(column.name for column in MailMessage.__table__.columns)
+
+
+def _insert(session: Session, mails: list[MailMessage]) -> None:
+    """The batch's new mails in one COPY (PostgreSQL) or one prepared INSERT (SQLite), with the
+    ids handed out first; then the session knows them as stored rows, so what routing changes on
+    them is written by the flush. Through the ORM the INSERT of 2,000 mails rendered one
+    statement of 42,000 parameters a batch, which the driver parsed again: 0.8 s of 7."""
+    for mail, mail_id in zip(mails, bulk.next_ids(session, MailMessage, len(mails)), strict=True):
+        mail.id = mail_id
+        for name in _COLUMNS:
+            if name not in mail.__dict__:  # what row() leaves unset is empty
+                setattr(mail, name, None)
+    rows = ([getattr(mail, name) for name in _COLUMNS] for mail in mails)
+    bulk.insert_rows(session, MailMessage, _COLUMNS, rows)
+    for mail in mails:
+        make_transient_to_detached(mail)
+        session.add(mail)
 
 
 # What routing writes on a mail, whatever it made of it (a run report, an alert, desk mail).

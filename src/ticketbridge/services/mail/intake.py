@@ -119,6 +119,8 @@ class Incoming:
             received_at=received_at,
             conversation_id=conversation_id[:300] or None,
             state=ParseState.FAILED.value,
+            awaiting_approval=False,
+            failure="",
             detected=[],
             run_ids=[],
         )
