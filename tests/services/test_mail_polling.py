@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -182,3 +183,66 @@ def test_an_invalid_config_is_refused_with_the_field(runtime: Runtime) -> None:
             actor="test",
         )
     assert "loopback" in str(err.value)
+
+
+# A guard against a hang, not a timing: the events below are set as soon as the other side
+# gets there, or never.
+MEETING_WAIT_S = 30
+
+
+def test_the_next_batch_is_fetched_while_this_one_is_stored_and_moved_after_its_watermark(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source_id = _imap_source(runtime)
+    storing_first, fetching_second = threading.Event(), threading.Event()
+    moves: list[tuple[list[str], Any]] = []
+
+    class Box(FakeMailbox):
+        def fetch(self, watermark: Watermark | None) -> FetchBatch:
+            if watermark == {"next": 2}:
+                fetching_second.set()
+                assert storing_first.wait(MEETING_WAIT_S), "the first batch was never stored"
+            return super().fetch(watermark)
+
+        def mark_processed(self, ids: Sequence[str]) -> None:
+            with runtime.session_factory() as session:
+                saved = session.get(MailSource, source_id).watermark  # type: ignore[union-attr]
+            moves.append((list(ids), saved))
+            super().mark_processed(ids)
+
+    accept_batch = mail_polling.mail_batch.accept_batch
+
+    def storing(*args: Any, **kwargs: Any) -> Any:
+        if not storing_first.is_set():
+            storing_first.set()
+            assert fetching_second.wait(MEETING_WAIT_S), "the next batch waited for this one"
+        return accept_batch(*args, **kwargs)
+
+    monkeypatch.setattr(mail_polling.mail_batch, "accept_batch", storing)
+    box = Box([report_mail(n) for n in range(1, 6)])
+    result = mail_polling.poll(runtime, source_id, connector_factory=lambda _: box)
+
+    assert (result.stored, result.error) == (5, "")
+    assert [ids for ids, _ in moves if ids] == [["0", "1"], ["2", "3"], ["4"]]
+    for ids, saved in moves:
+        assert not ids or saved["next"] > int(ids[-1])  # moved only once its watermark was saved
+
+
+def test_a_failed_fetch_of_the_next_batch_keeps_the_stored_batch_saved_and_moved(
+    runtime: Runtime,
+) -> None:
+    source_id = _imap_source(runtime)
+
+    class Box(FakeMailbox):
+        def fetch(self, watermark: Watermark | None) -> FetchBatch:
+            if watermark == {"next": 2}:
+                raise ConnectorAuthError("IMAP server refused the password.")
+            return super().fetch(watermark)
+
+    box = Box([report_mail(n) for n in range(1, 6)])
+    result = mail_polling.poll(runtime, source_id, connector_factory=lambda _: box)
+    assert (result.stored, result.error) == (2, "IMAP server refused the password.")
+    assert box.moved == ["0", "1"] and box.closed
+    with runtime.session_factory() as session:
+        source = session.get(MailSource, source_id)
+        assert source is not None and source.watermark == {"next": 2}

@@ -61,7 +61,8 @@ class FetchBatch:
 
 @runtime_checkable
 class MailSource(Protocol):
-    """A mailbox the worker polls. One poller per source at a time; not thread-safe."""
+    """A mailbox the worker polls. One poller per source at a time; not thread-safe: a poll
+    calls it from one thread at a time, not always the same one (services.mail.polling)."""
 
     def fetch(self, watermark: Watermark | None) -> FetchBatch:
         """Return mail newer than `watermark` (None: start of the folder) and the next watermark."""

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
+from contextvars import copy_context
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,6 +20,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ticketbridge.connectors.errors import ConnectorError
+from ticketbridge.connectors.mail.base import Watermark
 from ticketbridge.services.mail import batch as mail_batch
 from ticketbridge.services.mail import sources as mail_sources
 from ticketbridge.services.runtime import Runtime
@@ -75,20 +78,7 @@ def poll(
             source = mail_sources.get_source(session, source_id)
             watermark = dict(source.watermark) if source.watermark else None
             connector = (connector_factory or _default_factory(runtime))(source)
-        for _ in range(MAX_BATCHES):
-            batch = connector.fetch(watermark)
-            done_ids = _store_batch(runtime, source_id, batch, result)
-            watermark = dict(batch.watermark)
-            with session_scope(factory) as session:
-                session.execute(
-                    update(MailSource)
-                    .where(MailSource.id == source_id)
-                    .values(watermark=watermark)
-                    .execution_options(synchronize_session=False)
-                )
-            connector.mark_processed(done_ids)
-            if not batch.more:
-                break
+        _poll_batches(runtime, source_id, connector, watermark, result)
     except (ConnectorError, SecretUnreadable, mail_sources.SourceError) as exc:
         result.error = str(exc)[:2000]
         log.warning("polling mail source %s failed: %s", source_id, result.error)
@@ -100,6 +90,54 @@ def poll(
             connector.close()
         _finish(factory, source_id, result, runtime.clock())
     return result
+
+
+def _poll_batches(
+    runtime: Runtime,
+    source_id: int,
+    connector: Any,
+    watermark: Watermark | None,
+    result: PollResult,
+) -> None:
+    """Store batch after batch until the source has no more. While a batch is stored, another
+    thread moves the previous one and fetches the next, so the mailbox and the database work at
+    once; the connector is still used by one thread at a time. A batch is moved only after its
+    watermark is saved."""
+    batch = connector.fetch(watermark)
+    stored: list[str] = []  # the ids of the batch stored last, not moved yet
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mailbox") as mailbox:
+        for turn in range(1, MAX_BATCHES + 1):
+            ahead = dict(batch.watermark) if batch.more and turn < MAX_BATCHES else None
+            errand = mailbox.submit(copy_context().run, _move_and_fetch, connector, stored, ahead)
+            try:
+                stored = _store_batch(runtime, source_id, batch, result)
+                _save_watermark(runtime.session_factory, source_id, dict(batch.watermark))
+            finally:
+                wait([errand])  # before this thread touches the connector again
+            try:
+                following = errand.result()
+            except Exception:  # the move or the next fetch failed: this batch is stored
+                connector.mark_processed(stored)
+                raise
+            if following is None:
+                break
+            batch = following
+    connector.mark_processed(stored)
+
+
+def _move_and_fetch(connector: Any, ids: list[str], watermark: Watermark | None) -> Any:
+    connector.mark_processed(ids)
+    return None if watermark is None else connector.fetch(watermark)
+
+
+def _save_watermark(factory: sessionmaker[Session], source_id: int, watermark: Watermark) -> None:
+    with session_scope(factory) as session:
+        session.execute(
+            update(MailSource)
+            .where(MailSource.id == source_id)
+            .values(watermark=watermark)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def _default_factory(runtime: Runtime) -> Callable[[MailSource], Any]:
