@@ -127,8 +127,8 @@ _COLUMNS = tuple(column.name for column in MailMessage.__table__.columns)
 def _insert(session: Session, mails: list[MailMessage]) -> None:
     """The batch's new mails in one COPY (PostgreSQL) or one prepared INSERT (SQLite), with the
     ids handed out first; then the session knows them as stored rows, so what routing changes on
-    them is written by the flush. Through the ORM the INSERT of 2,000 mails rendered one
-    statement of 42,000 parameters a batch, which the driver parsed again: 0.8 s of 7."""
+    them is written by the flush. Through the ORM a batch of 200 mails was one INSERT of 4,200
+    parameters, rendered and then parsed again by the driver: 0.8 s of 7 for 2,000 mails."""
     for mail, mail_id in zip(mails, bulk.next_ids(session, MailMessage, len(mails)), strict=True):
         mail.id = mail_id
         for name in _COLUMNS:
