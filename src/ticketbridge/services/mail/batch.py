@@ -151,9 +151,8 @@ def _same_columns_changed(mails: Iterable[MailMessage]) -> None:
     thousand mails then went as some 500 statements in 30 shapes, where one shape is one
     executemany a batch."""
     for mail in mails:
-        for name in _ROUTED:
-            if name in mail.__dict__:
-                flag_modified(mail, name)
+        for name in _ROUTED:  # every column is loaded: _insert set each one
+            flag_modified(mail, name)
 
 
 def _to_route(
