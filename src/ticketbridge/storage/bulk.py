@@ -13,12 +13,12 @@ in the same way, naming their run, without reading anything back.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Table, text
+from sqlalchemy import ARRAY, ColumnElement, Select, Table, bindparam, func, select, text, true
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from ticketbridge.storage.db import take_sqlite_write_lock
 from ticketbridge.storage.models.base import Base
@@ -80,6 +80,37 @@ def insert_rows(
                 cursor.close()
     except dialect.loaded_dbapi.IntegrityError as exc:
         raise IntegrityError(statement, None, exc) from exc
+
+
+def by_unique_key(
+    session: Session,
+    key: InstrumentedAttribute[Any],
+    values: Collection[Any],
+    columns: Sequence[InstrumentedAttribute[Any]],
+    *conditions: ColumnElement[bool],
+) -> list[tuple[Any, ...]]:
+    """``columns`` of the rows whose ``key`` is one of ``values``, where ``key`` and the
+    columns compared in ``conditions`` (by equality) make a unique index.
+
+    On PostgreSQL each value is one probe of that index (a LATERAL look-up of at most one row,
+    which the planner cannot turn into a join). A plain join or an IN list is planned by the
+    table's statistics, and while they lag behind a table filling up (a new install, an import)
+    the planner reads every row instead: 113 ms for 500 ids among 300,000 runs, against 0.8 ms.
+    SQLite looks each value of an IN list up in the index.
+    """
+    if not values:
+        return []
+    if session.get_bind().dialect.name != "postgresql":
+        query: Select[Any] = select(*columns).where(*conditions, key.in_(values))
+    else:
+        wanted = (
+            func.unnest(bindparam("wanted", list(values), type_=ARRAY(key.type)))
+            .table_valued("value")
+            .render_derived()
+        )
+        found = select(*columns).where(*conditions, key == wanted.c.value).limit(1).lateral()
+        query = select(found).select_from(wanted).join(found, true())
+    return [tuple(row) for row in session.execute(query)]
 
 
 def _table(model: type[Base]) -> Table:

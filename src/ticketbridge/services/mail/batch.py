@@ -81,9 +81,15 @@ def _in_one_transaction(
     source_id: int | None,
 ) -> list[Accepted]:
     keys = {incoming.key for incoming in prepared}
+    found = [
+        mail_id
+        for (mail_id,) in bulk.by_unique_key(
+            session, MailMessage.message_key, keys, (MailMessage.id,)
+        )
+    ]
     stored = {
         mail.message_key: mail
-        for mail in session.scalars(select(MailMessage).where(MailMessage.message_key.in_(keys)))
+        for mail in session.scalars(select(MailMessage).where(MailMessage.id.in_(found)))
     }
     new: dict[str, MailMessage] = {}
     for item, incoming in zip(items, prepared, strict=True):

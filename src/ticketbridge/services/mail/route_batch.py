@@ -125,14 +125,14 @@ class BatchRoutes:
             jobs = session.scalars(select(Job).where(Job.id.in_(set(self.keys.values()))))
             self.jobs = {job.id: job for job in jobs}
             self._read_customers(session, {job.customer_id for job in self.jobs.values()})
-        self.by_external = {
-            str(external_id): run_id
-            for external_id, run_id in session.execute(
-                select(Run.external_id, Run.id).where(
-                    Run.source == RunSource.MAIL.value, Run.external_id.in_(external_ids)
-                )
-            )
-        }
+        found = bulk.by_unique_key(
+            session,
+            Run.external_id,
+            external_ids,
+            (Run.external_id, Run.id),
+            Run.source == RunSource.MAIL.value,
+        )
+        self.by_external = {str(external_id): run_id for external_id, run_id in found}
         self._read_sessions(session, list(self.jobs))
         return self
 
