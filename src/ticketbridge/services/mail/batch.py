@@ -80,17 +80,7 @@ def _in_one_transaction(
     max_bytes: int,
     source_id: int | None,
 ) -> list[Accepted]:
-    keys = {incoming.key for incoming in prepared}
-    found = [
-        mail_id
-        for (mail_id,) in bulk.by_unique_key(
-            session, MailMessage.message_key, keys, (MailMessage.id,)
-        )
-    ]
-    stored = {
-        mail.message_key: mail
-        for mail in session.scalars(select(MailMessage).where(MailMessage.id.in_(found)))
-    }
+    stored = _stored(session, {incoming.key for incoming in prepared})
     new: dict[str, MailMessage] = {}
     for item, incoming in zip(items, prepared, strict=True):
         if incoming.key not in stored and incoming.key not in new:
@@ -125,6 +115,16 @@ def _in_one_transaction(
     for fresh in new.values():
         mail_intake.count_new(session, fresh, kind)
     return results
+
+
+def _stored(session: Session, keys: set[str]) -> dict[str, MailMessage]:
+    """The mails stored before under any of ``keys`` (re-deliveries), by key."""
+    found = bulk.by_unique_key(session, MailMessage.message_key, keys, (MailMessage.id,))
+    if not found:
+        return {}
+    ids = [mail_id for (mail_id,) in found]
+    mails = session.scalars(select(MailMessage).where(MailMessage.id.in_(ids)))
+    return {mail.message_key: mail for mail in mails}
 
 
 _COLUMNS = tuple(column.name for column in MailMessage.__table__.columns)
