@@ -1,6 +1,7 @@
 """Client-credentials tokens for a Microsoft 365 source through msal, and what every msal
-application of a source shares: a local authority without instance discovery, and msal's and
-the network's exceptions turned into our error tree (graph_auth.py builds on these)."""
+application of a source shares: a local authority without instance discovery, an HTTP client
+that sends a request again when its kept-alive connection was dropped, and msal's and the
+network's exceptions turned into our error tree (graph_auth.py builds on these)."""
 
 from __future__ import annotations
 
@@ -76,15 +77,36 @@ def msal_options(config: GraphConfig, http_client: Any = None) -> dict[str, Any]
     """What every msal application of a source is built with."""
     import msal
 
-    options: dict[str, Any] = {}
-    if http_client is not None:
-        options["http_client"] = http_client
+    client = http_client if http_client is not None else token_session()
+    options: dict[str, Any] = {"http_client": client}
     if not is_microsoft_authority(config.authority_url, msal.authority.WELL_KNOWN_AUTHORITY_HOSTS):
         # msal asks Microsoft which authorities are valid unless told not to; a local
         # authority (the Graph emulator's sandbox) is not on Microsoft's list, and asking
         # would leave the machine (docs/emulator-graph.md).
         options["instance_discovery"] = False
     return options
+
+
+def token_session() -> Any:
+    """msal's HTTP client: a requests session (msal's own kind) that sends a request once more
+    on a fresh connection when the kept-alive one it went out on was dropped unanswered.
+
+    The device code sign-in polls Entra every few seconds while the user signs in. A server
+    whose keep-alive ends at that same interval (uvicorn's default of 5 s, the sandbox's)
+    closes the idle connection just as the next poll goes out, and the sign-in the user was
+    completing failed with a ConnectionError. Every request msal makes may go twice: a poll
+    only asks again, and a code or refresh token redeemed twice is answered or refused by
+    Entra like any other.
+    """
+    import requests
+    from requests.adapters import HTTPAdapter
+    from urllib3.util.retry import Retry
+
+    once = Retry(total=1, connect=1, read=1, status=0, other=0, redirect=0, allowed_methods=None)
+    session = requests.Session()
+    session.mount("https://", HTTPAdapter(max_retries=once))
+    session.mount("http://", HTTPAdapter(max_retries=once))
+    return session
 
 
 def msal_call(config: GraphConfig, call: Callable[[], Any]) -> Any:
