@@ -12,8 +12,8 @@ the same runs and objects, built beforehand as rows with their ids, batch by bat
 transaction each, as bare as the driver allows: COPY on PostgreSQL, executemany of one prepared
 INSERT on SQLite. Other load on the machine moves both figures; their ratio moves less. On
 PostgreSQL a third database takes all the rows in one COPY per table and one transaction, the
-most the tables take at all; an API that commits each batch it acknowledges cannot reach it,
-and it is printed so that the two ceilings can be told apart.
+most these tables take from this driver; an API that commits each batch it acknowledges cannot
+reach it, and it is printed so that the two ceilings can be told apart.
 
     .venv/bin/python bench/ingest.py [--runs 100000] [--batch 500] [--backend both]
 
@@ -205,7 +205,12 @@ def bare_copy(
             received = datetime.now(UTC)
             rows = _bare_rows(batches, jobs, received, sqlite=backend == "sqlite")
             if whole:
-                rows = [([r for b in rows for r in b[0]], [o for b in rows for o in b[1]])]
+                rows = [
+                    (
+                        [row for run_rows, _ in rows for row in run_rows],
+                        [row for _, object_rows in rows for row in object_rows],
+                    )
+                ]
             raw: Any = engine.raw_connection()
             try:
                 started = time.perf_counter()
