@@ -3,6 +3,7 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -11,6 +12,8 @@ from ticketbridge.core.statuses import RunSource
 from ticketbridge.services.runs import ingest as run_ingest
 from ticketbridge.services.runs.ingest import IngestResult
 from ticketbridge.services.runs.input import RunIn
+from ticketbridge.storage import bulk
+from ticketbridge.storage.db import session_scope
 from ticketbridge.storage.models import Customer, Job, Run, RunObject
 
 
@@ -53,8 +56,8 @@ def test_the_same_external_id_from_another_source_is_another_run(db: sessionmake
     assert api[0].run_id != mail[0].run_id and mail[0].created
 
 
-def test_concurrent_writers_of_one_batch_store_every_run_once(db: sessionmaker[Session]) -> None:
-    items = _items(60)
+def _three_writers_at_once(db: sessionmaker[Session], items: list[RunIn]) -> list[list[int]]:
+    """Each writer's run ids, after all three sent the same batch at the same moment."""
     outcomes: list[list[IngestResult]] = []
     barrier = threading.Barrier(3)
 
@@ -67,12 +70,58 @@ def test_concurrent_writers_of_one_batch_store_every_run_once(db: sessionmaker[S
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
-
     assert len(outcomes) == 3
+    assert sum(r.created for outcome in outcomes for r in outcome) == len(items)
+    return [[r.run_id for r in outcome] for outcome in outcomes]
+
+
+def test_concurrent_writers_of_one_batch_store_every_run_once(db: sessionmaker[Session]) -> None:
+    ids = _three_writers_at_once(db, _items(60))
+
     assert _count(db, Run) == 60 and _count(db, Customer) == 3 and _count(db, Job) == 15
-    ids = [[r.run_id for r in outcome] for outcome in outcomes]
     assert ids[0] == ids[1] == ids[2]
-    assert sum(r.created for outcome in outcomes for r in outcome) == 60
+
+
+def test_concurrent_writers_of_known_jobs_store_every_run_once(db: sessionmaker[Session]) -> None:
+    # Jobs stored before: each writer reads and plans its batch before its turn to write.
+    run_ingest.ingest(db, _items(15), source=RunSource.MAIL, actor="test")
+
+    ids = _three_writers_at_once(db, _items(60))
+
+    assert _count(db, Run) == 75 and _count(db, Job) == 15
+    assert ids[0] == ids[1] == ids[2]
+
+
+def test_runs_stored_by_another_writer_after_the_look_up_are_answered_not_stored_again(
+    db: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_ingest.ingest(db, _items(15), source=RunSource.API, actor="test")  # the jobs
+    batch = _items(40)[15:]
+    meanwhile = batch[5:25:2]  # ten of them, sent again by another client
+    handed_out = bulk.next_ids
+    other: list[IngestResult] = []
+    calls = []
+
+    def another_writer_first(session: Session, model: type, count: int) -> list[int]:
+        # The first call: this batch has looked its runs up and not yet had its turn to write.
+        calls.append(count)
+        if len(calls) == 1:
+            other.extend(run_ingest.ingest(db, meanwhile, source=RunSource.API, actor="other"))
+        return handed_out(session, model, count)
+
+    monkeypatch.setattr(bulk, "next_ids", another_writer_first)
+    # store() itself, without ingest()'s retries on a unique key's refusal.
+    with session_scope(db) as session:
+        results = run_ingest.store(session, batch, source=RunSource.API)
+
+    by_external = {item.external_id: r for item, r in zip(batch, results, strict=True)}
+    assert [by_external[item.external_id].run_id for item in meanwhile] == [r.run_id for r in other]
+    assert not any(by_external[item.external_id].created for item in meanwhile)
+    assert sum(r.created for r in results) == 15
+    assert _count(db, Run) == 40
+    with db() as session:
+        stored = session.scalars(select(Run.id).where(Run.id.in_([r.run_id for r in results])))
+        assert len(set(stored)) == 25
 
 
 def _payload_items(*payloads: dict[str, object]) -> list[RunIn]:

@@ -171,33 +171,35 @@ def store(
     ids handed out first: at hundreds of runs a batch, rendering INSERT statements and the ORM's
     bookkeeping cost several times what the database spent storing them.
     """
-    # Writers sharing new customers, jobs or external ids would collide on their unique keys
-    # as often as there are writers (the API, mail intake, schedules): they take turns, from
-    # here to the caller's commit.
-    serialise_writers(session, INGEST_LOCK)
     # What the caller made and has not flushed (mail routing's jobs, say) is read below by
     # plain statements and named by the rows written past the session.
     session.flush()
+    # Writers sharing new customers, jobs or external ids would collide on their unique keys
+    # as often as there are writers (the API, mail intake, schedules): they take turns, from
+    # the writing to the caller's commit. A batch whose jobs are all stored (most of them) is
+    # read and planned before its turn, so that it overlaps another writer's COPY and commit;
+    # its turn then only asks whether a writer stored some of its runs meanwhile.
+    job_ids = _job_ids(session, items, create=False)
+    planned_in_turn = job_ids is None
+    if job_ids is None:
+        serialise_writers(session, INGEST_LOCK)
+        job_ids = _job_ids(session, items, create=True)
+        assert job_ids is not None
     existing = _existing_runs(session, source, items)
-    job_ids = _job_ids(session, items)
-    received = received_at or utcnow()
-    source_value = source.value
-    results: list[IngestResult | None] = [None] * len(items)
-    first_seen: dict[str, int] = {}  # external_id -> index of its first item in this batch
-    positions: list[int] = []
-    for index, item in enumerate(items):
-        if item.external_id is not None:
-            if item.external_id in existing:
-                results[index] = IngestResult(existing[item.external_id], created=False)
-                continue
-            if item.external_id in first_seen:
-                continue  # a repeat inside the batch: resolved to the first one below
-            first_seen[item.external_id] = index
-        positions.append(index)
-    run_ids = bulk.next_ids(session, Run, len(positions))
-    if positions:
+    plan = _Plan.of(items, existing)
+    run_ids = bulk.next_ids(session, Run, len(plan.new))
+    if not planned_in_turn:
+        serialise_writers(session, INGEST_LOCK)
+        stored_meanwhile = _existing_runs(session, source, [items[i] for i in plan.new])
+        if stored_meanwhile:
+            # Fewer runs are new now; the ids handed out stay unused, as a rollback's would.
+            plan = _Plan.of(items, existing | stored_meanwhile)
+            run_ids = run_ids[: len(plan.new)]
+    if plan.new:
         # Statuses are StrEnums: str() is their value, read in C (`.value` is a Python-level
         # property, called per run and per object).
+        source_value = source.value
+        received = received_at or utcnow()
         bulk.insert_rows(
             session,
             Run,
@@ -215,7 +217,7 @@ def store(
                     received,
                     "",
                 )
-                for run_id, index in zip(run_ids, positions, strict=True)
+                for run_id, index in zip(run_ids, plan.new, strict=True)
                 for item in (items[index],)
             ),
         )
@@ -225,18 +227,49 @@ def store(
             _OBJECT_COLUMNS,
             (
                 (run_id, o.name, o.type, str(o.status), o.message)
-                for run_id, index in zip(run_ids, positions, strict=True)
+                for run_id, index in zip(run_ids, plan.new, strict=True)
                 for o in items[index].objects
             ),
         )
-    for run_id, index in zip(run_ids, positions, strict=True):
-        results[index] = IngestResult(run_id, created=True)
-    for index, item in enumerate(items):
-        if results[index] is None:
-            first = results[first_seen[str(item.external_id)]]
-            assert first is not None
-            results[index] = IngestResult(first.run_id, created=False)
-    return [result for result in results if result is not None]
+    return plan.results(items, run_ids)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Which items of a batch are new runs, and which are runs already stored."""
+
+    new: list[int]  # item indexes, in batch order
+    stored: dict[int, int]  # item index -> id of the run stored before
+    first_seen: dict[str, int]  # external_id -> index of its first item in this batch
+
+    @classmethod
+    def of(cls, items: Sequence[ReportedRun], existing: dict[str, int]) -> _Plan:
+        new: list[int] = []
+        stored: dict[int, int] = {}
+        first_seen: dict[str, int] = {}
+        for index, item in enumerate(items):
+            if item.external_id is not None:
+                if item.external_id in existing:
+                    stored[index] = existing[item.external_id]
+                    continue
+                if item.external_id in first_seen:
+                    continue  # a repeat inside the batch: resolved to the first one
+                first_seen[item.external_id] = index
+            new.append(index)
+        return cls(new, stored, first_seen)
+
+    def results(self, items: Sequence[ReportedRun], run_ids: list[int]) -> list[IngestResult]:
+        created = dict(zip(self.new, run_ids, strict=True))
+        results = []
+        for index, item in enumerate(items):
+            if index in created:
+                results.append(IngestResult(created[index], created=True))
+            elif index in self.stored:
+                results.append(IngestResult(self.stored[index], created=False))
+            else:
+                first = self.first_seen[str(item.external_id)]
+                results.append(IngestResult(created[first], created=False))
+        return results
 
 
 _RUN_COLUMNS = (
@@ -277,10 +310,11 @@ def _keys_of(customer: str, backup_product: str, job_name: str) -> JobKey:
     return (Customer.key_for(customer), *Job.keys_for(backup_product, job_name))
 
 
-def _job_ids(session: Session, items: Sequence[ReportedRun]) -> list[int]:
+def _job_ids(session: Session, items: Sequence[ReportedRun], *, create: bool) -> list[int] | None:
     """Each item's job id, by the name keys (core/names.py) of its customer and job, creating
-    what is new: 'ÖKO Bau' and 'öko bau' are one customer, on every database. A new customer or
-    job takes its first spelling. Keys are computed once per distinct spelling in the batch."""
+    what is new (without ``create``: None when something is new): 'ÖKO Bau' and 'öko bau' are
+    one customer, on every database. A new customer or job takes its first spelling. Keys are
+    computed once per distinct spelling in the batch."""
     spellings: dict[tuple[str, str, str], JobKey] = {}
     wanted: dict[JobKey, ReportedRun] = {}
     for item in items:
@@ -291,7 +325,9 @@ def _job_ids(session: Session, items: Sequence[ReportedRun]) -> list[int]:
     first_names: dict[str, str] = {}
     for key, item in wanted.items():
         first_names.setdefault(key[0], item.customer)
-    customers = _customer_ids(session, first_names)
+    customers = _customer_ids(session, first_names, create=create)
+    if customers is None:
+        return None
     found = session.execute(
         select(Job.id, Job.customer_id, Job.product_key, Job.job_name_key).where(
             Job.customer_id.in_(set(customers.values()))
@@ -306,6 +342,8 @@ def _job_ids(session: Session, items: Sequence[ReportedRun]) -> list[int]:
         if job_id is not None:
             jobs[key] = job_id
             continue
+        if not create:
+            return None
         new[key] = Job(
             customer_id=customers[customer],
             backup_product=item.backup_product,
@@ -320,8 +358,11 @@ def _job_ids(session: Session, items: Sequence[ReportedRun]) -> list[int]:
     return [jobs[spellings[(item.customer, item.backup_product, item.job_name)]] for item in items]
 
 
-def _customer_ids(session: Session, names: dict[str, str]) -> dict[str, int]:
-    """Customer ids by name key, creating the customers not known yet with the given name."""
+def _customer_ids(
+    session: Session, names: dict[str, str], *, create: bool
+) -> dict[str, int] | None:
+    """Customer ids by name key, creating the customers not known yet with the given name
+    (without ``create``: None when one is not known)."""
     found: dict[str, int] = {
         key: customer_id
         for key, customer_id in session.execute(
@@ -329,6 +370,8 @@ def _customer_ids(session: Session, names: dict[str, str]) -> dict[str, int]:
         )
     }
     new = {key: Customer(name=name, active=True) for key, name in names.items() if key not in found}
+    if new and not create:
+        return None
     if new:
         session.add_all(new.values())
         session.flush()
