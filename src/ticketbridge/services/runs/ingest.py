@@ -369,10 +369,11 @@ def _customer_ids(
             select(Customer.name_key, Customer.id).where(Customer.name_key.in_(names))
         )
     }
-    new = {key: Customer(name=name, active=True) for key, name in names.items() if key not in found}
-    if new and not create:
+    unknown = {key: name for key, name in names.items() if key not in found}
+    if unknown and not create:
         return None
-    if new:
+    if unknown:
+        new = {key: Customer(name=name, active=True) for key, name in unknown.items()}
         session.add_all(new.values())
         session.flush()
         found |= {key: customer.id for key, customer in new.items()}
